@@ -1,0 +1,1 @@
+"""Code generation: torch and keras emitters over one compiled model."""

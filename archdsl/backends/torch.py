@@ -1,0 +1,654 @@
+"""PyTorch backend: one ``nn.Module`` class per block, attribute names equal to the spec's names.
+
+``__init__`` follows the spec's definition order (that order is the state_dict's order). Channel
+counts are spec expressions propagated along the forward flow, so a block reads
+``nn.Conv2d(in_channels, planes * 4, ...)``. Loops stay loops; channels that only exist at run
+time (after a loop, or after a block passed in as a parameter) live in a local variable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archdsl import __version__
+from archdsl.backends import exprs
+from archdsl.backends.base import (
+    Compiled,
+    Namer,
+    block_order,
+    environment,
+    forward_of,
+    is_sequence_block,
+    layer_macro,
+    loop_names,
+    spatial_at,
+    units,
+)
+from archdsl.errors import error
+from archdsl.ir.evaluate import BlockRef
+from archdsl.ir.program import COMBINATORS, Program
+from archdsl.layers.registry import get_layer
+from archdsl.syntax import ast
+
+_OPAQUE = ast.Raw("<opaque>")
+_PY_TYPES = {
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "str": "str",
+    "list": "Sequence[Any]",
+    "block": "type[nn.Module]",
+}
+
+
+@dataclass
+class _Ctx:
+    """Substitutions for loop names (index, first, last, loop targets) at one nesting level."""
+
+    subst: dict[str, ast.Expr] = field(default_factory=dict)
+    depth: int = 0
+
+    def render(self, e: ast.Expr) -> str:
+        return exprs.to_python(exprs.substitute(e, self.subst))
+
+
+@dataclass
+class _Seq:
+    """State of a sequence being built into a list: its list, channel variable and channels."""
+
+    list_var: str
+    chan_var: str | None
+    cur: ast.Expr
+
+
+def _indent(lines: list[str], n: int = 1) -> list[str]:
+    pad = "    " * n
+    return [pad + line if line else line for line in lines]
+
+
+def literal(value: object) -> str:
+    if isinstance(value, BlockRef):
+        return value.name
+    if isinstance(value, tuple):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    return repr(value)
+
+
+class TorchEmitter:
+    def __init__(self, compiled: Compiled) -> None:
+        self.c = compiled
+        self.prog: Program = compiled.program
+        self.imports = {"torch": False, "F": False, "math": False, "any": False, "sequence": False}
+        self.helpers = {"make_divisible": False}
+        self.out_exprs: dict[str, ast.Expr] = {}  # block -> output channels, in its own names
+
+    def emit(self) -> str:
+        model = self.c.model
+        extra = list(model.params.values())
+        order = block_order(self.prog, model.arch, extra)
+        classes = []
+        for name in order:
+            classes.append(_BlockEmitter(self, self.prog.blocks[name]).emit())
+        factories = []
+        for fname, args in [(self.c.entry, self.c.overrides), *self.c.variants.items()]:
+            if any(f["name"] == fname for f in factories):
+                continue
+            rendered = "".join(f"{k}={exprs.to_python(v)}, " for k, v in args.items())
+            factories.append(
+                {
+                    "name": fname,
+                    "cls": model.arch,
+                    "args": rendered,
+                    "doc": f"{model.arch} configured as `{fname}`.",
+                }
+            )
+        self.imports["any"] = True
+        text = environment().get_template("torch/module.py.j2").render(
+            title=self.c.title,
+            version=__version__,
+            spec=self.c.spec_name,
+            imports=self.imports,
+            helpers=self.helpers,
+            classes=classes,
+            factories=factories,
+        )
+        return text
+
+    def note_functions(self, e: ast.Expr) -> None:
+        for fn in exprs.functions_in(e):
+            if fn in ("ceil", "floor"):
+                self.imports["math"] = True
+            if fn == "make_divisible":
+                self.helpers["make_divisible"] = True
+
+    def block_out(self, name: str) -> ast.Expr:
+        """The output channels of block ``name`` in terms of its parameters and ``in_channels``."""
+        if name not in self.out_exprs:
+            self.out_exprs[name] = _BlockEmitter(self, self.prog.blocks[name], probe=True).out_channels()
+        return self.out_exprs[name]
+
+
+class _BlockEmitter:
+    def __init__(self, gen: TorchEmitter, decl: ast.BlockDecl, probe: bool = False) -> None:
+        self.gen = gen
+        self.decl = decl
+        self.probe = probe
+        self.members, self.groups = units(decl)
+        self.sequence = is_sequence_block(decl)
+        taken = {p.name for p in decl.params} | loop_names(decl.body)
+        taken |= {"self", "x", "in_channels", "torch", "nn", "F", "Tensor", "math", "make_divisible"}
+        taken |= set(gen.prog.blocks)
+        self.namer = Namer(taken)
+        self.member_code: dict[str, list[str]] = {}
+        self.member_out: dict[str, ast.Expr] = {}
+        self.unit_code: dict[int, list[str]] = {}
+        self.unit_out: dict[int, ast.Expr] = {}
+        self.lets = {s.name: s.value for s in decl.body if isinstance(s, ast.Let)}
+
+    # ---- entry points --------------------------------------------------------------------
+    def in_channels(self) -> ast.Expr:
+        if self.decl.is_arch:
+            return ast.Num(self.gen.c.model.input_shape[0])
+        return ast.Name("in_channels")
+
+    def out_channels(self) -> ast.Expr:
+        """Output channels with lets inlined; used to substitute into a caller."""
+        if self.sequence:
+            seq_lines: list[str] = []
+            out = self.sequence_items(self.decl.body, self.in_channels(), _Ctx(), seq_lines, "layers")
+        else:
+            out = self.flow_channels(forward_of(self.decl), self.in_channels())
+        return _inline_lets(out, self.lets)
+
+    def emit(self) -> str:
+        decl = self.decl
+        params = []
+        if not decl.is_arch:
+            params.append("in_channels: int")
+        for p in decl.params:
+            text = f"{p.name}: {_PY_TYPES[p.type]}"
+            if p.type == "list":
+                self.gen.imports["sequence"] = True
+            if p.default is not None:
+                self.gen.note_functions(p.default)
+                text += f" = {_default_source(p.default)}"
+            params.append(text)
+        signature = ", ".join(["self", *params])
+        body: list[str] = []
+        if self.sequence:
+            base = "nn.Sequential"
+            seq_lines: list[str] = []
+            out = self.sequence_items(decl.body, self.in_channels(), _Ctx(), seq_lines, "layers")
+            body.extend(seq_lines)
+            forward: list[str] = []
+        else:
+            base = "nn.Module"
+            flow = forward_of(decl)
+            out = self.flow_channels(flow, self.in_channels())
+            body.append("super().__init__()")
+            stored = self.forward_names(flow)
+            for stmt in decl.body:
+                if isinstance(stmt, ast.Let):
+                    self.gen.note_functions(stmt.value)
+                    body.append(f"{stmt.name} = {exprs.to_python(stmt.value)}")
+                elif isinstance(stmt, ast.Member) and stmt.target is not None:
+                    name = stmt.target.name
+                    if name not in self.member_code:
+                        raise error(
+                            "E0403",
+                            f"member `{name}` is never used in forward",
+                            stmt.span,
+                            "defined here",
+                            help="use it in `forward`, or remove it",
+                        )
+                    body.extend(self.member_code[name])
+                elif isinstance(stmt, ast.For | ast.Repeat) and id(stmt) in self.unit_code:
+                    body.extend(self.unit_code[id(stmt)])
+            for name in stored:
+                body.append(f"self.{name} = {name}")
+            forward = self.forward(flow)
+        if not decl.is_arch:
+            body.append(f"self.out_channels = {exprs.to_python(out)}")
+        doc = _doc(decl)
+        lines = [f"class {decl.name}({base}):", f'    """{doc}"""', ""]
+        lines.append(f"    def __init__({signature}) -> None:")
+        lines.extend(_indent(body, 2))
+        if forward:
+            lines.append("")
+            lines.append("    def forward(self, x: Tensor) -> Tensor:")
+            lines.extend(_indent(forward, 2))
+        return "\n".join(lines)
+
+    # ---- channels along the forward flow (emits member code on first use) --------------------
+    def flow_channels(self, flow: ast.Expr, c: ast.Expr) -> ast.Expr:
+        if isinstance(flow, ast.Pipe):
+            for stage in flow.stages:
+                c = self.flow_channels(stage, c)
+            return c
+        if isinstance(flow, ast.Name):
+            if flow.id in self.groups:
+                loop = self.groups[flow.id]
+                if id(loop) not in self.unit_code:
+                    lines: list[str] = []
+                    seq = _Seq("", None, c)
+                    self.unit_out[id(loop)] = self.sequence_stmt(loop, seq, _Ctx(), lines, top=True)
+                    self.unit_code[id(loop)] = lines
+                return self.unit_out[id(loop)]
+            stmt = self.members[flow.id]
+            if flow.id not in self.member_code:
+                self.member_code[flow.id], self.member_out[flow.id] = self.named_member(stmt, c)
+                return self.member_out[flow.id]
+            layer = get_layer(stmt.module.func) if isinstance(stmt.module, ast.Call) else None
+            if layer is not None and layer.channels is None and stmt.module.func not in self.gen.prog.blocks:
+                return c  # a channel-preserving layer used again keeps its new input's channels
+            return self.member_out[flow.id]
+        if isinstance(flow, ast.IfExp):
+            a = self.flow_channels(flow.then, c)
+            b = self.flow_channels(flow.orelse, c)
+            return exprs.choose(flow.cond, a, b)
+        assert isinstance(flow, ast.Call)
+        if flow.func in COMBINATORS:
+            outs = [self.flow_channels(a, c) for a in flow.args]
+            for kw in flow.kwargs:
+                if kw.name == "shortcut":
+                    self.flow_channels(kw.value, c)
+            if flow.func == "concat":
+                total = outs[0]
+                for o in outs[1:]:
+                    total = exprs.add(total, o)
+                return total
+            if flow.func == "multiply":
+                return c
+            return outs[0]
+        layer = get_layer(flow.func)
+        assert layer is not None
+        if flow.func == "flatten":
+            h, w = spatial_at(self.gen.c.model, flow.span, "flatten")
+            return exprs.mul(exprs.mul(c, h), w)
+        return layer.out_channels(self.arg_exprs(layer, flow), c)
+
+    def named_member(self, stmt: ast.Member, c: ast.Expr) -> tuple[list[str], ast.Expr]:
+        assert stmt.target is not None
+        target = f"self.{stmt.target.name}"
+        ctx = _Ctx()
+        prelude, src, out = self.module(stmt.module, c, ctx, stmt.target.name)
+        if out is _OPAQUE:
+            out = ast.Raw(f"{target}.out_channels")
+        lines = prelude + [f"{target} = {src}"]
+        if stmt.guard is not None:
+            self.gen.note_functions(stmt.guard)
+            lines = [f"{target} = None", f"if {ctx.render(stmt.guard)}:", *_indent(lines)]
+            out = exprs.choose(stmt.guard, out, c)
+        return lines, out
+
+    # ---- module construction ---------------------------------------------------------------
+    def arg_exprs(self, layer, call: ast.Call) -> dict[str, ast.Expr]:  # type: ignore[no-untyped-def]
+        fields = list(layer.schema.model_fields)
+        out: dict[str, ast.Expr] = dict(zip(fields, call.args, strict=False))
+        out.update({k.name: k.value for k in call.kwargs})
+        return out
+
+    def layer_args(self, layer, call: ast.Call, ctx: _Ctx) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        given = self.arg_exprs(layer, call)
+        args: dict[str, str] = {}
+        for fname, finfo in layer.schema.model_fields.items():
+            if fname in given:
+                self.gen.note_functions(given[fname])
+                args[fname] = ctx.render(given[fname])
+            else:
+                args[fname] = repr(finfo.default)
+        return args
+
+    def module(
+        self, module: ast.Call | ast.Sequential, c: ast.Expr, ctx: _Ctx, hint: str
+    ) -> tuple[list[str], str, ast.Expr]:
+        """Python source that builds ``module`` on ``c`` input channels: (prelude, expr, out)."""
+        if isinstance(module, ast.Sequential):
+            return self.sequential(module, c, ctx, hint)
+        cs = ctx.render(c)
+        layer = get_layer(module.func)
+        if layer is not None and module.func not in self.gen.prog.blocks:
+            args = self.layer_args(layer, module, ctx)
+            src = str(layer_macro("torch", layer)(args, cs))
+            return [], src, layer.out_channels(self.arg_exprs(layer, module), c)
+        parts = [cs]
+        for a in module.args:
+            self.gen.note_functions(a)
+            parts.append(ctx.render(a))
+        for kw in module.kwargs:
+            self.gen.note_functions(kw.value)
+            parts.append(f"{kw.name}={ctx.render(kw.value)}")
+        src = f"{module.func}({', '.join(parts)})"
+        if module.func not in self.gen.prog.blocks or self.probe:
+            return [], src, _OPAQUE
+        decl = self.gen.prog.blocks[module.func]
+        inner = self.gen.block_out(module.func)
+        if _has_raw(inner):
+            return [], src, _OPAQUE
+        mapping: dict[str, ast.Expr] = {"in_channels": c}
+        positional = dict(zip([p.name for p in decl.params], module.args, strict=False))
+        kws = {k.name: k.value for k in module.kwargs}
+        for p in decl.params:
+            value = kws.get(p.name, positional.get(p.name, p.default))
+            assert value is not None
+            mapping[p.name] = value
+        return [], src, exprs.substitute(inner, mapping)
+
+    def sequential(self, module: ast.Sequential, c: ast.Expr, ctx: _Ctx, hint: str) -> tuple[list[str], str, ast.Expr]:
+        if _is_direct(module.body):
+            srcs = []
+            lines: list[str] = []
+            for stmt in module.body:
+                if isinstance(stmt, ast.Let):
+                    lines.append(f"{stmt.name} = {ctx.render(stmt.value)}")
+                    continue
+                assert isinstance(stmt, ast.Member)
+                pre, src, out = self.module(stmt.module, c, ctx, hint)
+                if out is _OPAQUE:
+                    break
+                lines.extend(pre)
+                srcs.append(src)
+                c = out
+            else:
+                return lines, "nn.Sequential(" + ", ".join(srcs) + ")", c
+        lines = []
+        list_var = self.namer.new(hint)
+        out = self.sequence_items(module.body, c, ctx, lines, list_var)
+        return lines, f"nn.Sequential(*{list_var})", out
+
+    def sequence_items(self, body: tuple[ast.Stmt, ...], c: ast.Expr, ctx: _Ctx, lines: list[str], list_var: str) -> ast.Expr:
+        """Build an anonymous sequence: directly when it is a fixed list, else into a list."""
+        if self.sequence and body is self.decl.body and _is_direct(body) and not self.probe:
+            srcs = []
+            for stmt in body:
+                if isinstance(stmt, ast.Let):
+                    self.gen.note_functions(stmt.value)
+                    lines.append(f"{stmt.name} = {ctx.render(stmt.value)}")
+                    continue
+                assert isinstance(stmt, ast.Member)
+                pre, src, out = self.module(stmt.module, c, ctx, "layers")
+                if out is _OPAQUE:
+                    break
+                lines.extend(pre)
+                srcs.append(src)
+                c = out
+            else:
+                lines.append("super().__init__(" + ", ".join(srcs) + ")")
+                return c
+            lines.clear()
+        if self.sequence and body is self.decl.body:
+            list_var = self.namer.new("layers")
+        lines.append(f"{list_var}: list[nn.Module] = []")
+        seq = _Seq(list_var, None, c)
+        for stmt in body:
+            self.sequence_stmt(stmt, seq, ctx, lines, top=False)
+        if self.sequence and body is self.decl.body:
+            lines.append(f"super().__init__(*{list_var})")
+        return seq.cur
+
+    def flush(self, seq: _Seq, ctx: _Ctx, lines: list[str]) -> None:
+        """Put the running channel count in a variable before a loop or a condition."""
+        if seq.chan_var is None:
+            seq.chan_var = self.namer.new("channels")
+        if seq.cur != ast.Name(seq.chan_var):
+            lines.append(f"{seq.chan_var} = {ctx.render(seq.cur)}")
+            seq.cur = ast.Name(seq.chan_var)
+
+    def sequence_stmt(self, stmt: ast.Stmt, seq: _Seq, ctx: _Ctx, lines: list[str], top: bool) -> ast.Expr:
+        if isinstance(stmt, ast.Let):
+            self.gen.note_functions(stmt.value)
+            lines.append(f"{stmt.name} = {ctx.render(stmt.value)}")
+        elif isinstance(stmt, ast.For | ast.Repeat):
+            self.flush(seq, ctx, lines)
+            inner, header = self.loop_header(stmt, ctx)
+            lines.append(header)
+            body: list[str] = []
+            for s in stmt.body:
+                self.sequence_stmt(s, seq, inner, body, top)
+            self.flush(seq, inner, body)
+            lines.extend(_indent(body or ["pass"]))
+        elif isinstance(stmt, ast.Member):
+            hint = stmt.target.name if stmt.target is not None else seq.list_var
+            pre, src, out = self.module(stmt.module, seq.cur, ctx, hint)
+            if stmt.target is not None:
+                assert stmt.target.suffix is not None
+                suffix = ctx.render(stmt.target.suffix)
+                add = f'self.add_module(f"{stmt.target.name}{{{suffix}}}", {src})'
+                fetch = f'self.get_submodule(f"{stmt.target.name}{{{suffix}}}").out_channels'
+            else:
+                add = f"{seq.list_var}.append({src})"
+                fetch = f"{seq.list_var}[-1].out_channels"
+            step = pre + [add]
+            if stmt.guard is not None:
+                self.flush(seq, ctx, lines)
+                self.gen.note_functions(stmt.guard)
+                if out is _OPAQUE:
+                    out = ast.Raw(fetch)
+                assert seq.chan_var is not None
+                if out != seq.cur:
+                    step.append(f"{seq.chan_var} = {ctx.render(out)}")
+                lines.append(f"if {ctx.render(stmt.guard)}:")
+                lines.extend(_indent(step))
+            else:
+                lines.extend(step)
+                if out is _OPAQUE:
+                    self.flush(seq, ctx, lines)
+                    lines.append(f"{seq.chan_var} = {fetch}")
+                else:
+                    seq.cur = out
+        return seq.cur
+
+    def loop_header(self, stmt: ast.For | ast.Repeat, ctx: _Ctx) -> tuple[_Ctx, str]:
+        index = self.namer.new("ijklmn"[ctx.depth] if ctx.depth < 6 else "i")
+        subst = dict(ctx.subst)
+        idx = ast.Name(index)
+        subst["index"] = idx
+        subst["first"] = ast.BinOp("==", idx, ast.Num(0))
+        if isinstance(stmt, ast.Repeat):
+            self.gen.note_functions(stmt.count)
+            count = exprs.substitute(stmt.count, ctx.subst)
+            subst["last"] = ast.BinOp("==", idx, ast.BinOp("-", count, ast.Num(1)))
+            header = f"for {index} in range({exprs.to_python(count)}):"
+        else:
+            self.gen.note_functions(stmt.iterable)
+            iterable = exprs.substitute(stmt.iterable, ctx.subst)
+            rows = exprs.to_python(iterable)
+            if _uses(stmt.body, "last"):
+                subst["last"] = ast.BinOp(
+                    "==", idx, ast.BinOp("-", ast.Call("len", (iterable,), ()), ast.Num(1))
+                )
+            for t in stmt.targets:
+                subst.pop(t, None)
+            targets = stmt.targets[0] if len(stmt.targets) == 1 else "(" + ", ".join(stmt.targets) + ")"
+            header = f"for {index}, {targets} in enumerate({rows}):"
+        return _Ctx(subst, ctx.depth + 1), header
+
+    # ---- forward ------------------------------------------------------------------------
+    def forward_names(self, flow: ast.Expr) -> list[str]:
+        names: set[str] = set()
+
+        def visit(f: ast.Expr) -> None:
+            if isinstance(f, ast.IfExp):
+                names.update(exprs.names_in(f.cond))
+                visit(f.then)
+                visit(f.orelse)
+            elif isinstance(f, ast.Pipe):
+                for s in f.stages:
+                    visit(s)
+            elif isinstance(f, ast.Call) and f.func in COMBINATORS:
+                for a in f.args:
+                    visit(a)
+                for kw in f.kwargs:
+                    visit(kw.value)
+
+        visit(flow)
+        return sorted(names)
+
+    def forward(self, flow: ast.Expr) -> list[str]:
+        lines: list[str] = []
+        namer = Namer({"self", "x"})
+        self.fwd(flow, "x", "x", lines, namer)
+        lines.append("return x")
+        return lines
+
+    def fwd(self, flow: ast.Expr, src: str, dst: str, lines: list[str], namer: Namer) -> None:
+        if isinstance(flow, ast.Pipe):
+            if not flow.stages:
+                if src != dst:
+                    lines.append(f"{dst} = {src}")
+                return
+            for stage in flow.stages:
+                self.fwd(stage, src, dst, lines, namer)
+                src = dst
+            return
+        if isinstance(flow, ast.Name):
+            if flow.id in self.groups:
+                names = self.group_members(flow.id)
+                for n in names:
+                    lines.append(f"{dst} = self.{n}({src})")
+                    src = dst
+                if not names and src != dst:
+                    lines.append(f"{dst} = {src}")
+                return
+            stmt = self.members[flow.id]
+            if stmt.guard is not None:
+                if src != dst:
+                    lines.append(f"{dst} = {src}")
+                lines.append(f"if self.{flow.id} is not None:")
+                lines.append(f"    {dst} = self.{flow.id}({dst})")
+            else:
+                lines.append(f"{dst} = self.{flow.id}({src})")
+            return
+        if isinstance(flow, ast.IfExp):
+            cond = exprs.to_python(flow.cond, lambda n: f"self.{n}")
+            then: list[str] = []
+            orelse: list[str] = []
+            self.fwd(flow.then, src, dst, then, namer)
+            self.fwd(flow.orelse, src, dst, orelse, namer)
+            lines.append(f"if {cond}:")
+            lines.extend(_indent(then or ["pass"]))
+            lines.append("else:")
+            lines.extend(_indent(orelse or ["pass"]))
+            return
+        assert isinstance(flow, ast.Call)
+        if flow.func == "residual":
+            out = namer.new("out")
+            identity = namer.new("identity")
+            self.fwd(flow.args[0], src, out, lines, namer)
+            shortcut = next((k.value for k in flow.kwargs if k.name == "shortcut"), None)
+            if shortcut is not None:
+                self.fwd(shortcut, src, identity, lines, namer)
+            else:
+                identity = src
+            lines.append(f"{dst} = {out} + {identity}")
+            return
+        if flow.func in ("add", "concat"):
+            branches = []
+            for a in flow.args:
+                b = namer.new("branch")
+                self.fwd(a, src, b, lines, namer)
+                branches.append(b)
+            if flow.func == "add":
+                lines.append(f"{dst} = {' + '.join(branches)}")
+            else:
+                self.gen.imports["torch"] = True
+                lines.append(f"{dst} = torch.cat([{', '.join(branches)}], dim=1)")
+            return
+        if flow.func == "multiply":
+            scale = namer.new("scale")
+            self.fwd(flow.args[0], src, scale, lines, namer)
+            lines.append(f"{dst} = {src} * {scale}")
+            return
+        layer = get_layer(flow.func)
+        assert layer is not None
+        args = self.layer_args(layer, flow, _Ctx())
+        text = str(layer_macro("torch", layer, "_fn")(args, src))
+        if text.startswith("torch."):
+            self.gen.imports["torch"] = True
+        if text.startswith("F."):
+            self.gen.imports["F"] = True
+        lines.append(f"{dst} = {text}")
+
+    def group_members(self, group: str) -> list[str]:
+        model = self.gen.c.model
+        loop = self.groups[group]
+        names = {g for g, s in self.groups.items() if s is loop}
+        seen: set[tuple[str, ...]] = set()
+        for inst in model.block_instances.get(self.decl.name, []):
+            members = tuple(n for n in inst.children if _group_of(n) in names)
+            seen.add(members)
+        if len(seen) != 1:
+            raise error(
+                "E0412",
+                f"the members of `{group}` differ between instances of `{self.decl.name}`",
+                loop.span,
+                "the generated forward needs one fixed list",
+                help="give every instance the same number of iterations",
+            )
+        return list(next(iter(seen)))
+
+
+def _group_of(member: str) -> str:
+    return member.rstrip("0123456789")
+
+
+def _is_direct(body: tuple[ast.Stmt, ...]) -> bool:
+    return all(
+        isinstance(s, ast.Let) or (isinstance(s, ast.Member) and s.guard is None and s.target is None)
+        for s in body
+    )
+
+
+def _uses(body: tuple[ast.Stmt, ...], name: str) -> bool:
+    for s in body:
+        for e in _stmt_exprs(s):
+            if name in exprs.names_in(e):
+                return True
+        if isinstance(s, ast.For | ast.Repeat) and _uses(s.body, name):
+            return True
+        if isinstance(s, ast.Member) and isinstance(s.module, ast.Sequential) and _uses(s.module.body, name):
+            return True
+    return False
+
+
+def _stmt_exprs(s: ast.Stmt) -> list[ast.Expr]:
+    if isinstance(s, ast.Let):
+        return [s.value]
+    if isinstance(s, ast.Member):
+        out: list[ast.Expr] = [s.guard] if s.guard is not None else []
+        if s.target is not None and s.target.suffix is not None:
+            out.append(s.target.suffix)
+        if isinstance(s.module, ast.Call):
+            out.extend(s.module.args)
+            out.extend(k.value for k in s.module.kwargs)
+        return out
+    if isinstance(s, ast.Repeat):
+        return [s.count]
+    if isinstance(s, ast.For):
+        return [s.iterable]
+    return []
+
+
+def _has_raw(e: ast.Expr) -> bool:
+    if isinstance(e, ast.Raw):
+        return True
+    return any(_has_raw(c) for c in exprs._children(e))
+
+
+def _inline_lets(e: ast.Expr, lets: dict[str, ast.Expr]) -> ast.Expr:
+    for _ in range(len(lets) + 1):
+        if not exprs.names_in(e) & set(lets):
+            break
+        e = exprs.substitute(e, lets)
+    return e
+
+
+def _default_source(e: ast.Expr) -> str:
+    if isinstance(e, ast.ListExpr):
+        return "(" + ", ".join(exprs.to_python(i) for i in e.items) + ("," if len(e.items) == 1 else "") + ")"
+    return exprs.to_python(e)
+
+
+def _doc(decl: ast.BlockDecl) -> str:
+    kind = "Model" if decl.is_arch else "Block"
+    return f"{kind} `{decl.name}` from the spec."

@@ -1,0 +1,162 @@
+"""The pipeline as one call: spec file -> program -> inferred model -> backend source."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from archdsl.errors import Span, error
+from archdsl.ir.evaluate import BlockRef, evaluate
+from archdsl.ir.instantiate import Model, infer
+from archdsl.ir.program import Program, load_program
+from archdsl.names import did_you_mean
+from archdsl.source import SourceFile
+from archdsl.syntax import ast
+from archdsl.syntax.parser import parse
+
+BACKENDS = ("torch", "keras")
+
+
+@dataclass
+class Selection:
+    """Which model of a spec to build, and with which parameter values."""
+
+    arch: str
+    entry: str
+    overrides: dict[str, ast.Expr]
+    values: dict[str, Any]
+    spans: dict[str, Span]
+
+
+def select(program: Program, model: str | None, sets: dict[str, str]) -> Selection:
+    """Pick the arch or variant (``model``, else the one the root file declares) and apply ``--set``."""
+    candidates = program.models(program.root)
+    if model is None:
+        archs = [m for m in candidates if m in program.blocks]
+        if len(candidates) == 1:
+            model = candidates[0]
+        elif len(archs) == 1:
+            model = archs[0]
+        elif not candidates:
+            raise error(
+                "E0501",
+                f"`{program.root}` declares no arch or variant",
+                Span(program.root, 0, 0),
+                help="add an `arch` or a `variant`, or compile the spec that uses these blocks",
+            )
+        else:
+            raise error(
+                "E0502",
+                f"`{program.root}` declares several models: {', '.join(candidates)}",
+                help="choose one with --model NAME",
+            )
+    elif model not in program.models():
+        raise error(
+            "E0503",
+            f"no arch or variant named `{model}`",
+            help=did_you_mean(model, program.models()) or f"available: {', '.join(program.models())}",
+        )
+    overrides: dict[str, ast.Expr] = {}
+    if model in program.variants:
+        decl = program.variants[model].decl
+        arch = decl.base
+        for kw in decl.kwargs:
+            overrides[kw.name] = kw.value
+        entry = model
+    else:
+        arch = model
+        entry = model.lower()
+    params = {p.name for p in program.blocks[arch].params}
+    for key, text in sets.items():
+        if key not in params:
+            raise error(
+                "E0504",
+                f"`{arch}` has no parameter `{key}` to set",
+                help=did_you_mean(key, params) or f"parameters: {', '.join(sorted(params)) or 'none'}",
+            )
+        overrides[key] = _parse_value(key, text)
+    env = {n: BlockRef(n) for n, b in program.blocks.items() if not b.is_arch}
+    values = {k: evaluate(v, env) for k, v in overrides.items()}
+    spans = {k: v.span for k, v in overrides.items()}
+    return Selection(arch, entry, overrides, values, spans)
+
+
+def _parse_value(key: str, text: str) -> ast.Expr:
+    name = f"--set {key}"
+    src = SourceFile.from_text(name, f"variant v = A({key}={text})")
+    module = parse(src)
+    decl = module.decls[0]
+    assert isinstance(decl, ast.VariantDecl)
+    return decl.kwargs[0].value
+
+
+@dataclass
+class Result:
+    program: Program
+    selection: Selection
+    model: Model
+    source: str | None = None
+
+
+def analyse(path: str | os.PathLike[str], model: str | None = None, sets: dict[str, str] | None = None) -> Result:
+    """Parse, resolve and infer: everything but code generation."""
+    program = load_program(path, display_name=_display(path))
+    selection = select(program, model, sets or {})
+    inferred = infer(program, selection.arch, selection.values, selection.spans)
+    return Result(program, selection, inferred)
+
+
+def compile_spec(
+    path: str | os.PathLike[str],
+    backend: str,
+    model: str | None = None,
+    sets: dict[str, str] | None = None,
+) -> Result:
+    """Compile a spec file to source text for ``backend`` ("torch" or "keras")."""
+    if backend not in BACKENDS:
+        raise error("E0505", f"unknown backend `{backend}`", help=f"backends: {', '.join(BACKENDS)}")
+    result = analyse(path, model, sets)
+    result.source = generate(result, backend)
+    return result
+
+
+def generate(result: Result, backend: str) -> str:
+    from archdsl.backends.base import Compiled
+    from archdsl.formatting import format_python
+
+    program, sel = result.program, result.selection
+    variants = {
+        name: {kw.name: kw.value for kw in v.decl.kwargs}
+        for name, v in program.variants.items()
+        if v.file == program.root and v.decl.base == sel.arch and name != sel.entry
+    }
+    compiled = Compiled(
+        program=program,
+        model=result.model,
+        entry=sel.entry,
+        overrides=sel.overrides,
+        spec_name=program.root,
+        title=_title(program, sel),
+        variants=variants,
+    )
+    if backend == "torch":
+        from archdsl.backends.torch import TorchEmitter
+
+        text = TorchEmitter(compiled).emit()
+    else:
+        from archdsl.backends.keras import KerasEmitter
+
+        text = KerasEmitter(compiled).emit()
+    return format_python(text)
+
+
+def _title(program: Program, sel: Selection) -> str:
+    if sel.entry != sel.arch.lower():
+        return f"`{sel.entry}`: the `{sel.arch}` architecture."
+    return f"The `{sel.arch}` architecture."
+
+
+def _display(path: str | os.PathLike[str]) -> str:
+    text = os.fspath(path)
+    return os.path.basename(text) if os.path.isabs(text) else os.path.normpath(text)

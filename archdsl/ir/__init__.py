@@ -1,0 +1,1 @@
+"""Resolved program, expression evaluation, and the expansion to module instances with shapes."""

@@ -1,0 +1,616 @@
+"""Expansion and static inference: an arch and its parameter values become a tree of module
+instances, each with its path ("layer2.0.downsample.0"), its input and output shapes (one pair per
+use in the forward pass) and its parameter counts. Nothing here imports a framework."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from archdsl.errors import ArchError, Span, error
+from archdsl.ir.evaluate import BlockRef, evaluate
+from archdsl.ir.program import COMBINATORS, Program
+from archdsl.layers.registry import LayerType, Shape, ShapeError, get_layer
+from archdsl.names import bad_identifier, did_you_mean
+from archdsl.syntax import ast
+
+MAX_INSTANCES = 200_000
+MAX_REPEAT = 10_000
+MAX_DEPTH = 64
+MAX_DIM = 2**31 - 1
+MAX_PARAMETERS = 10**11
+
+
+@dataclass
+class Instance:
+    path: str
+    kind: str  # "layer", "block" or "sequential"
+    type: str  # layer type, block name, or "sequential"
+    args: Any
+    span: Span
+    children: dict[str, Instance] = field(default_factory=dict)
+    in_shapes: list[Shape] = field(default_factory=list)
+    out_shapes: list[Shape] = field(default_factory=list)
+    trainable: int = 0  # own parameters (layers only)
+    stats: int = 0  # own batch-norm statistics (layers only)
+
+    def walk(self) -> Iterator[Instance]:
+        yield self
+        for child in self.children.values():
+            yield from child.walk()
+
+    def totals(self) -> tuple[int, int]:
+        t = s = 0
+        for inst in self.walk():
+            t += inst.trainable
+            s += inst.stats
+        return t, s
+
+
+@dataclass
+class Model:
+    """The result of inference for one arch and one set of parameter values."""
+
+    arch: str
+    params: dict[str, Any]
+    input_shape: Shape
+    root: Instance
+    # Shapes seen by parameter-free operations, keyed by the span of the node that applied them;
+    # code generation reads the spatial size at a flatten here.
+    op_shapes: dict[Span, set[Shape]] = field(default_factory=dict)
+    block_instances: dict[str, list[Instance]] = field(default_factory=dict)
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.root.out_shapes[-1]
+
+    @property
+    def trainable(self) -> int:
+        return self.root.totals()[0]
+
+    @property
+    def stats(self) -> int:
+        return self.root.totals()[1]
+
+    def instances(self) -> dict[str, Instance]:
+        return {i.path: i for i in self.root.walk() if i.path}
+
+
+@dataclass
+class _MemberDef:
+    name: str
+    path: str
+    stmt: ast.Member
+    env: dict[str, Any]
+    present: bool
+    instance: Instance | None = None
+
+
+@dataclass
+class _Scope:
+    """One block instance being built."""
+
+    decl: ast.BlockDecl | None
+    env: dict[str, Any]
+    members: dict[str, _MemberDef] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)  # group name -> its loop's members
+    unit: list[str] | None = None  # the members of the top-level loop being collected
+    anonymous: list[_MemberDef] = field(default_factory=list)
+
+
+class _Builder:
+    def __init__(self, program: Program) -> None:
+        self.prog = program
+        self.count = 0
+        self.depth = 0
+        self.model: Model | None = None
+        self.globals: dict[str, Any] = {
+            n: BlockRef(n) for n, b in program.blocks.items() if not b.is_arch
+        }
+
+    # ---- entry --------------------------------------------------------------
+    def build(self, arch: str, overrides: dict[str, Any], override_spans: dict[str, Span]) -> Model:
+        decl = self.prog.blocks[arch]
+        params = self.bind_params(decl, [], {k: (v, override_spans.get(k, decl.span)) for k, v in overrides.items()}, decl.span)
+        inp = next(s for s in decl.body if isinstance(s, ast.Input))
+        shape_val = evaluate(inp.shape, {**self.globals, **params})
+        if (
+            not isinstance(shape_val, tuple)
+            or not 1 <= len(shape_val) <= 3
+            or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape_val)
+        ):
+            raise error(
+                "E0401",
+                "input must be a list of one to three integers",
+                inp.shape.span,
+                "[channels, height, width] or [features]",
+            )
+        for d in shape_val:
+            if not 1 <= d <= MAX_DIM:
+                raise error("E0401", f"input dimension {d} is out of range", inp.shape.span, "must be at least 1")
+        in_shape: Shape = tuple(shape_val)
+        root = Instance("", "block", arch, params, decl.span)
+        self.model = Model(arch, params, in_shape, root)
+        self.model.block_instances.setdefault(arch, []).append(root)
+        out = self.block_body(decl, params, in_shape, root)
+        root.in_shapes.append(in_shape)
+        root.out_shapes.append(out)
+        total = root.totals()[0]
+        if total > MAX_PARAMETERS:
+            raise error("E0405", f"model has {total:,} parameters, over the limit of {MAX_PARAMETERS:,}", decl.span)
+        return self.model
+
+    # ---- binding ---------------------------------------------------------------
+    def bind_params(
+        self,
+        decl: ast.BlockDecl,
+        args: list[tuple[Any, Span]],
+        kwargs: dict[str, tuple[Any, Span]],
+        call_span: Span,
+    ) -> dict[str, Any]:
+        params = decl.params
+        if len(args) > len(params):
+            raise error(
+                "E0301",
+                f"`{decl.name}` takes {len(params)} arguments, {len(args)} given",
+                args[len(params)][1],
+                "extra argument",
+            )
+        given: dict[str, tuple[Any, Span]] = {}
+        for p, a in zip(params, args, strict=False):
+            given[p.name] = a
+        names = {p.name for p in params}
+        for k, v in kwargs.items():
+            if k not in names:
+                raise error(
+                    "E0204",
+                    f"`{decl.name}` has no parameter `{k}`",
+                    v[1],
+                    "unknown parameter",
+                    help=did_you_mean(k, names),
+                )
+            if k in given:
+                raise error("E0301", f"parameter `{k}` given twice", v[1], "given again here")
+            given[k] = v
+        env: dict[str, Any] = dict(self.globals)
+        for p in params:
+            if p.name in given:
+                value, span = given[p.name]
+            elif p.default is not None:
+                value, span = evaluate(p.default, env), p.default.span
+            else:
+                raise error(
+                    "E0307",
+                    f"missing argument `{p.name}` for `{decl.name}`",
+                    call_span,
+                    f"`{p.name}` has no default",
+                )
+            env[p.name] = _check_type(p, value, span)
+        return {p.name: env[p.name] for p in params}
+
+    # ---- bodies ---------------------------------------------------------------
+    def block_body(self, decl: ast.BlockDecl, params: dict[str, Any], in_shape: Shape, inst: Instance) -> Shape:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise error("E0404", f"blocks are nested more than {MAX_DEPTH} deep", decl.span)
+        env = {**self.globals, **params}
+        env["in_channels"] = in_shape[0]
+        scope = _Scope(decl, env)
+        self.collect(decl.body, scope, inst.path, env)
+        if scope.anonymous:
+            shape = self.run_sequence(scope.anonymous, in_shape)
+        else:
+            fwd = next((s for s in decl.body if isinstance(s, ast.Forward)), None)
+            flow: ast.Expr = fwd.flow if fwd else _default_flow(scope)
+            shape = self.flow(flow, in_shape, scope)
+            for m in scope.members.values():
+                if m.present and m.instance is None:
+                    raise error(
+                        "E0403",
+                        f"member `{m.name}` is never used in forward",
+                        m.stmt.span,
+                        "defined here",
+                        help="use it in `forward`, or remove it",
+                    )
+        defs = scope.anonymous or list(scope.members.values())
+        for m in defs:
+            if m.instance is not None:
+                inst.children[m.name] = m.instance
+        self.depth -= 1
+        return shape
+
+    def collect(self, body: tuple[ast.Stmt, ...], scope: _Scope, prefix: str, env: dict[str, Any]) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.Let):
+                env[stmt.name] = evaluate(stmt.value, env)
+            elif isinstance(stmt, ast.Member):
+                self.declare(stmt, scope, prefix, env)
+            elif isinstance(stmt, ast.For | ast.Repeat) and scope.unit is None and scope.decl is not None:
+                scope.unit = []
+                self.collect((stmt,), scope, prefix, env)
+                scope.unit = None
+            elif isinstance(stmt, ast.For):
+                rows = evaluate(stmt.iterable, env)
+                if not isinstance(rows, tuple):
+                    raise error("E0303", "`for` iterates over a list", stmt.iterable.span, "not a list")
+                self.check_repeat(len(rows), stmt.iterable.span)
+                for i, row in enumerate(rows):
+                    inner = dict(env)
+                    if len(stmt.targets) == 1:
+                        inner[stmt.targets[0]] = row
+                    else:
+                        if not isinstance(row, tuple) or len(row) != len(stmt.targets):
+                            raise error(
+                                "E0308",
+                                f"row {i} does not have {len(stmt.targets)} values",
+                                stmt.iterable.span,
+                                f"expected ({', '.join(stmt.targets)})",
+                            )
+                        inner.update(zip(stmt.targets, row, strict=True))
+                    inner.update(index=i, first=i == 0, last=i == len(rows) - 1)
+                    self.collect(stmt.body, scope, prefix, inner)
+            elif isinstance(stmt, ast.Repeat):
+                n = evaluate(stmt.count, env)
+                if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                    raise error("E0303", "repeat count must be a non-negative integer", stmt.count.span, f"got {n!r}")
+                self.check_repeat(n, stmt.count.span)
+                for i in range(n):
+                    inner = dict(env, index=i, first=i == 0, last=i == n - 1)
+                    self.collect(stmt.body, scope, prefix, inner)
+
+    def check_repeat(self, n: int, span: Span) -> None:
+        if n > MAX_REPEAT or self.count + n > MAX_INSTANCES:
+            raise error(
+                "E0406",
+                f"repeating {n} times goes over the limit of {MAX_INSTANCES:,} module instances",
+                span,
+                "too many repetitions",
+            )
+
+    def declare(self, stmt: ast.Member, scope: _Scope, prefix: str, env: dict[str, Any]) -> None:
+        present = True
+        if stmt.guard is not None:
+            g = evaluate(stmt.guard, env)
+            if not isinstance(g, bool):
+                raise error("E0303", "`when` needs a bool", stmt.guard.span, f"got {g!r}")
+            present = g
+        if stmt.target is None:
+            if not present:
+                return
+            name = str(len(scope.anonymous))
+            m = _MemberDef(name, _join(prefix, name), stmt, dict(env), True)
+            scope.anonymous.append(m)
+            return
+        name = stmt.target.name
+        if stmt.target.suffix is not None:
+            suffix = evaluate(stmt.target.suffix, env)
+            if isinstance(suffix, bool) or not isinstance(suffix, int | str):
+                raise error("E0303", "a member number must be an integer", stmt.target.suffix.span)
+            group = name
+            name = f"{name}{suffix}"
+            why = bad_identifier(name)
+            if why:
+                raise error("E0202", f"`{name}` cannot be used as a name", stmt.target.span, why)
+            if name in scope.members:
+                raise error(
+                    "E0212",
+                    f"member `{name}` is defined twice",
+                    stmt.target.span,
+                    "this numbered name repeats",
+                    secondary=((scope.members[name].stmt.span, "first defined here"),),
+                )
+            assert scope.unit is not None
+            scope.unit.append(name)
+            scope.groups[group] = scope.unit
+        scope.members[name] = _MemberDef(name, _join(prefix, name), stmt, dict(env), present)
+
+    def run_sequence(self, items: list[_MemberDef], shape: Shape) -> Shape:
+        for m in items:
+            shape = self.apply_member(m, shape, m.stmt.span)
+        return shape
+
+    # ---- forward flows ----------------------------------------------------------
+    def flow(self, flow: ast.Expr, shape: Shape, scope: _Scope) -> Shape:
+        if isinstance(flow, ast.Pipe):
+            for stage in flow.stages:
+                shape = self.flow(stage, shape, scope)
+            return shape
+        if isinstance(flow, ast.Name):
+            if flow.id in scope.groups:
+                for n in scope.groups[flow.id]:
+                    shape = self.apply_member(scope.members[n], shape, flow.span)
+                return shape
+            return self.apply_member(scope.members[flow.id], shape, flow.span)
+        if isinstance(flow, ast.IfExp):
+            cond = evaluate(flow.cond, scope.env)
+            if not isinstance(cond, bool):
+                raise error("E0303", "condition must be a bool", flow.cond.span)
+            return self.flow(flow.then if cond else flow.orelse, shape, scope)
+        assert isinstance(flow, ast.Call)
+        if flow.func in COMBINATORS:
+            return self.combine(flow, shape, scope)
+        layer = get_layer(flow.func)
+        assert layer is not None
+        args = self.bind_layer(layer, flow, scope.env)
+        out = self.layer_shape(layer, args, shape, flow)
+        assert self.model is not None
+        self.model.op_shapes.setdefault(flow.span, set()).add(shape)
+        return out
+
+    def combine(self, call: ast.Call, shape: Shape, scope: _Scope) -> Shape:
+        kw = {k.name: k.value for k in call.kwargs}
+        if call.func == "residual":
+            if len(call.args) != 1:
+                raise error("E0309", "`residual` takes one branch and an optional `shortcut=`", call.span)
+            out = self.flow(call.args[0], shape, scope)
+            ident = self.flow(kw["shortcut"], shape, scope) if "shortcut" in kw else shape
+            if out != ident:
+                raise error(
+                    "E0402",
+                    "residual branch and shortcut have different shapes",
+                    call.func_span,
+                    f"branch gives {_fmt(out)}, shortcut gives {_fmt(ident)}",
+                    help="add a `shortcut=` member that projects the input to the branch's shape",
+                )
+            return out
+        if not call.args:
+            raise error("E0309", f"`{call.func}` needs at least one branch", call.span)
+        outs = [self.flow(a, shape, scope) for a in call.args]
+        if call.func == "add":
+            for a, o in zip(call.args[1:], outs[1:], strict=True):
+                if o != outs[0]:
+                    raise error(
+                        "E0402",
+                        "`add` branches have different shapes",
+                        a.span,
+                        f"gives {_fmt(o)}, the first branch gives {_fmt(outs[0])}",
+                    )
+            return outs[0]
+        if call.func == "concat":
+            for a, o in zip(call.args, outs, strict=True):
+                if o[1:] != outs[0][1:] or len(o) != len(outs[0]):
+                    raise error(
+                        "E0407",
+                        "`concat` branches differ in size",
+                        a.span,
+                        f"gives {_fmt(o)}, the first branch gives {_fmt(outs[0])}",
+                        help="branches are joined along the channels; their other sizes must match",
+                    )
+            return (sum(o[0] for o in outs),) + outs[0][1:]
+        # multiply: x * f(x), f(x) broadcast over the spatial dimensions
+        if len(outs) != 1:
+            raise error("E0309", "`multiply` takes one branch", call.span)
+        scale = outs[0]
+        if scale != shape and scale != (shape[0],) + (1,) * (len(shape) - 1):
+            raise error(
+                "E0402",
+                "`multiply` branch cannot scale its input",
+                call.args[0].span,
+                f"gives {_fmt(scale)} for an input of {_fmt(shape)}",
+                help="the branch must keep the channels and give one value per channel or element",
+            )
+        return shape
+
+    # ---- members -------------------------------------------------------------------
+    def apply_member(self, m: _MemberDef, shape: Shape, use_span: Span) -> Shape:
+        if not m.present:
+            return shape
+        if m.instance is None:
+            self.count += 1
+            if self.count > MAX_INSTANCES:
+                raise error("E0406", f"the model has more than {MAX_INSTANCES:,} module instances", m.stmt.span)
+            m.instance = self.build_module(m.stmt.module, m.path, m.env, shape)
+            return m.instance.out_shapes[-1]
+        inst = m.instance
+        if inst.kind != "layer" or (get_layer(inst.type) or _NOLAYER).has_weights:
+            if shape != inst.in_shapes[0]:
+                raise error(
+                    "E0408",
+                    f"member `{m.name}` is used again with a different input",
+                    use_span,
+                    f"input {_fmt(shape)}, first used with {_fmt(inst.in_shapes[0])}",
+                    help="declare a second member for the second use",
+                )
+            inst.in_shapes.append(shape)
+            inst.out_shapes.append(inst.out_shapes[0])
+            return inst.out_shapes[0]
+        layer = get_layer(inst.type)
+        assert layer is not None
+        out = self.layer_shape(layer, inst.args, shape, m.stmt.module)
+        inst.in_shapes.append(shape)
+        inst.out_shapes.append(out)
+        return out
+
+    def build_module(self, module: ast.Call | ast.Sequential, path: str, env: dict[str, Any], shape: Shape) -> Instance:
+        if isinstance(module, ast.Sequential):
+            inst = Instance(path, "sequential", "sequential", None, module.span)
+            scope = _Scope(None, env)
+            self.collect(module.body, scope, path, dict(env))
+            out = self.run_sequence(scope.anonymous, shape)
+            for m in scope.anonymous:
+                assert m.instance is not None
+                inst.children[m.name] = m.instance
+            inst.in_shapes.append(shape)
+            inst.out_shapes.append(out)
+            return inst
+        func = module.func
+        value = env.get(func)
+        if isinstance(value, BlockRef):
+            func = value.name
+        layer = get_layer(func)
+        if layer is not None and func not in self.prog.blocks:
+            args = self.bind_layer(layer, module, env)
+            out = self.layer_shape(layer, args, shape, module)
+            trainable, stats = layer.count(args, shape)
+            assert self.model is not None
+            self.model.op_shapes.setdefault(module.span, set()).add(shape)
+            inst = Instance(path, "layer", func, args, module.span, trainable=trainable, stats=stats)
+            inst.in_shapes.append(shape)
+            inst.out_shapes.append(out)
+            return inst
+        decl = self.prog.blocks[func]
+        args = [(evaluate(a, env), a.span) for a in module.args]
+        kwargs = {k.name: (evaluate(k.value, env), k.span) for k in module.kwargs}
+        params = self.bind_params(decl, args, kwargs, module.span)
+        inst = Instance(path, "block", func, params, module.span)
+        assert self.model is not None
+        self.model.block_instances.setdefault(func, []).append(inst)
+        out = self.block_body(decl, params, shape, inst)
+        inst.in_shapes.append(shape)
+        inst.out_shapes.append(out)
+        return inst
+
+    def bind_layer(self, layer: LayerType, call: ast.Call, env: dict[str, Any]) -> Any:
+        fields = list(layer.schema.model_fields)
+        if len(call.args) > len(fields):
+            raise error(
+                "E0301",
+                f"`{layer.name}` takes at most {len(fields)} positional arguments",
+                call.args[len(fields)].span,
+                "extra argument",
+                help=f"example: {layer.example}",
+            )
+        values: dict[str, Any] = {}
+        spans: dict[str, Span] = {}
+        for f, a in zip(fields, call.args, strict=False):
+            values[f] = evaluate(a, env)
+            spans[f] = a.span
+        for kw in call.kwargs:
+            if kw.name not in fields:
+                raise error(
+                    "E0204",
+                    f"`{layer.name}` has no argument `{kw.name}`",
+                    kw.span,
+                    "unknown argument",
+                    help=did_you_mean(kw.name, fields) or f"example: {layer.example}",
+                )
+            if kw.name in values:
+                raise error("E0301", f"argument `{kw.name}` given twice", kw.span, "given again here")
+            values[kw.name] = evaluate(kw.value, env)
+            spans[kw.name] = kw.span
+        try:
+            return layer.schema(**values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = str(err["loc"][0]) if err["loc"] else ""
+            if err["type"] == "missing":
+                raise error(
+                    "E0307",
+                    f"missing argument `{loc}` for `{layer.name}`",
+                    call.span,
+                    f"`{loc}` is required",
+                    help=f"example: {layer.example}",
+                ) from None
+            msg = err["msg"].replace("Input should be", "should be").lower()
+            raise error(
+                "E0310",
+                f"invalid argument `{loc}` for `{layer.name}`: {msg}",
+                spans.get(loc, call.span),
+                f"got {values.get(loc)!r}",
+                help=f"example: {layer.example}",
+            ) from None
+
+    def layer_shape(self, layer: LayerType, args: Any, shape: Shape, call: ast.Call | ast.Sequential) -> Shape:
+        if layer.ranks is not None and len(shape) not in layer.ranks:
+            need = " or ".join("[C, H, W]" if r == 3 else "[features]" for r in layer.ranks)
+            raise error(
+                "E0409",
+                f"`{layer.name}` expects {need}, got {_fmt(shape)}",
+                _call_span(call),
+                "wrong input rank",
+                help="add `flatten()` before a linear layer" if layer.ranks == (1,) else None,
+            )
+        try:
+            out = layer.shape(args, shape)
+        except ShapeError as exc:
+            span = _arg_span(call, exc.arg, layer)
+            raise error("E0410", str(exc), span, f"input is {_fmt(shape)}", help=exc.help) from None
+        for d in out:
+            if d < 1:
+                raise error("E0410", f"`{layer.name}` gives an empty output {_fmt(out)}", _call_span(call))
+            if d > MAX_DIM:
+                raise error("E0410", f"`{layer.name}` gives a dimension over {MAX_DIM}", _call_span(call))
+        return out
+
+
+class _NoLayer:
+    has_weights = True
+
+
+_NOLAYER = _NoLayer()
+
+
+def _call_span(call: ast.Call | ast.Sequential) -> Span:
+    return call.func_span if isinstance(call, ast.Call) else call.span
+
+
+def _arg_span(call: ast.Call | ast.Sequential, arg: str | None, layer: LayerType) -> Span:
+    if not isinstance(call, ast.Call) or arg is None:
+        return _call_span(call)
+    for kw in call.kwargs:
+        if kw.name == arg:
+            return kw.span
+    fields = list(layer.schema.model_fields)
+    if arg in fields and fields.index(arg) < len(call.args):
+        return call.args[fields.index(arg)].span
+    return call.func_span
+
+
+def _default_flow(scope: _Scope) -> ast.Expr:
+    stages: list[ast.Expr] = []
+    seen_units: set[int] = set()
+    group_of = {n: g for g, ns in scope.groups.items() for n in ns}
+    for name in scope.members:
+        g = group_of.get(name)
+        if g is not None:
+            if id(scope.groups[g]) not in seen_units:
+                seen_units.add(id(scope.groups[g]))
+                stages.append(ast.Name(g))
+        else:
+            stages.append(ast.Name(name, span=scope.members[name].stmt.span))
+    return ast.Pipe(tuple(stages))
+
+
+def _check_type(p: ast.Param, value: Any, span: Span) -> Any:
+    ok = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "bool": lambda v: isinstance(v, bool),
+        "str": lambda v: isinstance(v, str),
+        "list": lambda v: isinstance(v, tuple),
+        "block": lambda v: isinstance(v, BlockRef),
+    }[p.type](value)
+    if not ok:
+        raise error(
+            "E0311",
+            f"parameter `{p.name}` is a {p.type}, got {value!r}",
+            span,
+            f"expected a {p.type}",
+        )
+    return float(value) if p.type == "float" else value
+
+
+def _fmt(shape: Shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def infer(
+    program: Program,
+    arch: str,
+    overrides: dict[str, Any] | None = None,
+    override_spans: dict[str, Span] | None = None,
+) -> Model:
+    """Expand ``arch`` with ``overrides`` applied to its parameters and infer every shape."""
+    try:
+        return _Builder(program).build(arch, overrides or {}, override_spans or {})
+    except RecursionError:
+        raise ArchError(
+            [error("E0404", "the model is nested too deeply", program.blocks[arch].span).diagnostics[0]]
+        ) from None

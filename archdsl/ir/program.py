@@ -1,0 +1,599 @@
+"""Load a spec and its imports, and resolve it into a ``Program``: every name checked once.
+
+The program keeps the syntax nodes (with their spans) as its statements and expressions; what it
+adds is resolution: which declarations exist, where each came from, and that every call names a
+layer, a block, a block-typed parameter or a built-in function.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archdsl.errors import ArchError, Diagnostic, Label, Span, error
+from archdsl.layers.registry import all_layers
+from archdsl.names import bad_identifier, did_you_mean
+from archdsl.source import SourceFile
+from archdsl.syntax import ast
+from archdsl.syntax.parser import parse
+
+PARAM_TYPES = {"int", "float", "bool", "str", "list", "block"}
+FUNCTIONS = {
+    "min", "max", "ceil", "floor", "round", "int", "float", "len", "zip", "range", "sum",
+    "make_divisible", "abs",
+}  # fmt: skip
+COMBINATORS = {"residual", "add", "concat", "multiply"}
+SCOPE_NAMES = {"in_channels", "index", "first", "last"}
+MAX_IMPORT_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class Variant:
+    decl: ast.VariantDecl
+    file: str
+
+
+@dataclass
+class Program:
+    """Every declaration reachable from the root file, resolved."""
+
+    root: str
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    blocks: dict[str, ast.BlockDecl] = field(default_factory=dict)  # blocks and archs
+    variants: dict[str, Variant] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)  # declaration name -> file
+    order: list[str] = field(default_factory=list)  # declaration order, imports first
+
+    def archs(self) -> list[str]:
+        return [n for n in self.order if n in self.blocks and self.blocks[n].is_arch]
+
+    def models(self, file: str | None = None) -> list[str]:
+        """Archs and variants, optionally only those declared in ``file``."""
+        return [
+            n
+            for n in self.order
+            if (n in self.variants or self.blocks.get(n, _NOT_ARCH).is_arch)
+            and (file is None or self.origin[n] == file)
+        ]
+
+
+_NOT_ARCH = ast.BlockDecl("", (), (), False)
+
+
+def load_program(path: str | os.PathLike[str], display_name: str | None = None) -> Program:
+    """Read ``path`` and everything it imports; raise ``ArchError`` on any problem."""
+    p = Path(path)
+    name = display_name or str(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise error("E0004", f"cannot read `{name}`: {exc.strerror or exc}") from None
+    src = SourceFile.from_bytes(name, data)
+    return _build(src, p.resolve().parent)
+
+
+def program_from_text(text: str, name: str = "<spec>", root_dir: Path | None = None) -> Program:
+    return _build(SourceFile.from_text(name, text), root_dir or Path.cwd())
+
+
+def _build(src: SourceFile, root_dir: Path) -> Program:
+    prog = Program(root=src.name)
+    loader = _Loader(prog, root_dir)
+    loader.load(src, Path(src.name), chain=())
+    _Resolver(prog).run()
+    return prog
+
+
+class _Loader:
+    def __init__(self, prog: Program, root_dir: Path) -> None:
+        self.prog = prog
+        self.root_dir = root_dir.resolve()
+        self.loaded: dict[Path, str] = {}
+
+    def load(self, src: SourceFile, path: Path, chain: tuple[tuple[Path, Span], ...]) -> None:
+        self.prog.sources[src.name] = src
+        module = parse(src)
+        here = (self.root_dir / path.name) if not chain else path
+        for decl in module.decls:
+            if isinstance(decl, ast.ImportDecl):
+                self._import(decl, here, chain)
+        for decl in module.decls:
+            if isinstance(decl, ast.ImportDecl):
+                continue
+            self._declare(decl, src.name)
+
+    def _declare(self, decl: ast.BlockDecl | ast.VariantDecl, file: str) -> None:
+        prog = self.prog
+        if decl.name in prog.origin:
+            first = prog.blocks.get(decl.name) or prog.variants[decl.name].decl
+            raise error(
+                "E0201",
+                f"`{decl.name}` is declared twice",
+                decl.span,
+                "declared again here",
+                secondary=((first.span, "first declared here"),),
+                help="rename one of the declarations",
+            )
+        why = bad_identifier(decl.name)
+        if why:
+            raise error("E0202", f"`{decl.name}` cannot be used as a name", decl.span, why)
+        prog.origin[decl.name] = file
+        prog.order.append(decl.name)
+        if isinstance(decl, ast.VariantDecl):
+            prog.variants[decl.name] = Variant(decl, file)
+        else:
+            prog.blocks[decl.name] = decl
+
+    def _import(self, decl: ast.ImportDecl, here: Path, chain: tuple[tuple[Path, Span], ...]) -> None:
+        rel = decl.path
+        base = here.parent
+        if os.path.isabs(rel) or rel.startswith(("/", "\\")):
+            raise error("E0301", "imports must be relative paths", decl.span, "absolute path")
+        target = (base / rel).resolve()
+        if not target.is_relative_to(self.root_dir):
+            raise error(
+                "E0301",
+                f"import `{rel}` leaves the project directory",
+                decl.span,
+                "resolves outside the directory of the root spec",
+                help="keep shared block files next to the spec or below it",
+            )
+        if any(p == target for p, _ in chain) or target == (self.root_dir / here.name).resolve():
+            if target in self.loaded or any(p == target for p, _ in chain) or not chain:
+                raise error(
+                    "E0302",
+                    f"import cycle through `{rel}`",
+                    decl.span,
+                    "this import leads back to a file that is being imported",
+                    secondary=tuple((s, "imported here") for _, s in chain),
+                )
+        if target in self.loaded:
+            return
+        if len(chain) >= MAX_IMPORT_DEPTH:
+            raise error("E0303", "imports are nested too deeply", decl.span)
+        if not target.is_file():
+            raise error(
+                "E0304",
+                f"cannot import `{rel}`: no such file",
+                decl.span,
+                f"looked for {os.path.relpath(target, self.root_dir)}",
+            )
+        display = os.path.normpath(os.path.join(os.path.dirname(self.prog.root), os.path.relpath(target, (self.root_dir))))
+        self.loaded[target] = display
+        src = SourceFile.from_bytes(display, target.read_bytes())
+        self.load(src, target, chain + ((target, decl.span),))
+
+
+class _Resolver:
+    """Checks names inside every declaration."""
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        self.layers = all_layers()
+        self.errors: list[Diagnostic] = []
+
+    def fail(self, exc: ArchError) -> None:
+        self.errors.extend(exc.diagnostics)
+
+    def run(self) -> None:
+        for name in self.prog.order:
+            if name in self.prog.blocks:
+                self.block(self.prog.blocks[name])
+            else:
+                self.variant(self.prog.variants[name].decl)
+        if not self.errors:
+            self.check_recursion()
+        if self.errors:
+            raise ArchError(self.errors)
+
+    def variant(self, decl: ast.VariantDecl) -> None:
+        base = self.prog.blocks.get(decl.base)
+        if base is None or not base.is_arch:
+            hint = did_you_mean(decl.base, self.prog.archs())
+            self.fail(
+                error(
+                    "E0203",
+                    f"unknown arch `{decl.base}`",
+                    decl.base_span,
+                    "a variant overrides the parameters of an `arch`",
+                    help=hint,
+                )
+            )
+            return
+        params = {p.name for p in base.params}
+        if decl.args:
+            self.fail(
+                error(
+                    "E0207",
+                    "variant arguments must be named",
+                    decl.args[0].span,
+                    "write `name=value`",
+                )
+            )
+        for kw in decl.kwargs:
+            if kw.name not in params:
+                self.fail(
+                    error(
+                        "E0204",
+                        f"`{decl.base}` has no parameter `{kw.name}`",
+                        kw.span,
+                        "unknown parameter",
+                        help=did_you_mean(kw.name, params),
+                    )
+                )
+
+    def block(self, decl: ast.BlockDecl) -> None:
+        seen: dict[str, ast.Param] = {}
+        for p in decl.params:
+            why = bad_identifier(p.name)
+            if why:
+                self.fail(error("E0202", f"`{p.name}` cannot be used as a name", p.span, why))
+            if p.name in seen:
+                self.fail(
+                    error(
+                        "E0201",
+                        f"parameter `{p.name}` is declared twice",
+                        p.span,
+                        "declared again here",
+                        secondary=((seen[p.name].span, "first declared here"),),
+                    )
+                )
+            seen[p.name] = p
+            if p.type not in PARAM_TYPES:
+                self.fail(
+                    error(
+                        "E0205",
+                        f"unknown parameter type `{p.type}`",
+                        p.span,
+                        f"types are {', '.join(sorted(PARAM_TYPES))}",
+                        help=did_you_mean(p.type, PARAM_TYPES),
+                    )
+                )
+            if decl.is_arch and p.default is None:
+                self.fail(
+                    error(
+                        "E0206",
+                        f"arch parameter `{p.name}` needs a default value",
+                        p.span,
+                        "add `= value`",
+                    )
+                )
+        scope = set(seen) | SCOPE_NAMES
+        inputs = [s for s in decl.body if isinstance(s, ast.Input)]
+        if decl.is_arch and len(inputs) != 1:
+            self.fail(
+                error(
+                    "E0208",
+                    f"arch `{decl.name}` must declare its input shape exactly once",
+                    inputs[1].span if len(inputs) > 1 else decl.span,
+                    "add `input [channels, height, width]`" if not inputs else "second input",
+                )
+            )
+        if not decl.is_arch and inputs:
+            self.fail(error("E0208", "only an `arch` declares an input", inputs[0].span))
+        forwards = [s for s in decl.body if isinstance(s, ast.Forward)]
+        if len(forwards) > 1:
+            self.fail(error("E0209", "`forward` is declared twice", forwards[1].span, "second forward"))
+        members: dict[str, ast.Member] = {}
+        groups: set[str] = set()
+        self.body(decl.body, scope, members, groups, top=True)
+        named = bool(members) or bool(groups)
+        anonymous = _has_anonymous(decl.body)
+        if named and anonymous:
+            first_anon = _first_anonymous(decl.body)
+            self.fail(
+                error(
+                    "E0210",
+                    "a block mixes named and anonymous members",
+                    first_anon.span if first_anon else decl.span,
+                    "anonymous item",
+                    help="name every member, or none (an all-anonymous block is a sequence)",
+                )
+            )
+        if not named and not anonymous:
+            self.fail(error("E0211", f"`{decl.name}` has no members", decl.span, "empty"))
+        for fwd in forwards:
+            if anonymous and not named:
+                self.fail(
+                    error(
+                        "E0209",
+                        "a sequence of anonymous members cannot declare `forward`",
+                        fwd.span,
+                        help="name the members to use them in `forward`",
+                    )
+                )
+            self.flow(fwd.flow, scope | _let_names(decl.body), set(members), groups)
+
+    def body(
+        self,
+        body: tuple[ast.Stmt, ...],
+        scope: set[str],
+        members: dict[str, ast.Member],
+        groups: set[str],
+        top: bool,
+    ) -> None:
+        scope = set(scope)
+        for stmt in body:
+            if isinstance(stmt, ast.Let):
+                self.expr(stmt.value, scope)
+                why = bad_identifier(stmt.name)
+                if why:
+                    self.fail(error("E0202", f"`{stmt.name}` cannot be used as a name", stmt.span, why))
+                scope.add(stmt.name)
+            elif isinstance(stmt, ast.Input):
+                self.expr(stmt.shape, scope)
+            elif isinstance(stmt, ast.Forward):
+                if not top:
+                    self.fail(error("E0209", "`forward` belongs at the top of a block", stmt.span))
+            elif isinstance(stmt, ast.For):
+                self.expr(stmt.iterable, scope)
+                for t in stmt.targets:
+                    why = bad_identifier(t)
+                    if why:
+                        self.fail(error("E0202", f"`{t}` cannot be used as a name", stmt.span, why))
+                self.body(stmt.body, scope | set(stmt.targets), members, groups, top=False)
+            elif isinstance(stmt, ast.Repeat):
+                self.expr(stmt.count, scope)
+                self.body(stmt.body, scope, members, groups, top=False)
+            elif isinstance(stmt, ast.Member):
+                self.member(stmt, scope, members, groups, top)
+
+    def member(
+        self,
+        stmt: ast.Member,
+        scope: set[str],
+        members: dict[str, ast.Member],
+        groups: set[str],
+        top: bool,
+    ) -> None:
+        if stmt.target is not None:
+            name = stmt.target.name
+            why = bad_identifier(name)
+            if why:
+                self.fail(error("E0202", f"`{name}` cannot be used as a name", stmt.target.span, why))
+            if stmt.target.suffix is not None:
+                self.expr(stmt.target.suffix, scope)
+                groups.add(name)
+            elif name in members:
+                self.fail(
+                    error(
+                        "E0212",
+                        f"member `{name}` is defined twice",
+                        stmt.target.span,
+                        "defined again here",
+                        secondary=((members[name].span, "first defined here"),),
+                        help="give the second member another name",
+                    )
+                )
+            else:
+                if not top:
+                    self.fail(
+                        error(
+                            "E0213",
+                            f"member `{name}` inside a loop needs a numbered name",
+                            stmt.target.span,
+                            f"write `{name}{{index}}` to name one member per iteration",
+                        )
+                    )
+                members[name] = stmt
+        if stmt.guard is not None:
+            self.expr(stmt.guard, scope)
+        if isinstance(stmt.module, ast.Sequential):
+            inner: dict[str, ast.Member] = {}
+            inner_groups: set[str] = set()
+            if any(isinstance(s, ast.Forward) for s in stmt.module.body):
+                fwd = next(s for s in stmt.module.body if isinstance(s, ast.Forward))
+                self.fail(error("E0209", "a `sequential` cannot declare `forward`", fwd.span))
+            self.body(stmt.module.body, scope, inner, inner_groups, top=False)
+            if inner or inner_groups:
+                self.fail(
+                    error(
+                        "E0210",
+                        "members of a `sequential` are anonymous",
+                        next(iter(inner.values())).span if inner else stmt.module.span,
+                        "named here",
+                        help="drop the name, or declare a block with named members",
+                    )
+                )
+        else:
+            self.module_call(stmt.module, scope)
+
+    def module_call(self, call: ast.Call, scope: set[str]) -> None:
+        if call.func not in self.layers and call.func not in self.prog.blocks and call.func not in scope:
+            candidates = set(self.layers) | {n for n, b in self.prog.blocks.items() if not b.is_arch}
+            self.fail(
+                error(
+                    "E0214",
+                    f"unknown layer or block `{call.func}`",
+                    call.func_span,
+                    "not a layer, a block or a block parameter",
+                    help=did_you_mean(call.func, candidates),
+                )
+            )
+        elif call.func in self.prog.blocks and self.prog.blocks[call.func].is_arch:
+            self.fail(
+                error(
+                    "E0215",
+                    f"`{call.func}` is an arch, not a block",
+                    call.func_span,
+                    "archs cannot be used as members",
+                    help="declare the reusable part as a `block`",
+                )
+            )
+        for a in call.args:
+            self.expr(a, scope)
+        for kw in call.kwargs:
+            self.expr(kw.value, scope)
+
+    def flow(self, flow: ast.Expr, scope: set[str], members: set[str], groups: set[str]) -> None:
+        if isinstance(flow, ast.Pipe):
+            for stage in flow.stages:
+                self.flow(stage, scope, members, groups)
+        elif isinstance(flow, ast.Name):
+            if flow.id not in members and flow.id not in groups:
+                self.fail(
+                    error(
+                        "E0216",
+                        f"unknown member `{flow.id}` in forward",
+                        flow.span,
+                        "not a member of this block",
+                        help=did_you_mean(flow.id, members | groups),
+                    )
+                )
+        elif isinstance(flow, ast.IfExp):
+            self.expr(flow.cond, scope)
+            self.flow(flow.then, scope, members, groups)
+            self.flow(flow.orelse, scope, members, groups)
+        elif isinstance(flow, ast.Call):
+            if flow.func in COMBINATORS:
+                for a in flow.args:
+                    self.flow(a, scope, members, groups)
+                for kw in flow.kwargs:
+                    if kw.name == "shortcut" and flow.func == "residual":
+                        self.flow(kw.value, scope, members, groups)
+                    elif kw.name == "dim" and flow.func == "concat":
+                        self.expr(kw.value, scope)
+                    else:
+                        self.fail(
+                            error(
+                                "E0217",
+                                f"`{flow.func}` takes no argument `{kw.name}`",
+                                kw.span,
+                                "unknown keyword",
+                            )
+                        )
+            else:
+                layer = self.layers.get(flow.func)
+                if layer is None or not layer.functional:
+                    fn = [n for n, t in self.layers.items() if t.functional] + sorted(COMBINATORS)
+                    self.fail(
+                        error(
+                            "E0218",
+                            f"`{flow.func}` cannot be called in forward",
+                            flow.func_span,
+                            "forward calls combinators and parameter-free layers"
+                            if layer is not None
+                            else "unknown operation",
+                            help=did_you_mean(flow.func, fn)
+                            or "declare it as a member and use its name here",
+                        )
+                    )
+                for a in flow.args:
+                    self.expr(a, scope)
+                for kw in flow.kwargs:
+                    self.expr(kw.value, scope)
+        else:
+            self.fail(
+                error(
+                    "E0219",
+                    "forward expects members, combinators and `->`",
+                    flow.span,
+                    "not a flow",
+                )
+            )
+
+    def expr(self, e: ast.Expr, scope: set[str]) -> None:
+        if isinstance(e, ast.Name):
+            if e.id not in scope and e.id not in self.prog.blocks:
+                self.fail(
+                    error(
+                        "E0220",
+                        f"unknown name `{e.id}`",
+                        e.span,
+                        "not defined here",
+                        help=did_you_mean(e.id, scope),
+                    )
+                )
+        elif isinstance(e, ast.BinOp):
+            self.expr(e.left, scope)
+            self.expr(e.right, scope)
+        elif isinstance(e, ast.UnaryOp):
+            self.expr(e.operand, scope)
+        elif isinstance(e, ast.IfExp):
+            for sub in (e.cond, e.then, e.orelse):
+                self.expr(sub, scope)
+        elif isinstance(e, ast.Index):
+            self.expr(e.value, scope)
+            self.expr(e.index, scope)
+        elif isinstance(e, ast.ListExpr):
+            for item in e.items:
+                self.expr(item, scope)
+        elif isinstance(e, ast.Call):
+            if e.func not in FUNCTIONS:
+                self.fail(
+                    error(
+                        "E0221",
+                        f"unknown function `{e.func}`",
+                        e.func_span,
+                        "not a built-in function",
+                        help=did_you_mean(e.func, FUNCTIONS),
+                    )
+                )
+            for a in e.args:
+                self.expr(a, scope)
+            for kw in e.kwargs:
+                self.expr(kw.value, scope)
+        elif isinstance(e, ast.Pipe):
+            self.fail(error("E0219", "`->` is only allowed in forward", e.span, "flow outside forward"))
+
+    def check_recursion(self) -> None:
+        graph = {n: _called_blocks(b.body, self.prog.blocks) for n, b in self.prog.blocks.items()}
+        state: dict[str, int] = {}
+
+        def visit(n: str, stack: list[str]) -> None:
+            state[n] = 1
+            for callee, span in graph[n]:
+                if state.get(callee) == 1:
+                    cycle = " -> ".join(stack[stack.index(callee) :] + [callee]) if callee in stack else callee
+                    self.fail(
+                        error(
+                            "E0222",
+                            f"block `{callee}` uses itself ({cycle})",
+                            span,
+                            "recursive use",
+                            help="blocks cannot contain themselves, directly or through others",
+                        )
+                    )
+                elif state.get(callee) is None:
+                    visit(callee, stack + [callee])
+            state[n] = 2
+
+        for n in graph:
+            if n not in state:
+                visit(n, [n])
+
+
+def _called_blocks(body: tuple[ast.Stmt, ...], blocks: dict[str, ast.BlockDecl]) -> list[tuple[str, Span]]:
+    out: list[tuple[str, Span]] = []
+    for stmt in body:
+        if isinstance(stmt, ast.Member):
+            if isinstance(stmt.module, ast.Sequential):
+                out.extend(_called_blocks(stmt.module.body, blocks))
+            elif stmt.module.func in blocks:
+                out.append((stmt.module.func, stmt.module.func_span))
+        elif isinstance(stmt, ast.For | ast.Repeat):
+            out.extend(_called_blocks(stmt.body, blocks))
+    return out
+
+
+def _let_names(body: tuple[ast.Stmt, ...]) -> set[str]:
+    return {s.name for s in body if isinstance(s, ast.Let)}
+
+
+def _has_anonymous(body: tuple[ast.Stmt, ...]) -> bool:
+    return _first_anonymous(body) is not None
+
+
+def _first_anonymous(body: tuple[ast.Stmt, ...]) -> ast.Member | None:
+    for stmt in body:
+        if isinstance(stmt, ast.Member) and stmt.target is None:
+            return stmt
+        if isinstance(stmt, ast.For | ast.Repeat):
+            found = _first_anonymous(stmt.body)
+            if found:
+                return found
+    return None
+
+
+__all__ = ["Program", "load_program", "program_from_text", "Label"]

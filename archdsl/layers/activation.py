@@ -1,0 +1,67 @@
+"""Element-wise activations and dropout: no parameters, shape unchanged."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from archdsl.layers.registry import LayerArgs, LayerType, register
+
+
+class NoArgs(LayerArgs):
+    pass
+
+
+class DropoutArgs(LayerArgs):
+    p: float = Field(default=0.5, ge=0, lt=1)
+
+
+_ACTIVATIONS = {
+    "relu": "rectified linear unit, max(x, 0)",
+    "relu6": "min(max(x, 0), 6), as in MobileNetV2",
+    "sigmoid": "logistic sigmoid",
+    "tanh": "hyperbolic tangent",
+    "silu": "x * sigmoid(x) (swish)",
+    "hardswish": "x * relu6(x + 3) / 6",
+    "hardsigmoid": "relu6(x + 3) / 6",
+}
+
+for _name, _doc in _ACTIVATIONS.items():
+    register(
+        LayerType(
+            name=_name,
+            schema=NoArgs,
+            shape=lambda a, s: s,
+            count=lambda a, s: (0, 0),
+            doc=_doc,
+            example=f"{_name}()",
+            ranks=None,
+            functional=True,
+        ),
+        weightless=True,
+    )
+
+register(
+    LayerType(
+        name="dropout",
+        schema=DropoutArgs,
+        shape=lambda a, s: s,
+        count=lambda a, s: (0, 0),
+        doc="zeroes elements with probability `p` in training, identity in eval",
+        example="dropout(0.2)",
+        ranks=None,
+    ),
+    weightless=True,
+)
+
+register(
+    LayerType(
+        name="identity",
+        schema=NoArgs,
+        shape=lambda a, s: s,
+        count=lambda a, s: (0, 0),
+        doc="passes its input through",
+        example="identity()",
+        ranks=None,
+    ),
+    weightless=True,
+)

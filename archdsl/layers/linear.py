@@ -1,0 +1,47 @@
+"""Flatten and fully connected layers."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field
+
+from archdsl.layers.registry import LayerArgs, LayerType, Shape, register
+
+
+class NoArgs(LayerArgs):
+    pass
+
+
+class LinearArgs(LayerArgs):
+    out: int = Field(ge=1, le=10_000_000)
+    bias: bool = True
+
+
+register(
+    LayerType(
+        name="flatten",
+        schema=NoArgs,
+        shape=lambda a, s: (math.prod(s),),
+        count=lambda a, s: (0, 0),
+        doc="flattens [C, H, W] to [C * H * W] in channels-first order",
+        example="flatten()",
+        ranks=None,
+        channels=None,
+        functional=True,
+    ),
+    weightless=True,
+)
+
+register(
+    LayerType(
+        name="linear",
+        schema=LinearArgs,
+        shape=lambda a, s: (a.out,),
+        count=lambda a, s: (s[0] * a.out + (a.out if a.bias else 0), 0),
+        doc="fully connected layer over [F]",
+        example="linear(1000, bias=true)",
+        ranks=(1,),
+        channels=lambda args, c: args["out"],
+    )
+)

@@ -1,0 +1,28 @@
+"""Normalisation."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from archdsl.layers.registry import LayerArgs, LayerType, Shape, register
+
+
+class BatchNormArgs(LayerArgs):
+    eps: float = Field(default=1e-5, gt=0, lt=1)
+    momentum: float = Field(default=0.1, gt=0, lt=1)
+
+
+def _bn_count(a: BatchNormArgs, s: Shape) -> tuple[int, int]:
+    return 2 * s[0], 2 * s[0]
+
+
+register(
+    LayerType(
+        name="batchnorm2d",
+        schema=BatchNormArgs,
+        shape=lambda a, s: s,
+        count=_bn_count,
+        doc="batch normalisation over the channels of [C, H, W] (statistics counted apart)",
+        example="batchnorm2d(eps=1e-5, momentum=0.1)",
+    )
+)

@@ -1,0 +1,74 @@
+"""Pooling."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from archdsl.layers.registry import LayerArgs, LayerType, Shape, ShapeError, register
+from archdsl.layers.spatial import window_out
+
+
+class PoolArgs(LayerArgs):
+    kernel: int = Field(ge=1, le=1024)
+    stride: int | None = Field(default=None, ge=1, le=1024)
+    padding: int = Field(default=0, ge=0, le=512)
+
+
+class AdaptivePoolArgs(LayerArgs):
+    output: int = Field(default=1, ge=1, le=1024)
+
+
+def _pool_shape(a: PoolArgs, s: Shape) -> Shape:
+    if 2 * a.padding > a.kernel:
+        raise ShapeError(
+            f"padding {a.padding} is more than half the kernel size {a.kernel}", "padding"
+        )
+    c, h, w = s
+    stride = a.stride or a.kernel
+    return (
+        c,
+        window_out(h, a.kernel, stride, a.padding, "pooling window"),
+        window_out(w, a.kernel, stride, a.padding, "pooling window"),
+    )
+
+
+def _adaptive_shape(a: AdaptivePoolArgs, s: Shape) -> Shape:
+    c, h, w = s
+    if h % a.output or w % a.output:
+        raise ShapeError(
+            f"adaptive pooling to {a.output}x{a.output} needs the input size {h}x{w} to be a "
+            f"multiple of {a.output}",
+            "output",
+            help="archdsl supports adaptive pooling with equal windows, as Keras can express it",
+        )
+    return (c, a.output, a.output)
+
+
+for _name, _doc in (
+    ("maxpool2d", "max pooling over [C, H, W]; padding counts as -infinity"),
+    ("avgpool2d", "average pooling over [C, H, W]; zero padding counts in the average"),
+):
+    register(
+        LayerType(
+            name=_name,
+            schema=PoolArgs,
+            shape=_pool_shape,
+            count=lambda a, s: (0, 0),
+            doc=_doc,
+            example=f"{_name}(3, stride=2, padding=1)",
+        ),
+        weightless=True,
+    )
+
+register(
+    LayerType(
+        name="adaptive_avgpool2d",
+        schema=AdaptivePoolArgs,
+        shape=_adaptive_shape,
+        count=lambda a, s: (0, 0),
+        doc="average pooling to a fixed `output` x `output` size",
+        example="adaptive_avgpool2d(1)",
+        functional=True,
+    ),
+    weightless=True,
+)

@@ -1,0 +1,80 @@
+"""One definition per layer type.
+
+A ``LayerType`` carries the spec-visible name, a pydantic schema for its arguments (positional
+arguments bind in field order), a shape rule, a count rule (trainable parameters and batch-norm
+statistics apart), the out-channel rule used to write channel expressions into generated code, and
+the names of its torch and keras template macros (``templates/<backend>/layers.j2``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from archdsl.syntax import ast
+
+Shape = tuple[int, ...]
+
+
+class LayerArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ShapeError(Exception):
+    """Raised by a shape rule; ``arg`` names the argument to point at, if any."""
+
+    def __init__(self, message: str, arg: str | None = None, help: str | None = None) -> None:
+        super().__init__(message)
+        self.arg = arg
+        self.help = help
+
+
+@dataclass(frozen=True)
+class LayerType:
+    name: str
+    schema: type[LayerArgs]
+    shape: Callable[[Any, Shape], Shape]
+    count: Callable[[Any, Shape], tuple[int, int]]
+    doc: str
+    example: str
+    ranks: tuple[int, ...] | None = (3,)  # accepted input ranks (batch excluded); None: any
+    channels: Callable[[dict[str, ast.Expr], ast.Expr], ast.Expr] | None = None
+    functional: bool = False  # usable inline in a forward flow (it has no parameters)
+
+    @property
+    def has_weights(self) -> bool:
+        return self.functional is False and self.name not in _WEIGHTLESS
+
+    def out_channels(self, args: dict[str, ast.Expr], in_channels: ast.Expr) -> ast.Expr:
+        return self.channels(args, in_channels) if self.channels else in_channels
+
+
+_WEIGHTLESS: set[str] = set()
+REGISTRY: dict[str, LayerType] = {}
+
+
+def register(layer: LayerType, *, weightless: bool = False) -> LayerType:
+    if layer.name in REGISTRY:
+        raise ValueError(f"layer {layer.name!r} registered twice")
+    REGISTRY[layer.name] = layer
+    if weightless:
+        _WEIGHTLESS.add(layer.name)
+    return layer
+
+
+def get_layer(name: str) -> LayerType | None:
+    _load_families()
+    return REGISTRY.get(name)
+
+
+def all_layers() -> dict[str, LayerType]:
+    _load_families()
+    return REGISTRY
+
+
+def _load_families() -> None:
+    if not REGISTRY:
+        from archdsl.layers import activation, conv, linear, norm, pool  # noqa: F401

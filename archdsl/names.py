@@ -1,0 +1,49 @@
+"""Identifier rules shared by the resolver and the backends (guarantee G1), and "did you mean"."""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+# Names the generated modules use themselves, and the spec language's own scope names.
+RESERVED = frozenset(
+    {
+        "torch", "nn", "F", "Tensor", "keras", "ops", "np", "self", "forward", "super",
+        "x", "out", "identity", "name", "inputs", "outputs", "model", "math", "annotations",
+        "make_divisible", "in_channels", "index", "first", "last", "channels", "print", "eval",
+        "exec", "open", "input", "type", "object", "list", "int", "float", "bool", "str", "range",
+        "len", "min", "max", "round", "zip", "sum", "abs", "None", "True", "False", "init",
+    }
+)  # fmt: skip
+
+
+def bad_identifier(name: str) -> str | None:
+    """Why ``name`` may not name a block, parameter, member or variable; None if it may."""
+    if not IDENT.fullmatch(name):
+        return "identifiers are at most 64 ASCII letters, digits and underscores"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"`{name}` is a Python keyword"
+    if name.startswith("__"):
+        return "identifiers may not start with `__`"
+    if name in RESERVED:
+        return f"`{name}` is reserved for the generated code"
+    return None
+
+
+def did_you_mean(name: str, candidates: object) -> str | None:
+    names = sorted(str(c) for c in candidates)  # type: ignore[attr-defined]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if not close:
+        lowered = {n.lower(): n for n in names}
+        if name.lower() in lowered:
+            close = [lowered[name.lower()]]
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def snake_case(name: str) -> str:
+    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    s = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s)
+    return s.lower()

@@ -1,0 +1,1 @@
+"""Text -> syntax tree: the lark grammar, the parser and the frozen AST."""

@@ -1,0 +1,202 @@
+"""The syntax tree: frozen nodes, each with the span it came from.
+
+Expressions double as the compiler's symbolic values: channel counts inside generated code are
+expression trees built from these nodes and rendered to Python by ``backends.exprs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archdsl.errors import Span
+
+NO_SPAN = Span("<generated>", 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    span: Span = field(default=NO_SPAN, compare=False, kw_only=True)
+
+
+# ---- expressions -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Num(Node):
+    value: int | float
+
+
+@dataclass(frozen=True, slots=True)
+class Bool(Node):
+    value: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Str(Node):
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Name(Node):
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListExpr(Node):
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp(Node):
+    op: str  # + - * / // % == != < <= > >= and or
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class UnaryOp(Node):
+    op: str  # - + not
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class IfExp(Node):
+    cond: Expr
+    then: Expr
+    orelse: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Index(Node):
+    value: Expr
+    index: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword(Node):
+    name: str
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Node):
+    func: str
+    args: tuple[Expr, ...]
+    kwargs: tuple[Keyword, ...]
+    func_span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Pipe(Node):
+    """``a -> b -> c``: the forward flow."""
+
+    stages: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Raw(Node):
+    """A Python expression produced by a backend (a runtime variable); never parsed from text."""
+
+    source: str
+
+
+Expr = Num | Bool | Str | Name | ListExpr | BinOp | UnaryOp | IfExp | Index | Call | Pipe | Raw
+
+
+# ---- statements ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Target(Node):
+    name: str
+    suffix: Expr | None = None  # layer{index + 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Sequential(Node):
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Member(Node):
+    target: Target | None  # None: an anonymous item, numbered like nn.Sequential
+    module: Call | Sequential
+    guard: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Let(Node):
+    name: str
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Input(Node):
+    shape: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Forward(Node):
+    flow: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class For(Node):
+    targets: tuple[str, ...]
+    iterable: Expr
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat(Node):
+    count: Expr
+    body: tuple[Stmt, ...]
+
+
+Stmt = Member | Let | Input | Forward | For | Repeat
+
+
+# ---- declarations ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Param(Node):
+    name: str
+    type: str
+    default: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDecl(Node):
+    name: str
+    params: tuple[Param, ...]
+    body: tuple[Stmt, ...]
+    is_arch: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VariantDecl(Node):
+    name: str
+    base: str
+    args: tuple[Expr, ...]
+    kwargs: tuple[Keyword, ...]
+    base_span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportDecl(Node):
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Comment(Node):
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Module(Node):
+    """One parsed file: its declarations in order, and its comments for the formatter."""
+
+    file: str
+    decls: tuple[ImportDecl | BlockDecl | VariantDecl, ...]
+    comments: tuple[Comment, ...] = ()

@@ -1,0 +1,378 @@
+"""LALR parsing with positions; lark's errors become diagnostics with spans."""
+
+from __future__ import annotations
+
+import functools
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from archdsl.errors import Span, error
+from archdsl.resources import data_dir
+from archdsl.source import SourceFile
+from archdsl.syntax import ast
+
+MAX_NESTING = 64
+MAX_NUMBER_DIGITS = 24
+
+_TOKEN_SPELLING = {
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "COMMA": "`,`",
+    "COLON": "`:`",
+    "EQUAL": "`=`",
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "COMP_OP": "a comparison",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*`, `/`, `//` or `%`",
+    "MINUS": "`-`",
+    "PLUS": "`+`",
+    "__ANON_0": "`->`",
+    "$END": "end of file",
+}
+
+
+@functools.cache
+def _parser(strict: bool = False) -> Lark:
+    grammar = (data_dir("grammars") / "archdsl.lark").read_text(encoding="utf-8")
+    return Lark(
+        grammar,
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        strict=strict,
+    )
+
+
+def build_parser(strict: bool = False) -> Lark:
+    """The LALR parser; ``strict=True`` turns grammar conflicts into errors (used by tests)."""
+    return _parser(strict)
+
+
+def _spelling(name: str, parser: Lark) -> str:
+    if name in _TOKEN_SPELLING:
+        return _TOKEN_SPELLING[name]
+    for term in parser.terminals:
+        if term.name == name and term.pattern.type == "str":
+            return f"`{term.pattern.value}`"
+    return name.lower()
+
+
+def _check_nesting(src: SourceFile) -> None:
+    depth = 0
+    in_comment = in_string = False
+    for i, ch in enumerate(src.text):
+        if in_comment:
+            in_comment = ch != "\n"
+            continue
+        if in_string:
+            in_string = ch != '"'
+            continue
+        if ch == "#":
+            in_comment = True
+        elif ch == '"':
+            in_string = True
+        elif ch in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise error(
+                    "E0104",
+                    f"nesting is too deep (more than {MAX_NESTING} levels)",
+                    Span(src.name, i, i + 1),
+                    "this bracket goes past the limit",
+                    help="split the expression or the block into named parts",
+                )
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+
+
+def parse(src: SourceFile) -> ast.Module:
+    """Parse one file into its syntax tree. Raises ``ArchError`` on any syntax error."""
+    if not src.text.strip():
+        raise error(
+            "E0105",
+            "empty spec file",
+            Span(src.name, 0, 0),
+            help="a spec declares at least one `arch` or `block`",
+        )
+    _check_nesting(src)
+    parser = _parser()
+    comments: list[ast.Comment] = []
+    try:
+        tree = parser.parse(src.text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, src, parser) from None
+    for tok in parser.lex(src.text, dont_ignore=True):
+        if tok.type == "COMMENT":
+            comments.append(
+                ast.Comment(str(tok), span=Span(src.name, tok.start_pos, tok.end_pos))
+            )
+    decls = _ToAst(src.name).transform(tree)
+    return ast.Module(src.name, tuple(decls), tuple(comments), span=Span(src.name, 0, len(src.text)))
+
+
+def _syntax_error(exc: UnexpectedInput, src: SourceFile, parser: Lark) -> Exception:
+    pos = getattr(exc, "pos_in_stream", None)
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    ):
+        end = len(src.text.rstrip())
+        return error(
+            "E0101",
+            "unexpected end of file",
+            Span(src.name, end, end),
+            "the file ends here",
+            help="a `}`, `)` or `]` may be missing",
+        )
+    if isinstance(exc, UnexpectedCharacters):
+        ch = src.text[pos] if pos is not None and pos < len(src.text) else "?"
+        return error(
+            "E0102",
+            f"unexpected character `{ch}`",
+            Span(src.name, pos or 0, (pos or 0) + 1),
+            "not valid here",
+            help="remove the character",
+        )
+    assert isinstance(exc, UnexpectedToken)
+    tok = exc.token
+    expected = sorted({_spelling(t, parser) for t in exc.expected if not t.startswith("__ANON")})
+    shown = ", ".join(expected[:6]) + (", ..." if len(expected) > 6 else "")
+    found = f"`{tok}`" if tok.type != "$END" else "end of file"
+    start = tok.start_pos if tok.start_pos is not None else 0
+    end = tok.end_pos if tok.end_pos is not None else start + 1
+    hint = None
+    if "`,`" in expected and tok.type in {"NAME", "INT", "FLOAT", "STRING"}:
+        hint = "a `,` may be missing before this"
+    return error(
+        "E0103",
+        f"unexpected {found}",
+        Span(src.name, start, end),
+        f"expected {shown}" if shown else "not valid here",
+        help=hint,
+    )
+
+
+def _span(file: str, meta) -> Span:  # type: ignore[no-untyped-def]
+    if getattr(meta, "empty", True):
+        return Span(file, 0, 0)
+    return Span(file, meta.start_pos, meta.end_pos)
+
+
+def _tok_span(file: str, tok: Token) -> Span:
+    return Span(file, tok.start_pos or 0, tok.end_pos or 0)
+
+
+def _number(tok: Token, file: str) -> int | float:
+    text = str(tok).replace("_", "")
+    digits = sum(c.isdigit() for c in text)
+    if digits > MAX_NUMBER_DIGITS:
+        raise error(
+            "E0106",
+            f"number literal has {digits} digits (the limit is {MAX_NUMBER_DIGITS})",
+            _tok_span(file, tok),
+            "too long",
+        )
+    value = float(text) if tok.type == "FLOAT" else int(text)
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        raise error("E0106", "number literal is not finite", _tok_span(file, tok), "overflows")
+    return value
+
+
+def _string(tok: Token) -> str:
+    body = str(tok)[1:-1]
+    return body.encode("latin-1", "backslashreplace").decode("unicode_escape") if "\\" in body else body
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    def __init__(self, file: str) -> None:
+        super().__init__()
+        self.file = file
+
+    def _s(self, meta) -> Span:  # type: ignore[no-untyped-def]
+        return _span(self.file, meta)
+
+    # declarations
+    def start(self, meta, items):  # type: ignore[no-untyped-def]
+        return items
+
+    def import_decl(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.ImportDecl(_string(items[0]), span=self._s(meta))
+
+    def _block(self, meta, items, is_arch: bool):  # type: ignore[no-untyped-def]
+        name, params, *body = items
+        return ast.BlockDecl(
+            str(name),
+            tuple(params or ()),
+            tuple(body),
+            is_arch,
+            span=_tok_span(self.file, name),
+        )
+
+    def block_decl(self, meta, items):  # type: ignore[no-untyped-def]
+        return self._block(meta, items, False)
+
+    def arch_decl(self, meta, items):  # type: ignore[no-untyped-def]
+        return self._block(meta, items, True)
+
+    def variant_decl(self, meta, items):  # type: ignore[no-untyped-def]
+        name, base, arguments = items
+        args, kwargs = arguments if arguments is not None else ((), ())
+        return ast.VariantDecl(
+            str(name),
+            str(base),
+            args,
+            kwargs,
+            base_span=_tok_span(self.file, base),
+            span=_tok_span(self.file, name),
+        )
+
+    def param_list(self, meta, items):  # type: ignore[no-untyped-def]
+        return [p for p in items if p is not None]
+
+    def param(self, meta, items):  # type: ignore[no-untyped-def]
+        name, typ, default = items
+        return ast.Param(str(name), str(typ), default, span=_tok_span(self.file, name))
+
+    # statements
+    def input_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Input(items[0], span=self._s(meta))
+
+    def let_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Let(str(items[0]), items[1], span=_tok_span(self.file, items[0]))
+
+    def forward_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Forward(items[0], span=self._s(meta))
+
+    def for_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        targets, iterable, *body = items
+        return ast.For(tuple(targets), iterable, tuple(body), span=self._s(meta))
+
+    def for_targets(self, meta, items):  # type: ignore[no-untyped-def]
+        return [str(t) for t in items if t is not None]
+
+    def repeat_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        count, *body = items
+        return ast.Repeat(count, tuple(body), span=self._s(meta))
+
+    def member(self, meta, items):  # type: ignore[no-untyped-def]
+        target, module, guard = items
+        span = target.span if target is not None else module.span
+        return ast.Member(target, module, guard, span=span)
+
+    def target(self, meta, items):  # type: ignore[no-untyped-def]
+        name, suffix = items
+        return ast.Target(str(name), suffix, span=self._s(meta))
+
+    def guard(self, meta, items):  # type: ignore[no-untyped-def]
+        return items[0]
+
+    def sequential(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Sequential(tuple(items), span=self._s(meta))
+
+    # expressions
+    def pipe(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Pipe(tuple(items), span=self._s(meta))
+
+    def ifexp(self, meta, items):  # type: ignore[no-untyped-def]
+        then, cond, orelse = items
+        return ast.IfExp(cond, then, orelse, span=self._s(meta))
+
+    def _chain(self, meta, items, op=None):  # type: ignore[no-untyped-def]
+        result = items[0]
+        rest = items[1:]
+        if op is not None:
+            for right in rest:
+                result = ast.BinOp(op, result, right, span=result.span.cover(right.span))
+            return result
+        for op_tok, right in zip(rest[::2], rest[1::2], strict=True):
+            result = ast.BinOp(str(op_tok), result, right, span=result.span.cover(right.span))
+        return result
+
+    def or_expr(self, meta, items):  # type: ignore[no-untyped-def]
+        return self._chain(meta, items, "or")
+
+    def and_expr(self, meta, items):  # type: ignore[no-untyped-def]
+        return self._chain(meta, items, "and")
+
+    def comparison(self, meta, items):  # type: ignore[no-untyped-def]
+        left, op, right = items
+        if op is None:
+            return left
+        return ast.BinOp(str(op), left, right, span=self._s(meta))
+
+    sum = _chain
+    product = _chain
+
+    def not_(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.UnaryOp("not", items[0], span=self._s(meta))
+
+    def neg(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.UnaryOp("-", items[0], span=self._s(meta))
+
+    def pos(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.UnaryOp("+", items[0], span=self._s(meta))
+
+    def index(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Index(items[0], items[1], span=self._s(meta))
+
+    def call(self, meta, items):  # type: ignore[no-untyped-def]
+        name, arguments = items
+        args, kwargs = arguments if arguments is not None else ((), ())
+        return ast.Call(str(name), args, kwargs, func_span=_tok_span(self.file, name), span=self._s(meta))
+
+    def arguments(self, meta, items):  # type: ignore[no-untyped-def]
+        args = []
+        kwargs = []
+        for item in items:
+            if item is None:
+                continue
+            if isinstance(item, ast.Keyword):
+                kwargs.append(item)
+            else:
+                if kwargs:
+                    raise error(
+                        "E0107",
+                        "positional argument after a keyword argument",
+                        item.span,
+                        "move this before the keyword arguments",
+                    )
+                args.append(item)
+        return tuple(args), tuple(kwargs)
+
+    def argument(self, meta, items):  # type: ignore[no-untyped-def]
+        return items[0]
+
+    def kwarg(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Keyword(str(items[0]), items[1], span=self._s(meta))
+
+    def int_lit(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Num(_number(items[0], self.file), span=self._s(meta))
+
+    def float_lit(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Num(_number(items[0], self.file), span=self._s(meta))
+
+    def true(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Bool(True, span=self._s(meta))
+
+    def false(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Bool(False, span=self._s(meta))
+
+    def string_lit(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Str(_string(items[0]), span=self._s(meta))
+
+    def name(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Name(str(items[0]), span=self._s(meta))
+
+    def list_lit(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.ListExpr(tuple(i for i in items if i is not None), span=self._s(meta))
+
+
+__all__ = ["build_parser", "parse", "Tree"]
