@@ -55,7 +55,8 @@ def select(program: Program, model: str | None, sets: dict[str, str]) -> Selecti
         raise error(
             "E0503",
             f"no arch or variant named `{model}`",
-            help=did_you_mean(model, program.models()) or f"available: {', '.join(program.models())}",
+            help=did_you_mean(model, program.models())
+            or f"available: {', '.join(program.models())}",
         )
     overrides: dict[str, ast.Expr] = {}
     if model in program.variants:
@@ -73,7 +74,8 @@ def select(program: Program, model: str | None, sets: dict[str, str]) -> Selecti
             raise error(
                 "E0504",
                 f"`{arch}` has no parameter `{key}` to set",
-                help=did_you_mean(key, params) or f"parameters: {', '.join(sorted(params)) or 'none'}",
+                help=did_you_mean(key, params)
+                or f"parameters: {', '.join(sorted(params)) or 'none'}",
             )
         overrides[key] = _parse_value(key, text)
     env = {n: BlockRef(n) for n, b in program.blocks.items() if not b.is_arch}
@@ -99,7 +101,9 @@ class Result:
     source: str | None = None
 
 
-def analyse(path: str | os.PathLike[str], model: str | None = None, sets: dict[str, str] | None = None) -> Result:
+def analyse(
+    path: str | os.PathLike[str], model: str | None = None, sets: dict[str, str] | None = None
+) -> Result:
     """Parse, resolve and infer: everything but code generation."""
     program = load_program(path, display_name=_display(path))
     selection = select(program, model, sets or {})
@@ -115,7 +119,9 @@ def compile_spec(
 ) -> Result:
     """Compile a spec file to source text for ``backend`` ("torch" or "keras")."""
     if backend not in BACKENDS:
-        raise error("E0505", f"unknown backend `{backend}`", help=f"backends: {', '.join(BACKENDS)}")
+        raise error(
+            "E0505", f"unknown backend `{backend}`", help=f"backends: {', '.join(BACKENDS)}"
+        )
     result = analyse(path, model, sets)
     result.source = generate(result, backend)
     return result

@@ -34,7 +34,9 @@ def render_text(diag: Diagnostic, sources: Mapping[str, SourceFile]) -> str:
     return "\n".join(lines)
 
 
-def _snippet(span: Span, message: str, primary: bool, sources: Mapping[str, SourceFile]) -> list[str]:
+def _snippet(
+    span: Span, message: str, primary: bool, sources: Mapping[str, SourceFile]
+) -> list[str]:
     src = sources.get(span.file)
     if src is None:
         return []

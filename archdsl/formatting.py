@@ -12,7 +12,9 @@ def ruff_binary() -> str:
     try:
         from ruff.__main__ import find_ruff_bin
     except ImportError:  # pragma: no cover - ruff is a core dependency
-        raise error("E0903", "internal error: the `ruff` package is missing; reinstall archdsl") from None
+        raise error(
+            "E0903", "internal error: the `ruff` package is missing; reinstall archdsl"
+        ) from None
     return os.fsdecode(find_ruff_bin())
 
 

@@ -12,8 +12,8 @@ IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 RESERVED = frozenset(
     {
         "torch", "nn", "F", "Tensor", "keras", "ops", "np", "self", "forward", "super",
-        "x", "out", "identity", "name", "inputs", "outputs", "model", "math", "annotations",
-        "make_divisible", "in_channels", "index", "first", "last", "channels", "print", "eval",
+        "x", "name", "inputs", "outputs", "model", "math", "annotations",
+        "make_divisible", "in_channels", "index", "first", "last", "print", "eval",
         "exec", "open", "input", "type", "object", "list", "int", "float", "bool", "str", "range",
         "len", "min", "max", "round", "zip", "sum", "abs", "None", "True", "False", "init",
     }

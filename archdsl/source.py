@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 from archdsl.errors import Span, error
 
 MAX_SOURCE_BYTES = 1_000_000
-_BIDI_CONTROLS = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
+_BIDI_CONTROLS = {
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+}
 
 
 @dataclass

@@ -4,11 +4,13 @@ block dependency order, and channel arithmetic over spec expressions."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
 
+from archdsl.backends import exprs
 from archdsl.errors import error
 from archdsl.ir.evaluate import BlockRef
 from archdsl.ir.instantiate import Model
@@ -207,3 +209,80 @@ def spatial_at(model: Model, span: Any, what: str) -> tuple[int, ...]:
             help="flatten in the arch, after pooling to a fixed size",
         )
     return next(iter(spatial))
+
+
+@dataclass
+class Ctx:
+    """Substitutions for loop names (index, first, last, loop targets) at one nesting level."""
+
+    subst: dict[str, ast.Expr] = field(default_factory=dict)
+    depth: int = 0
+
+    def render(self, e: ast.Expr) -> str:
+        return exprs.to_python(exprs.substitute(e, self.subst))
+
+
+def indent(lines: list[str], n: int = 1) -> list[str]:
+    pad = "    " * n
+    return [pad + line if line else line for line in lines]
+
+
+def loop_header(
+    stmt: ast.For | ast.Repeat, ctx: Ctx, namer: Namer, note: Callable[[ast.Expr], None]
+) -> tuple[Ctx, str]:
+    """The Python `for` line of a spec loop, and the context its body renders in."""
+    index = namer.new("ijklmn"[ctx.depth] if ctx.depth < 6 else "i")
+    subst = dict(ctx.subst)
+    idx = ast.Name(index)
+    subst["index"] = idx
+    subst["first"] = ast.BinOp("==", idx, ast.Num(0))
+    if isinstance(stmt, ast.Repeat):
+        note(stmt.count)
+        count = exprs.substitute(stmt.count, ctx.subst)
+        subst["last"] = ast.BinOp("==", idx, ast.BinOp("-", count, ast.Num(1)))
+        return Ctx(subst, ctx.depth + 1), f"for {index} in range({exprs.to_python(count)}):"
+    note(stmt.iterable)
+    iterable = exprs.substitute(stmt.iterable, ctx.subst)
+    if uses(stmt.body, "last"):
+        subst["last"] = ast.BinOp(
+            "==", idx, ast.BinOp("-", ast.Call("len", (iterable,), ()), ast.Num(1))
+        )
+    for t in stmt.targets:
+        subst.pop(t, None)
+    targets = stmt.targets[0] if len(stmt.targets) == 1 else "(" + ", ".join(stmt.targets) + ")"
+    header = f"for {index}, {targets} in enumerate({exprs.to_python(iterable)}):"
+    return Ctx(subst, ctx.depth + 1), header
+
+
+def uses(body: tuple[ast.Stmt, ...], name: str) -> bool:
+    for s in body:
+        for e in stmt_exprs(s):
+            if name in exprs.names_in(e):
+                return True
+        if isinstance(s, ast.For | ast.Repeat) and uses(s.body, name):
+            return True
+        if (
+            isinstance(s, ast.Member)
+            and isinstance(s.module, ast.Sequential)
+            and uses(s.module.body, name)
+        ):
+            return True
+    return False
+
+
+def stmt_exprs(s: ast.Stmt) -> list[ast.Expr]:
+    if isinstance(s, ast.Let):
+        return [s.value]
+    if isinstance(s, ast.Member):
+        out: list[ast.Expr] = [s.guard] if s.guard is not None else []
+        if s.target is not None and s.target.suffix is not None:
+            out.append(s.target.suffix)
+        if isinstance(s.module, ast.Call):
+            out.extend(s.module.args)
+            out.extend(k.value for k in s.module.kwargs)
+        return out
+    if isinstance(s, ast.Repeat):
+        return [s.count]
+    if isinstance(s, ast.For):
+        return [s.iterable]
+    return []

@@ -8,18 +8,21 @@ time (after a loop, or after a block passed in as a parameter) live in a local v
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from archdsl import __version__
 from archdsl.backends import exprs
 from archdsl.backends.base import (
     Compiled,
+    Ctx,
     Namer,
     block_order,
     environment,
     forward_of,
+    indent,
     is_sequence_block,
     layer_macro,
+    loop_header,
     loop_names,
     spatial_at,
     units,
@@ -42,28 +45,12 @@ _PY_TYPES = {
 
 
 @dataclass
-class _Ctx:
-    """Substitutions for loop names (index, first, last, loop targets) at one nesting level."""
-
-    subst: dict[str, ast.Expr] = field(default_factory=dict)
-    depth: int = 0
-
-    def render(self, e: ast.Expr) -> str:
-        return exprs.to_python(exprs.substitute(e, self.subst))
-
-
-@dataclass
 class _Seq:
     """State of a sequence being built into a list: its list, channel variable and channels."""
 
     list_var: str
     chan_var: str | None
     cur: ast.Expr
-
-
-def _indent(lines: list[str], n: int = 1) -> list[str]:
-    pad = "    " * n
-    return [pad + line if line else line for line in lines]
 
 
 def literal(value: object) -> str:
@@ -103,14 +90,18 @@ class TorchEmitter:
                 }
             )
         self.imports["any"] = True
-        text = environment().get_template("torch/module.py.j2").render(
-            title=self.c.title,
-            version=__version__,
-            spec=self.c.spec_name,
-            imports=self.imports,
-            helpers=self.helpers,
-            classes=classes,
-            factories=factories,
+        text = (
+            environment()
+            .get_template("torch/module.py.j2")
+            .render(
+                title=self.c.title,
+                version=__version__,
+                spec=self.c.spec_name,
+                imports=self.imports,
+                helpers=self.helpers,
+                classes=classes,
+                factories=factories,
+            )
         )
         return text
 
@@ -124,7 +115,9 @@ class TorchEmitter:
     def block_out(self, name: str) -> ast.Expr:
         """The output channels of block ``name`` in terms of its parameters and ``in_channels``."""
         if name not in self.out_exprs:
-            self.out_exprs[name] = _BlockEmitter(self, self.prog.blocks[name], probe=True).out_channels()
+            self.out_exprs[name] = _BlockEmitter(
+                self, self.prog.blocks[name], probe=True
+            ).out_channels()
         return self.out_exprs[name]
 
 
@@ -136,7 +129,17 @@ class _BlockEmitter:
         self.members, self.groups = units(decl)
         self.sequence = is_sequence_block(decl)
         taken = {p.name for p in decl.params} | loop_names(decl.body)
-        taken |= {"self", "x", "in_channels", "torch", "nn", "F", "Tensor", "math", "make_divisible"}
+        taken |= {
+            "self",
+            "x",
+            "in_channels",
+            "torch",
+            "nn",
+            "F",
+            "Tensor",
+            "math",
+            "make_divisible",
+        }
         taken |= set(gen.prog.blocks)
         self.namer = Namer(taken)
         self.member_code: dict[str, list[str]] = {}
@@ -155,7 +158,9 @@ class _BlockEmitter:
         """Output channels with lets inlined; used to substitute into a caller."""
         if self.sequence:
             seq_lines: list[str] = []
-            out = self.sequence_items(self.decl.body, self.in_channels(), _Ctx(), seq_lines, "layers")
+            out = self.sequence_items(
+                self.decl.body, self.in_channels(), Ctx(), seq_lines, "layers"
+            )
         else:
             out = self.flow_channels(forward_of(self.decl), self.in_channels())
         return _inline_lets(out, self.lets)
@@ -178,7 +183,7 @@ class _BlockEmitter:
         if self.sequence:
             base = "nn.Sequential"
             seq_lines: list[str] = []
-            out = self.sequence_items(decl.body, self.in_channels(), _Ctx(), seq_lines, "layers")
+            out = self.sequence_items(decl.body, self.in_channels(), Ctx(), seq_lines, "layers")
             body.extend(seq_lines)
             forward: list[str] = []
         else:
@@ -212,11 +217,11 @@ class _BlockEmitter:
         doc = _doc(decl)
         lines = [f"class {decl.name}({base}):", f'    """{doc}"""', ""]
         lines.append(f"    def __init__({signature}) -> None:")
-        lines.extend(_indent(body, 2))
+        lines.extend(indent(body, 2))
         if forward:
             lines.append("")
             lines.append("    def forward(self, x: Tensor) -> Tensor:")
-            lines.extend(_indent(forward, 2))
+            lines.extend(indent(forward, 2))
         return "\n".join(lines)
 
     # ---- channels along the forward flow (emits member code on first use) --------------------
@@ -231,7 +236,7 @@ class _BlockEmitter:
                 if id(loop) not in self.unit_code:
                     lines: list[str] = []
                     seq = _Seq("", None, c)
-                    self.unit_out[id(loop)] = self.sequence_stmt(loop, seq, _Ctx(), lines, top=True)
+                    self.unit_out[id(loop)] = self.sequence_stmt(loop, seq, Ctx(), lines, top=True)
                     self.unit_code[id(loop)] = lines
                 return self.unit_out[id(loop)]
             stmt = self.members[flow.id]
@@ -239,7 +244,11 @@ class _BlockEmitter:
                 self.member_code[flow.id], self.member_out[flow.id] = self.named_member(stmt, c)
                 return self.member_out[flow.id]
             layer = get_layer(stmt.module.func) if isinstance(stmt.module, ast.Call) else None
-            if layer is not None and layer.channels is None and stmt.module.func not in self.gen.prog.blocks:
+            if (
+                layer is not None
+                and layer.channels is None
+                and stmt.module.func not in self.gen.prog.blocks
+            ):
                 return c  # a channel-preserving layer used again keeps its new input's channels
             return self.member_out[flow.id]
         if isinstance(flow, ast.IfExp):
@@ -270,14 +279,14 @@ class _BlockEmitter:
     def named_member(self, stmt: ast.Member, c: ast.Expr) -> tuple[list[str], ast.Expr]:
         assert stmt.target is not None
         target = f"self.{stmt.target.name}"
-        ctx = _Ctx()
+        ctx = Ctx()
         prelude, src, out = self.module(stmt.module, c, ctx, stmt.target.name)
         if out is _OPAQUE:
             out = ast.Raw(f"{target}.out_channels")
         lines = prelude + [f"{target} = {src}"]
         if stmt.guard is not None:
             self.gen.note_functions(stmt.guard)
-            lines = [f"{target} = None", f"if {ctx.render(stmt.guard)}:", *_indent(lines)]
+            lines = [f"{target} = None", f"if {ctx.render(stmt.guard)}:", *indent(lines)]
             out = exprs.choose(stmt.guard, out, c)
         return lines, out
 
@@ -288,7 +297,7 @@ class _BlockEmitter:
         out.update({k.name: k.value for k in call.kwargs})
         return out
 
-    def layer_args(self, layer, call: ast.Call, ctx: _Ctx) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    def layer_args(self, layer, call: ast.Call, ctx: Ctx) -> dict[str, str]:  # type: ignore[no-untyped-def]
         given = self.arg_exprs(layer, call)
         args: dict[str, str] = {}
         for fname, finfo in layer.schema.model_fields.items():
@@ -300,7 +309,7 @@ class _BlockEmitter:
         return args
 
     def module(
-        self, module: ast.Call | ast.Sequential, c: ast.Expr, ctx: _Ctx, hint: str
+        self, module: ast.Call | ast.Sequential, c: ast.Expr, ctx: Ctx, hint: str
     ) -> tuple[list[str], str, ast.Expr]:
         """Python source that builds ``module`` on ``c`` input channels: (prelude, expr, out)."""
         if isinstance(module, ast.Sequential):
@@ -334,7 +343,9 @@ class _BlockEmitter:
             mapping[p.name] = value
         return [], src, exprs.substitute(inner, mapping)
 
-    def sequential(self, module: ast.Sequential, c: ast.Expr, ctx: _Ctx, hint: str) -> tuple[list[str], str, ast.Expr]:
+    def sequential(
+        self, module: ast.Sequential, c: ast.Expr, ctx: Ctx, hint: str
+    ) -> tuple[list[str], str, ast.Expr]:
         if _is_direct(module.body):
             srcs = []
             lines: list[str] = []
@@ -356,7 +367,9 @@ class _BlockEmitter:
         out = self.sequence_items(module.body, c, ctx, lines, list_var)
         return lines, f"nn.Sequential(*{list_var})", out
 
-    def sequence_items(self, body: tuple[ast.Stmt, ...], c: ast.Expr, ctx: _Ctx, lines: list[str], list_var: str) -> ast.Expr:
+    def sequence_items(
+        self, body: tuple[ast.Stmt, ...], c: ast.Expr, ctx: Ctx, lines: list[str], list_var: str
+    ) -> ast.Expr:
         """Build an anonymous sequence: directly when it is a fixed list, else into a list."""
         if self.sequence and body is self.decl.body and _is_direct(body) and not self.probe:
             srcs = []
@@ -386,7 +399,7 @@ class _BlockEmitter:
             lines.append(f"super().__init__(*{list_var})")
         return seq.cur
 
-    def flush(self, seq: _Seq, ctx: _Ctx, lines: list[str]) -> None:
+    def flush(self, seq: _Seq, ctx: Ctx, lines: list[str]) -> None:
         """Put the running channel count in a variable before a loop or a condition."""
         if seq.chan_var is None:
             seq.chan_var = self.namer.new("channels")
@@ -394,7 +407,9 @@ class _BlockEmitter:
             lines.append(f"{seq.chan_var} = {ctx.render(seq.cur)}")
             seq.cur = ast.Name(seq.chan_var)
 
-    def sequence_stmt(self, stmt: ast.Stmt, seq: _Seq, ctx: _Ctx, lines: list[str], top: bool) -> ast.Expr:
+    def sequence_stmt(
+        self, stmt: ast.Stmt, seq: _Seq, ctx: Ctx, lines: list[str], top: bool
+    ) -> ast.Expr:
         if isinstance(stmt, ast.Let):
             self.gen.note_functions(stmt.value)
             lines.append(f"{stmt.name} = {ctx.render(stmt.value)}")
@@ -406,7 +421,7 @@ class _BlockEmitter:
             for s in stmt.body:
                 self.sequence_stmt(s, seq, inner, body, top)
             self.flush(seq, inner, body)
-            lines.extend(_indent(body or ["pass"]))
+            lines.extend(indent(body or ["pass"]))
         elif isinstance(stmt, ast.Member):
             hint = stmt.target.name if stmt.target is not None else seq.list_var
             pre, src, out = self.module(stmt.module, seq.cur, ctx, hint)
@@ -428,7 +443,7 @@ class _BlockEmitter:
                 if out != seq.cur:
                     step.append(f"{seq.chan_var} = {ctx.render(out)}")
                 lines.append(f"if {ctx.render(stmt.guard)}:")
-                lines.extend(_indent(step))
+                lines.extend(indent(step))
             else:
                 lines.extend(step)
                 if out is _OPAQUE:
@@ -438,30 +453,8 @@ class _BlockEmitter:
                     seq.cur = out
         return seq.cur
 
-    def loop_header(self, stmt: ast.For | ast.Repeat, ctx: _Ctx) -> tuple[_Ctx, str]:
-        index = self.namer.new("ijklmn"[ctx.depth] if ctx.depth < 6 else "i")
-        subst = dict(ctx.subst)
-        idx = ast.Name(index)
-        subst["index"] = idx
-        subst["first"] = ast.BinOp("==", idx, ast.Num(0))
-        if isinstance(stmt, ast.Repeat):
-            self.gen.note_functions(stmt.count)
-            count = exprs.substitute(stmt.count, ctx.subst)
-            subst["last"] = ast.BinOp("==", idx, ast.BinOp("-", count, ast.Num(1)))
-            header = f"for {index} in range({exprs.to_python(count)}):"
-        else:
-            self.gen.note_functions(stmt.iterable)
-            iterable = exprs.substitute(stmt.iterable, ctx.subst)
-            rows = exprs.to_python(iterable)
-            if _uses(stmt.body, "last"):
-                subst["last"] = ast.BinOp(
-                    "==", idx, ast.BinOp("-", ast.Call("len", (iterable,), ()), ast.Num(1))
-                )
-            for t in stmt.targets:
-                subst.pop(t, None)
-            targets = stmt.targets[0] if len(stmt.targets) == 1 else "(" + ", ".join(stmt.targets) + ")"
-            header = f"for {index}, {targets} in enumerate({rows}):"
-        return _Ctx(subst, ctx.depth + 1), header
+    def loop_header(self, stmt: ast.For | ast.Repeat, ctx: Ctx) -> tuple[Ctx, str]:
+        return loop_header(stmt, ctx, self.namer, self.gen.note_functions)
 
     # ---- forward ------------------------------------------------------------------------
     def forward_names(self, flow: ast.Expr) -> list[str]:
@@ -526,9 +519,9 @@ class _BlockEmitter:
             self.fwd(flow.then, src, dst, then, namer)
             self.fwd(flow.orelse, src, dst, orelse, namer)
             lines.append(f"if {cond}:")
-            lines.extend(_indent(then or ["pass"]))
+            lines.extend(indent(then or ["pass"]))
             lines.append("else:")
-            lines.extend(_indent(orelse or ["pass"]))
+            lines.extend(indent(orelse or ["pass"]))
             return
         assert isinstance(flow, ast.Call)
         if flow.func == "residual":
@@ -561,7 +554,7 @@ class _BlockEmitter:
             return
         layer = get_layer(flow.func)
         assert layer is not None
-        args = self.layer_args(layer, flow, _Ctx())
+        args = self.layer_args(layer, flow, Ctx())
         text = str(layer_macro("torch", layer, "_fn")(args, src))
         if text.startswith("torch."):
             self.gen.imports["torch"] = True
@@ -594,39 +587,10 @@ def _group_of(member: str) -> str:
 
 def _is_direct(body: tuple[ast.Stmt, ...]) -> bool:
     return all(
-        isinstance(s, ast.Let) or (isinstance(s, ast.Member) and s.guard is None and s.target is None)
+        isinstance(s, ast.Let)
+        or (isinstance(s, ast.Member) and s.guard is None and s.target is None)
         for s in body
     )
-
-
-def _uses(body: tuple[ast.Stmt, ...], name: str) -> bool:
-    for s in body:
-        for e in _stmt_exprs(s):
-            if name in exprs.names_in(e):
-                return True
-        if isinstance(s, ast.For | ast.Repeat) and _uses(s.body, name):
-            return True
-        if isinstance(s, ast.Member) and isinstance(s.module, ast.Sequential) and _uses(s.module.body, name):
-            return True
-    return False
-
-
-def _stmt_exprs(s: ast.Stmt) -> list[ast.Expr]:
-    if isinstance(s, ast.Let):
-        return [s.value]
-    if isinstance(s, ast.Member):
-        out: list[ast.Expr] = [s.guard] if s.guard is not None else []
-        if s.target is not None and s.target.suffix is not None:
-            out.append(s.target.suffix)
-        if isinstance(s.module, ast.Call):
-            out.extend(s.module.args)
-            out.extend(k.value for k in s.module.kwargs)
-        return out
-    if isinstance(s, ast.Repeat):
-        return [s.count]
-    if isinstance(s, ast.For):
-        return [s.iterable]
-    return []
 
 
 def _has_raw(e: ast.Expr) -> bool:
@@ -645,7 +609,12 @@ def _inline_lets(e: ast.Expr, lets: dict[str, ast.Expr]) -> ast.Expr:
 
 def _default_source(e: ast.Expr) -> str:
     if isinstance(e, ast.ListExpr):
-        return "(" + ", ".join(exprs.to_python(i) for i in e.items) + ("," if len(e.items) == 1 else "") + ")"
+        return (
+            "("
+            + ", ".join(exprs.to_python(i) for i in e.items)
+            + ("," if len(e.items) == 1 else "")
+            + ")"
+        )
     return exprs.to_python(e)
 
 

@@ -38,7 +38,13 @@ def _check_num(v: Any, e: ast.Expr) -> Any:
     if isinstance(v, bool):
         return v
     if isinstance(v, int) and abs(v) > MAX_INT:
-        raise error("E0302", "value is too large", e.span, f"evaluates to {v}", help=f"the limit is {MAX_INT}")
+        raise error(
+            "E0302",
+            "value is too large",
+            e.span,
+            f"evaluates to {v}",
+            help=f"the limit is {MAX_INT}",
+        )
     if isinstance(v, float) and not math.isfinite(v):
         raise error("E0302", "value is not finite", e.span, f"evaluates to {v}")
     return v
@@ -81,14 +87,20 @@ def evaluate(e: ast.Expr, env: Mapping[str, Any]) -> Any:
             return _truth(evaluate(e.left, env), e.left) or _truth(evaluate(e.right, env), e.right)
         return _check_num(_binop(e, evaluate(e.left, env), evaluate(e.right, env)), e)
     if isinstance(e, ast.IfExp):
-        return evaluate(e.then, env) if _truth(evaluate(e.cond, env), e.cond) else evaluate(e.orelse, env)
+        return (
+            evaluate(e.then, env)
+            if _truth(evaluate(e.cond, env), e.cond)
+            else evaluate(e.orelse, env)
+        )
     if isinstance(e, ast.Index):
         seq = evaluate(e.value, env)
         idx = evaluate(e.index, env)
         if not isinstance(seq, tuple):
             raise error("E0303", "only lists can be indexed", e.value.span, f"this is {_kind(seq)}")
         if not isinstance(idx, int) or isinstance(idx, bool):
-            raise error("E0303", "list index must be an integer", e.index.span, f"this is {_kind(idx)}")
+            raise error(
+                "E0303", "list index must be an integer", e.index.span, f"this is {_kind(idx)}"
+            )
         if not -len(seq) <= idx < len(seq):
             raise error(
                 "E0304",
@@ -184,4 +196,6 @@ def _call(e: ast.Call, env: Mapping[str, Any]) -> Any:
     try:
         return _check_num(fn(*args, **kwargs), e)
     except (TypeError, ValueError) as exc:
-        raise error("E0306", f"bad arguments to `{e.func}`: {exc}", e.span, "cannot evaluate") from None
+        raise error(
+            "E0306", f"bad arguments to `{e.func}`: {exc}", e.span, "cannot evaluate"
+        ) from None

@@ -114,7 +114,12 @@ class _Builder:
     # ---- entry --------------------------------------------------------------
     def build(self, arch: str, overrides: dict[str, Any], override_spans: dict[str, Span]) -> Model:
         decl = self.prog.blocks[arch]
-        params = self.bind_params(decl, [], {k: (v, override_spans.get(k, decl.span)) for k, v in overrides.items()}, decl.span)
+        params = self.bind_params(
+            decl,
+            [],
+            {k: (v, override_spans.get(k, decl.span)) for k, v in overrides.items()},
+            decl.span,
+        )
         inp = next(s for s in decl.body if isinstance(s, ast.Input))
         shape_val = evaluate(inp.shape, {**self.globals, **params})
         if (
@@ -130,7 +135,12 @@ class _Builder:
             )
         for d in shape_val:
             if not 1 <= d <= MAX_DIM:
-                raise error("E0401", f"input dimension {d} is out of range", inp.shape.span, "must be at least 1")
+                raise error(
+                    "E0401",
+                    f"input dimension {d} is out of range",
+                    inp.shape.span,
+                    "must be at least 1",
+                )
         in_shape: Shape = tuple(shape_val)
         root = Instance("", "block", arch, params, decl.span)
         self.model = Model(arch, params, in_shape, root)
@@ -140,7 +150,11 @@ class _Builder:
         root.out_shapes.append(out)
         total = root.totals()[0]
         if total > MAX_PARAMETERS:
-            raise error("E0405", f"model has {total:,} parameters, over the limit of {MAX_PARAMETERS:,}", decl.span)
+            raise error(
+                "E0405",
+                f"model has {total:,} parameters, over the limit of {MAX_PARAMETERS:,}",
+                decl.span,
+            )
         return self.model
 
     # ---- binding ---------------------------------------------------------------
@@ -192,7 +206,9 @@ class _Builder:
         return {p.name: env[p.name] for p in params}
 
     # ---- bodies ---------------------------------------------------------------
-    def block_body(self, decl: ast.BlockDecl, params: dict[str, Any], in_shape: Shape, inst: Instance) -> Shape:
+    def block_body(
+        self, decl: ast.BlockDecl, params: dict[str, Any], in_shape: Shape, inst: Instance
+    ) -> Shape:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise error("E0404", f"blocks are nested more than {MAX_DEPTH} deep", decl.span)
@@ -222,20 +238,28 @@ class _Builder:
         self.depth -= 1
         return shape
 
-    def collect(self, body: tuple[ast.Stmt, ...], scope: _Scope, prefix: str, env: dict[str, Any]) -> None:
+    def collect(
+        self, body: tuple[ast.Stmt, ...], scope: _Scope, prefix: str, env: dict[str, Any]
+    ) -> None:
         for stmt in body:
             if isinstance(stmt, ast.Let):
                 env[stmt.name] = evaluate(stmt.value, env)
             elif isinstance(stmt, ast.Member):
                 self.declare(stmt, scope, prefix, env)
-            elif isinstance(stmt, ast.For | ast.Repeat) and scope.unit is None and scope.decl is not None:
+            elif (
+                isinstance(stmt, ast.For | ast.Repeat)
+                and scope.unit is None
+                and scope.decl is not None
+            ):
                 scope.unit = []
                 self.collect((stmt,), scope, prefix, env)
                 scope.unit = None
             elif isinstance(stmt, ast.For):
                 rows = evaluate(stmt.iterable, env)
                 if not isinstance(rows, tuple):
-                    raise error("E0303", "`for` iterates over a list", stmt.iterable.span, "not a list")
+                    raise error(
+                        "E0303", "`for` iterates over a list", stmt.iterable.span, "not a list"
+                    )
                 self.check_repeat(len(rows), stmt.iterable.span)
                 for i, row in enumerate(rows):
                     inner = dict(env)
@@ -255,7 +279,12 @@ class _Builder:
             elif isinstance(stmt, ast.Repeat):
                 n = evaluate(stmt.count, env)
                 if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-                    raise error("E0303", "repeat count must be a non-negative integer", stmt.count.span, f"got {n!r}")
+                    raise error(
+                        "E0303",
+                        "repeat count must be a non-negative integer",
+                        stmt.count.span,
+                        f"got {n!r}",
+                    )
                 self.check_repeat(n, stmt.count.span)
                 for i in range(n):
                     inner = dict(env, index=i, first=i == 0, last=i == n - 1)
@@ -344,7 +373,9 @@ class _Builder:
         kw = {k.name: k.value for k in call.kwargs}
         if call.func == "residual":
             if len(call.args) != 1:
-                raise error("E0309", "`residual` takes one branch and an optional `shortcut=`", call.span)
+                raise error(
+                    "E0309", "`residual` takes one branch and an optional `shortcut=`", call.span
+                )
             out = self.flow(call.args[0], shape, scope)
             ident = self.flow(kw["shortcut"], shape, scope) if "shortcut" in kw else shape
             if out != ident:
@@ -401,7 +432,11 @@ class _Builder:
         if m.instance is None:
             self.count += 1
             if self.count > MAX_INSTANCES:
-                raise error("E0406", f"the model has more than {MAX_INSTANCES:,} module instances", m.stmt.span)
+                raise error(
+                    "E0406",
+                    f"the model has more than {MAX_INSTANCES:,} module instances",
+                    m.stmt.span,
+                )
             m.instance = self.build_module(m.stmt.module, m.path, m.env, shape)
             return m.instance.out_shapes[-1]
         inst = m.instance
@@ -424,7 +459,9 @@ class _Builder:
         inst.out_shapes.append(out)
         return out
 
-    def build_module(self, module: ast.Call | ast.Sequential, path: str, env: dict[str, Any], shape: Shape) -> Instance:
+    def build_module(
+        self, module: ast.Call | ast.Sequential, path: str, env: dict[str, Any], shape: Shape
+    ) -> Instance:
         if isinstance(module, ast.Sequential):
             inst = Instance(path, "sequential", "sequential", None, module.span)
             scope = _Scope(None, env)
@@ -447,7 +484,9 @@ class _Builder:
             trainable, stats = layer.count(args, shape)
             assert self.model is not None
             self.model.op_shapes.setdefault(module.span, set()).add(shape)
-            inst = Instance(path, "layer", func, args, module.span, trainable=trainable, stats=stats)
+            inst = Instance(
+                path, "layer", func, args, module.span, trainable=trainable, stats=stats
+            )
             inst.in_shapes.append(shape)
             inst.out_shapes.append(out)
             return inst
@@ -488,7 +527,9 @@ class _Builder:
                     help=did_you_mean(kw.name, fields) or f"example: {layer.example}",
                 )
             if kw.name in values:
-                raise error("E0301", f"argument `{kw.name}` given twice", kw.span, "given again here")
+                raise error(
+                    "E0301", f"argument `{kw.name}` given twice", kw.span, "given again here"
+                )
             values[kw.name] = evaluate(kw.value, env)
             spans[kw.name] = kw.span
         try:
@@ -513,7 +554,9 @@ class _Builder:
                 help=f"example: {layer.example}",
             ) from None
 
-    def layer_shape(self, layer: LayerType, args: Any, shape: Shape, call: ast.Call | ast.Sequential) -> Shape:
+    def layer_shape(
+        self, layer: LayerType, args: Any, shape: Shape, call: ast.Call | ast.Sequential
+    ) -> Shape:
         if layer.ranks is not None and len(shape) not in layer.ranks:
             need = " or ".join("[C, H, W]" if r == 3 else "[features]" for r in layer.ranks)
             raise error(
@@ -530,9 +573,13 @@ class _Builder:
             raise error("E0410", str(exc), span, f"input is {_fmt(shape)}", help=exc.help) from None
         for d in out:
             if d < 1:
-                raise error("E0410", f"`{layer.name}` gives an empty output {_fmt(out)}", _call_span(call))
+                raise error(
+                    "E0410", f"`{layer.name}` gives an empty output {_fmt(out)}", _call_span(call)
+                )
             if d > MAX_DIM:
-                raise error("E0410", f"`{layer.name}` gives a dimension over {MAX_DIM}", _call_span(call))
+                raise error(
+                    "E0410", f"`{layer.name}` gives a dimension over {MAX_DIM}", _call_span(call)
+                )
         return out
 
 
@@ -612,5 +659,9 @@ def infer(
         return _Builder(program).build(arch, overrides or {}, override_spans or {})
     except RecursionError:
         raise ArchError(
-            [error("E0404", "the model is nested too deeply", program.blocks[arch].span).diagnostics[0]]
+            [
+                error(
+                    "E0404", "the model is nested too deeply", program.blocks[arch].span
+                ).diagnostics[0]
+            ]
         ) from None

@@ -125,7 +125,9 @@ class _Loader:
         else:
             prog.blocks[decl.name] = decl
 
-    def _import(self, decl: ast.ImportDecl, here: Path, chain: tuple[tuple[Path, Span], ...]) -> None:
+    def _import(
+        self, decl: ast.ImportDecl, here: Path, chain: tuple[tuple[Path, Span], ...]
+    ) -> None:
         rel = decl.path
         base = here.parent
         if os.path.isabs(rel) or rel.startswith(("/", "\\")):
@@ -159,7 +161,9 @@ class _Loader:
                 decl.span,
                 f"looked for {os.path.relpath(target, self.root_dir)}",
             )
-        display = os.path.normpath(os.path.join(os.path.dirname(self.prog.root), os.path.relpath(target, (self.root_dir))))
+        display = os.path.normpath(
+            os.path.join(os.path.dirname(self.prog.root), os.path.relpath(target, (self.root_dir)))
+        )
         self.loaded[target] = display
         src = SourceFile.from_bytes(display, target.read_bytes())
         self.load(src, target, chain + ((target, decl.span),))
@@ -274,7 +278,9 @@ class _Resolver:
             self.fail(error("E0208", "only an `arch` declares an input", inputs[0].span))
         forwards = [s for s in decl.body if isinstance(s, ast.Forward)]
         if len(forwards) > 1:
-            self.fail(error("E0209", "`forward` is declared twice", forwards[1].span, "second forward"))
+            self.fail(
+                error("E0209", "`forward` is declared twice", forwards[1].span, "second forward")
+            )
         members: dict[str, ast.Member] = {}
         groups: set[str] = set()
         self.body(decl.body, scope, members, groups, top=True)
@@ -319,7 +325,9 @@ class _Resolver:
                 self.expr(stmt.value, scope)
                 why = bad_identifier(stmt.name)
                 if why:
-                    self.fail(error("E0202", f"`{stmt.name}` cannot be used as a name", stmt.span, why))
+                    self.fail(
+                        error("E0202", f"`{stmt.name}` cannot be used as a name", stmt.span, why)
+                    )
                 scope.add(stmt.name)
             elif isinstance(stmt, ast.Input):
                 self.expr(stmt.shape, scope)
@@ -351,7 +359,9 @@ class _Resolver:
             name = stmt.target.name
             why = bad_identifier(name)
             if why:
-                self.fail(error("E0202", f"`{name}` cannot be used as a name", stmt.target.span, why))
+                self.fail(
+                    error("E0202", f"`{name}` cannot be used as a name", stmt.target.span, why)
+                )
             if stmt.target.suffix is not None:
                 self.expr(stmt.target.suffix, scope)
                 groups.add(name)
@@ -400,8 +410,14 @@ class _Resolver:
             self.module_call(stmt.module, scope)
 
     def module_call(self, call: ast.Call, scope: set[str]) -> None:
-        if call.func not in self.layers and call.func not in self.prog.blocks and call.func not in scope:
-            candidates = set(self.layers) | {n for n, b in self.prog.blocks.items() if not b.is_arch}
+        if (
+            call.func not in self.layers
+            and call.func not in self.prog.blocks
+            and call.func not in scope
+        ):
+            candidates = set(self.layers) | {
+                n for n, b in self.prog.blocks.items() if not b.is_arch
+            }
             self.fail(
                 error(
                     "E0214",
@@ -535,7 +551,9 @@ class _Resolver:
             for kw in e.kwargs:
                 self.expr(kw.value, scope)
         elif isinstance(e, ast.Pipe):
-            self.fail(error("E0219", "`->` is only allowed in forward", e.span, "flow outside forward"))
+            self.fail(
+                error("E0219", "`->` is only allowed in forward", e.span, "flow outside forward")
+            )
 
     def check_recursion(self) -> None:
         graph = {n: _called_blocks(b.body, self.prog.blocks) for n, b in self.prog.blocks.items()}
@@ -545,7 +563,11 @@ class _Resolver:
             state[n] = 1
             for callee, span in graph[n]:
                 if state.get(callee) == 1:
-                    cycle = " -> ".join(stack[stack.index(callee) :] + [callee]) if callee in stack else callee
+                    cycle = (
+                        " -> ".join(stack[stack.index(callee) :] + [callee])
+                        if callee in stack
+                        else callee
+                    )
                     self.fail(
                         error(
                             "E0222",
@@ -564,7 +586,9 @@ class _Resolver:
                 visit(n, [n])
 
 
-def _called_blocks(body: tuple[ast.Stmt, ...], blocks: dict[str, ast.BlockDecl]) -> list[tuple[str, Span]]:
+def _called_blocks(
+    body: tuple[ast.Stmt, ...], blocks: dict[str, ast.BlockDecl]
+) -> list[tuple[str, Span]]:
     out: list[tuple[str, Span]] = []
     for stmt in body:
         if isinstance(stmt, ast.Member):

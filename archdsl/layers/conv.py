@@ -21,11 +21,11 @@ class Conv2dArgs(LayerArgs):
 def _conv_shape(a: Conv2dArgs, s: Shape) -> Shape:
     c, h, w = s
     if c % a.groups:
-        raise ShapeError(
-            f"`groups={a.groups}` does not divide the {c} input channels", "groups"
-        )
+        raise ShapeError(f"`groups={a.groups}` does not divide the {c} input channels", "groups")
     if a.out % a.groups:
-        raise ShapeError(f"`groups={a.groups}` does not divide the {a.out} output channels", "groups")
+        raise ShapeError(
+            f"`groups={a.groups}` does not divide the {a.out} output channels", "groups"
+        )
     extent = a.dilation * (a.kernel - 1) + 1
     return (
         a.out,

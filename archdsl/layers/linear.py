@@ -6,7 +6,7 @@ import math
 
 from pydantic import Field
 
-from archdsl.layers.registry import LayerArgs, LayerType, Shape, register
+from archdsl.layers.registry import LayerArgs, LayerType, register
 
 
 class NoArgs(LayerArgs):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from archdsl.layers.registry import ShapeError
 
 
-def window_out(size: int, extent: int, stride: int, padding: int, what: str, ceil: bool = False) -> int:
+def window_out(
+    size: int, extent: int, stride: int, padding: int, what: str, ceil: bool = False
+) -> int:
     padded = size + 2 * padding
     if extent > padded:
         raise ShapeError(

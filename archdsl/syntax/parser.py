@@ -111,11 +111,11 @@ def parse(src: SourceFile) -> ast.Module:
         raise _syntax_error(exc, src, parser) from None
     for tok in parser.lex(src.text, dont_ignore=True):
         if tok.type == "COMMENT":
-            comments.append(
-                ast.Comment(str(tok), span=Span(src.name, tok.start_pos, tok.end_pos))
-            )
+            comments.append(ast.Comment(str(tok), span=Span(src.name, tok.start_pos, tok.end_pos)))
     decls = _ToAst(src.name).transform(tree)
-    return ast.Module(src.name, tuple(decls), tuple(comments), span=Span(src.name, 0, len(src.text)))
+    return ast.Module(
+        src.name, tuple(decls), tuple(comments), span=Span(src.name, 0, len(src.text))
+    )
 
 
 def _syntax_error(exc: UnexpectedInput, src: SourceFile, parser: Lark) -> Exception:
@@ -187,7 +187,11 @@ def _number(tok: Token, file: str) -> int | float:
 
 def _string(tok: Token) -> str:
     body = str(tok)[1:-1]
-    return body.encode("latin-1", "backslashreplace").decode("unicode_escape") if "\\" in body else body
+    return (
+        body.encode("latin-1", "backslashreplace").decode("unicode_escape")
+        if "\\" in body
+        else body
+    )
 
 
 @v_args(meta=True)
@@ -326,7 +330,9 @@ class _ToAst(Transformer):
     def call(self, meta, items):  # type: ignore[no-untyped-def]
         name, arguments = items
         args, kwargs = arguments if arguments is not None else ((), ())
-        return ast.Call(str(name), args, kwargs, func_span=_tok_span(self.file, name), span=self._s(meta))
+        return ast.Call(
+            str(name), args, kwargs, func_span=_tok_span(self.file, name), span=self._s(meta)
+        )
 
     def arguments(self, meta, items):  # type: ignore[no-untyped-def]
         args = []

@@ -1,0 +1,75 @@
+"""Move weights from a generated torch model to the Keras model of the same spec.
+
+Keras layers carry the torch module paths as names, so the transfer is a lookup plus the layout
+changes: conv kernels ``(O, I, kH, kW) -> (kH, kW, I, O)``, dense kernels transposed, batch-norm
+statistics copied. Importing this module loads neither framework; it works on array-likes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def _array(value: Any) -> Any:
+    import numpy as np
+
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def torch_to_keras(state_dict: Mapping[str, Any], keras_model: Any) -> list[str]:
+    """Copy every weight of ``state_dict`` into ``keras_model``; returns the layer names filled.
+
+    Raises ``ValueError`` when a tensor has no Keras counterpart or a Keras weight is left unset,
+    so a partial transfer never passes silently.
+    """
+    tensors = {k: _array(v) for k, v in state_dict.items() if not k.endswith("num_batches_tracked")}
+    used: set[str] = set()
+    filled: list[str] = []
+    for layer in _layers(keras_model):
+        if not layer.weights:
+            continue
+        kind = type(layer).__name__
+        name = layer.name
+
+        def take(suffix: str) -> Any:
+            key = f"{name}.{suffix}"
+            if key not in tensors:
+                raise ValueError(f"no torch tensor `{key}` for Keras layer `{name}`")
+            used.add(key)
+            return tensors[key]
+
+        if kind == "Conv2D":
+            values = [take("weight").transpose(2, 3, 1, 0)]
+            if layer.use_bias:
+                values.append(take("bias"))
+        elif kind == "DepthwiseConv2D":
+            values = [take("weight").transpose(2, 3, 0, 1)]
+            if layer.use_bias:
+                values.append(take("bias"))
+        elif kind == "Dense":
+            values = [take("weight").T]
+            if layer.use_bias:
+                values.append(take("bias"))
+        elif kind == "BatchNormalization":
+            values = [take("weight"), take("bias"), take("running_mean"), take("running_var")]
+        else:
+            raise ValueError(f"cannot transfer weights into Keras layer `{name}` ({kind})")
+        layer.set_weights(values)
+        filled.append(name)
+    unused = sorted(set(tensors) - used)
+    if unused:
+        raise ValueError(f"torch tensors without a Keras layer: {', '.join(unused[:5])}")
+    return filled
+
+
+def _layers(model: Any) -> list[Any]:
+    out = []
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            out.extend(_layers(layer))
+        else:
+            out.append(layer)
+    return out
