@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from archdsl.errors import Span, error
+from archdsl.errors import ArchError, Span, error
 from archdsl.ir.evaluate import BlockRef, evaluate
 from archdsl.ir.instantiate import Model, infer
 from archdsl.ir.program import Program, load_program
@@ -24,9 +24,11 @@ class Selection:
 
     arch: str
     entry: str
-    overrides: dict[str, ast.Expr]
+    overrides: dict[str, ast.Expr]  # the variant's values (and --set): what inference uses
     values: dict[str, Any]
-    spans: dict[str, Span]
+    sets: dict[str, ast.Expr]  # --set values alone: they become the generated defaults
+    spans: dict[str, Span] = field(default_factory=dict)
+    factory_args: dict[str, ast.Expr] = field(default_factory=dict)
 
 
 def select(program: Program, model: str | None, sets: dict[str, str]) -> Selection:
@@ -68,6 +70,8 @@ def select(program: Program, model: str | None, sets: dict[str, str]) -> Selecti
     else:
         arch = model
         entry = model.lower()
+    variant_overrides = dict(overrides)
+    set_exprs: dict[str, ast.Expr] = {}
     params = {p.name for p in program.blocks[arch].params}
     for key, text in sets.items():
         if key not in params:
@@ -77,11 +81,15 @@ def select(program: Program, model: str | None, sets: dict[str, str]) -> Selecti
                 help=did_you_mean(key, params)
                 or f"parameters: {', '.join(sorted(params)) or 'none'}",
             )
-        overrides[key] = _parse_value(key, text)
+        overrides[key] = set_exprs[key] = _parse_value(key, text)
+        variant_overrides.pop(key, None)
     env = {n: BlockRef(n) for n, b in program.blocks.items() if not b.is_arch}
     values = {k: evaluate(v, env) for k, v in overrides.items()}
     spans = {k: v.span for k, v in overrides.items()}
-    return Selection(arch, entry, overrides, values, spans)
+    selection = Selection(arch, entry, overrides, values, set_exprs)
+    selection.spans = spans
+    selection.factory_args = variant_overrides
+    return selection
 
 
 def _parse_value(key: str, text: str) -> ast.Expr:
@@ -102,12 +110,20 @@ class Result:
 
 
 def analyse(
-    path: str | os.PathLike[str], model: str | None = None, sets: dict[str, str] | None = None
+    path: str | os.PathLike[str],
+    model: str | None = None,
+    sets: dict[str, str] | None = None,
+    name: str | None = None,
 ) -> Result:
-    """Parse, resolve and infer: everything but code generation."""
-    program = load_program(path, display_name=_display(path))
-    selection = select(program, model, sets or {})
-    inferred = infer(program, selection.arch, selection.values, selection.spans)
+    """Parse, resolve and infer: everything but code generation. ``name`` is the file's name in
+    diagnostics and headers (default: the path as given, or its base name if absolute)."""
+    program = load_program(path, display_name=name or _display(path))
+    try:
+        selection = select(program, model, sets or {})
+        inferred = infer(program, selection.arch, selection.values, selection.spans)
+    except ArchError as err:
+        err.sources = {**program.sources, **err.sources}
+        raise
     return Result(program, selection, inferred)
 
 
@@ -116,14 +132,19 @@ def compile_spec(
     backend: str,
     model: str | None = None,
     sets: dict[str, str] | None = None,
+    name: str | None = None,
 ) -> Result:
     """Compile a spec file to source text for ``backend`` ("torch" or "keras")."""
     if backend not in BACKENDS:
         raise error(
             "E0505", f"unknown backend `{backend}`", help=f"backends: {', '.join(BACKENDS)}"
         )
-    result = analyse(path, model, sets)
-    result.source = generate(result, backend)
+    result = analyse(path, model, sets, name)
+    try:
+        result.source = generate(result, backend)
+    except ArchError as err:
+        err.sources = {**result.program.sources, **err.sources}
+        raise
     return result
 
 
@@ -141,7 +162,8 @@ def generate(result: Result, backend: str) -> str:
         program=program,
         model=result.model,
         entry=sel.entry,
-        overrides=sel.overrides,
+        overrides=sel.factory_args,
+        defaults=sel.sets,
         spec_name=program.root,
         title=_title(program, sel),
         variants=variants,

@@ -48,6 +48,8 @@ class ArchError(Exception):
     """Raised by every stage with the diagnostics it collected; rendered once by the CLI."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # The source files the spans point into, attached at stage boundaries for rendering.
+    sources: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(self.diagnostics[0].message if self.diagnostics else "archdsl error")

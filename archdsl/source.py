@@ -49,13 +49,16 @@ class SourceFile:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             prefix = data[: exc.start].decode("utf-8", errors="replace")
-            raise error(
+            err = error(
                 "E0001",
                 f"invalid UTF-8 at byte offset {exc.start}",
                 Span(name, len(prefix), len(prefix) + 1),
                 "this byte is not valid UTF-8",
                 help="save the file as UTF-8",
-            ) from None
+            )
+            shown = data.decode("utf-8", errors="replace").replace("\x00", " ")
+            err.sources[name] = cls(name, shown.replace("\r\n", "\n"))
+            raise err from None
         return cls.from_text(name, text)
 
     @classmethod
@@ -64,15 +67,19 @@ class SourceFile:
         src = cls(name, text)
         for i, ch in enumerate(text):
             if ch == "\x00":
-                raise error("E0002", "NUL byte in source", Span(name, i, i + 1), "remove this byte")
+                err = error("E0002", "NUL byte in source", Span(name, i, i + 1), "remove this byte")
+                err.sources[name] = src
+                raise err
             if ch in _BIDI_CONTROLS:
-                raise error(
+                err = error(
                     "E0002",
                     f"bidirectional control character U+{ord(ch):04X} in source",
                     Span(name, i, i + 1),
                     "this character can make the code display differently from how it parses",
                     help="remove the character",
                 )
+                err.sources[name] = src
+                raise err
         return src
 
     def line_col(self, offset: int) -> tuple[int, int]:

@@ -31,6 +31,12 @@ class Compiled:
     spec_name: str
     title: str
     variants: dict[str, dict[str, ast.Expr]] = field(default_factory=dict)
+    defaults: dict[str, ast.Expr] = field(default_factory=dict)  # --set: new defaults of the arch
+
+    def default_of(self, decl: ast.BlockDecl, param: ast.Param) -> ast.Expr | None:
+        if decl.is_arch and decl.name == self.model.arch and param.name in self.defaults:
+            return self.defaults[param.name]
+        return param.default
 
 
 @functools.cache
@@ -231,7 +237,9 @@ def loop_header(
     stmt: ast.For | ast.Repeat, ctx: Ctx, namer: Namer, note: Callable[[ast.Expr], None]
 ) -> tuple[Ctx, str]:
     """The Python `for` line of a spec loop, and the context its body renders in."""
-    index = namer.new("ijklmn"[ctx.depth] if ctx.depth < 6 else "i")
+    loop_vars = {"index", "first", "last"}
+    counted = bool(own_names(stmt.body) & loop_vars)
+    index = namer.new("ijklmn"[ctx.depth] if ctx.depth < 6 else "i") if counted else "_"
     subst = dict(ctx.subst)
     idx = ast.Name(index)
     subst["index"] = idx
@@ -249,8 +257,12 @@ def loop_header(
         )
     for t in stmt.targets:
         subst.pop(t, None)
-    targets = stmt.targets[0] if len(stmt.targets) == 1 else "(" + ", ".join(stmt.targets) + ")"
-    header = f"for {index}, {targets} in enumerate({exprs.to_python(iterable)}):"
+    targets = stmt.targets[0] if len(stmt.targets) == 1 else ", ".join(stmt.targets)
+    if counted:
+        targets = targets if len(stmt.targets) == 1 else f"({targets})"
+        header = f"for {index}, {targets} in enumerate({exprs.to_python(iterable)}):"
+    else:
+        header = f"for {targets} in {exprs.to_python(iterable)}:"
     return Ctx(subst, ctx.depth + 1), header
 
 
@@ -286,3 +298,16 @@ def stmt_exprs(s: ast.Stmt) -> list[ast.Expr]:
     if isinstance(s, ast.For):
         return [s.iterable]
     return []
+
+
+def own_names(body: tuple[ast.Stmt, ...]) -> set[str]:
+    """Names a loop body reads at its own level: nested loops rebind index, first and last."""
+    out: set[str] = set()
+    for s in body:
+        for e in stmt_exprs(s):
+            out |= exprs.names_in(e)
+        if isinstance(s, ast.Member) and isinstance(s.module, ast.Sequential):
+            out |= own_names(s.module.body)
+        elif isinstance(s, ast.For | ast.Repeat):
+            out |= own_names(s.body) - {"index", "first", "last"}
+    return out

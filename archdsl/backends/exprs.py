@@ -46,11 +46,10 @@ def _render(e: ast.Expr, names: NameMap) -> tuple[str, int]:
     if isinstance(e, ast.Call):
         parts = [to_python(a, names) for a in e.args]
         parts += [f"{k.name}={to_python(k.value, names)}" for k in e.kwargs]
-        fn = "list(zip" if e.func == "zip" else e.func
-        func = {"ceil": "math.ceil", "floor": "math.floor"}.get(e.func, fn)
+        func = {"ceil": "math.ceil", "floor": "math.floor"}.get(e.func, e.func)
         text = f"{func}({', '.join(parts)})"
-        if e.func == "zip":
-            text = f"zip({', '.join(parts)})"
+        if e.func == "zip":  # the spec's zip stops at the shortest list, as Python's does
+            text = f"zip({', '.join([*parts, 'strict=False'])})"
         if e.func == "range":
             text = f"range({', '.join(parts)})"
         return text, _ATOM

@@ -144,8 +144,9 @@ class _BlockEmitter:
             text = f"{p.name}: {_PY_TYPES[p.type]}"
             if p.type in ("list", "block"):
                 self.gen.imports["sequence"] = True
-            if p.default is not None:
-                text += f" = {self.default(p.default)}"
+            default = self.gen.c.default_of(decl, p)
+            if default is not None:
+                text += f" = {self.default(default)}"
             params.append(text)
         body: list[str] = []
         if decl.is_arch:

@@ -174,9 +174,10 @@ class _BlockEmitter:
             text = f"{p.name}: {_PY_TYPES[p.type]}"
             if p.type == "list":
                 self.gen.imports["sequence"] = True
-            if p.default is not None:
-                self.gen.note_functions(p.default)
-                text += f" = {_default_source(p.default)}"
+            default = self.gen.c.default_of(decl, p)
+            if default is not None:
+                self.gen.note_functions(default)
+                text += f" = {_default_source(default)}"
             params.append(text)
         signature = ", ".join(["self", *params])
         body: list[str] = []

@@ -39,14 +39,14 @@ def _check_num(v: Any, e: ast.Expr) -> Any:
         return v
     if isinstance(v, int) and abs(v) > MAX_INT:
         raise error(
-            "E0302",
+            "E0602",
             "value is too large",
             e.span,
             f"evaluates to {v}",
             help=f"the limit is {MAX_INT}",
         )
     if isinstance(v, float) and not math.isfinite(v):
-        raise error("E0302", "value is not finite", e.span, f"evaluates to {v}")
+        raise error("E0602", "value is not finite", e.span, f"evaluates to {v}")
     return v
 
 
@@ -96,14 +96,14 @@ def evaluate(e: ast.Expr, env: Mapping[str, Any]) -> Any:
         seq = evaluate(e.value, env)
         idx = evaluate(e.index, env)
         if not isinstance(seq, tuple):
-            raise error("E0303", "only lists can be indexed", e.value.span, f"this is {_kind(seq)}")
+            raise error("E0603", "only lists can be indexed", e.value.span, f"this is {_kind(seq)}")
         if not isinstance(idx, int) or isinstance(idx, bool):
             raise error(
-                "E0303", "list index must be an integer", e.index.span, f"this is {_kind(idx)}"
+                "E0603", "list index must be an integer", e.index.span, f"this is {_kind(idx)}"
             )
         if not -len(seq) <= idx < len(seq):
             raise error(
-                "E0304",
+                "E0604",
                 f"index {idx} is out of range for a list of {len(seq)}",
                 e.index.span,
                 "out of range",
@@ -132,13 +132,13 @@ def _kind(v: Any) -> str:
 
 def _truth(v: Any, e: ast.Expr) -> bool:
     if not isinstance(v, bool):
-        raise error("E0303", "condition must be a bool", e.span, f"this is {_kind(v)}")
+        raise error("E0603", "condition must be a bool", e.span, f"this is {_kind(v)}")
     return v
 
 
 def _need_number(v: Any, e: ast.Expr) -> None:
     if isinstance(v, bool) or not isinstance(v, int | float):
-        raise error("E0303", "expected a number", e.span, f"this is {_kind(v)}")
+        raise error("E0603", "expected a number", e.span, f"this is {_kind(v)}")
 
 
 def _binop(e: ast.BinOp, a: Any, b: Any) -> Any:
@@ -147,7 +147,7 @@ def _binop(e: ast.BinOp, a: Any, b: Any) -> Any:
         return (a == b) if op == "==" else (a != b)
     if op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
         if len(a) + len(b) > MAX_LIST:
-            raise error("E0302", "list is too long", e.span)
+            raise error("E0602", "list is too long", e.span)
         return a + b
     _need_number(a, e.left)
     _need_number(b, e.right)
@@ -158,7 +158,7 @@ def _binop(e: ast.BinOp, a: Any, b: Any) -> Any:
     if op == "*":
         return a * b
     if op in ("/", "//", "%") and b == 0:
-        raise error("E0305", "division by zero", e.right.span, "this is zero")
+        raise error("E0605", "division by zero", e.right.span, "this is zero")
     if op == "/":
         return a / b
     if op == "//":
@@ -181,14 +181,14 @@ def _call(e: ast.Call, env: Mapping[str, Any]) -> Any:
     kwargs = {kw.name: evaluate(kw.value, env) for kw in e.kwargs}
     if e.func == "zip":
         if kwargs or not args or not all(isinstance(a, tuple) for a in args):
-            raise error("E0306", "`zip` takes lists", e.span, "expected lists")
+            raise error("E0606", "`zip` takes lists", e.span, "expected lists")
         return tuple(zip(*args, strict=False))
     if e.func == "range":
         if kwargs or not 1 <= len(args) <= 2 or not all(isinstance(a, int) for a in args):
-            raise error("E0306", "`range` takes one or two integers", e.span)
+            raise error("E0606", "`range` takes one or two integers", e.span)
         lo, hi = (0, args[0]) if len(args) == 1 else args
         if hi - lo > MAX_LIST:
-            raise error("E0302", "range is too long", e.span, f"the limit is {MAX_LIST}")
+            raise error("E0602", "range is too long", e.span, f"the limit is {MAX_LIST}")
         return tuple(range(lo, hi))
     fn = _FUNCS.get(e.func)
     if fn is None:
@@ -197,5 +197,5 @@ def _call(e: ast.Call, env: Mapping[str, Any]) -> Any:
         return _check_num(fn(*args, **kwargs), e)
     except (TypeError, ValueError) as exc:
         raise error(
-            "E0306", f"bad arguments to `{e.func}`: {exc}", e.span, "cannot evaluate"
+            "E0606", f"bad arguments to `{e.func}`: {exc}", e.span, "cannot evaluate"
         ) from None

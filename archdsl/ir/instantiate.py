@@ -168,7 +168,7 @@ class _Builder:
         params = decl.params
         if len(args) > len(params):
             raise error(
-                "E0301",
+                "E0601",
                 f"`{decl.name}` takes {len(params)} arguments, {len(args)} given",
                 args[len(params)][1],
                 "extra argument",
@@ -187,7 +187,7 @@ class _Builder:
                     help=did_you_mean(k, names),
                 )
             if k in given:
-                raise error("E0301", f"parameter `{k}` given twice", v[1], "given again here")
+                raise error("E0601", f"parameter `{k}` given twice", v[1], "given again here")
             given[k] = v
         env: dict[str, Any] = dict(self.globals)
         for p in params:
@@ -197,7 +197,7 @@ class _Builder:
                 value, span = evaluate(p.default, env), p.default.span
             else:
                 raise error(
-                    "E0307",
+                    "E0607",
                     f"missing argument `{p.name}` for `{decl.name}`",
                     call_span,
                     f"`{p.name}` has no default",
@@ -258,7 +258,7 @@ class _Builder:
                 rows = evaluate(stmt.iterable, env)
                 if not isinstance(rows, tuple):
                     raise error(
-                        "E0303", "`for` iterates over a list", stmt.iterable.span, "not a list"
+                        "E0603", "`for` iterates over a list", stmt.iterable.span, "not a list"
                     )
                 self.check_repeat(len(rows), stmt.iterable.span)
                 for i, row in enumerate(rows):
@@ -268,7 +268,7 @@ class _Builder:
                     else:
                         if not isinstance(row, tuple) or len(row) != len(stmt.targets):
                             raise error(
-                                "E0308",
+                                "E0608",
                                 f"row {i} does not have {len(stmt.targets)} values",
                                 stmt.iterable.span,
                                 f"expected ({', '.join(stmt.targets)})",
@@ -280,7 +280,7 @@ class _Builder:
                 n = evaluate(stmt.count, env)
                 if not isinstance(n, int) or isinstance(n, bool) or n < 0:
                     raise error(
-                        "E0303",
+                        "E0603",
                         "repeat count must be a non-negative integer",
                         stmt.count.span,
                         f"got {n!r}",
@@ -304,7 +304,7 @@ class _Builder:
         if stmt.guard is not None:
             g = evaluate(stmt.guard, env)
             if not isinstance(g, bool):
-                raise error("E0303", "`when` needs a bool", stmt.guard.span, f"got {g!r}")
+                raise error("E0603", "`when` needs a bool", stmt.guard.span, f"got {g!r}")
             present = g
         if stmt.target is None:
             if not present:
@@ -317,7 +317,7 @@ class _Builder:
         if stmt.target.suffix is not None:
             suffix = evaluate(stmt.target.suffix, env)
             if isinstance(suffix, bool) or not isinstance(suffix, int | str):
-                raise error("E0303", "a member number must be an integer", stmt.target.suffix.span)
+                raise error("E0603", "a member number must be an integer", stmt.target.suffix.span)
             group = name
             name = f"{name}{suffix}"
             why = bad_identifier(name)
@@ -356,7 +356,7 @@ class _Builder:
         if isinstance(flow, ast.IfExp):
             cond = evaluate(flow.cond, scope.env)
             if not isinstance(cond, bool):
-                raise error("E0303", "condition must be a bool", flow.cond.span)
+                raise error("E0603", "condition must be a bool", flow.cond.span)
             return self.flow(flow.then if cond else flow.orelse, shape, scope)
         assert isinstance(flow, ast.Call)
         if flow.func in COMBINATORS:
@@ -374,7 +374,7 @@ class _Builder:
         if call.func == "residual":
             if len(call.args) != 1:
                 raise error(
-                    "E0309", "`residual` takes one branch and an optional `shortcut=`", call.span
+                    "E0609", "`residual` takes one branch and an optional `shortcut=`", call.span
                 )
             out = self.flow(call.args[0], shape, scope)
             ident = self.flow(kw["shortcut"], shape, scope) if "shortcut" in kw else shape
@@ -388,7 +388,7 @@ class _Builder:
                 )
             return out
         if not call.args:
-            raise error("E0309", f"`{call.func}` needs at least one branch", call.span)
+            raise error("E0609", f"`{call.func}` needs at least one branch", call.span)
         outs = [self.flow(a, shape, scope) for a in call.args]
         if call.func == "add":
             for a, o in zip(call.args[1:], outs[1:], strict=True):
@@ -413,7 +413,7 @@ class _Builder:
             return (sum(o[0] for o in outs),) + outs[0][1:]
         # multiply: x * f(x), f(x) broadcast over the spatial dimensions
         if len(outs) != 1:
-            raise error("E0309", "`multiply` takes one branch", call.span)
+            raise error("E0609", "`multiply` takes one branch", call.span)
         scale = outs[0]
         if scale != shape and scale != (shape[0],) + (1,) * (len(shape) - 1):
             raise error(
@@ -506,7 +506,7 @@ class _Builder:
         fields = list(layer.schema.model_fields)
         if len(call.args) > len(fields):
             raise error(
-                "E0301",
+                "E0601",
                 f"`{layer.name}` takes at most {len(fields)} positional arguments",
                 call.args[len(fields)].span,
                 "extra argument",
@@ -528,7 +528,7 @@ class _Builder:
                 )
             if kw.name in values:
                 raise error(
-                    "E0301", f"argument `{kw.name}` given twice", kw.span, "given again here"
+                    "E0601", f"argument `{kw.name}` given twice", kw.span, "given again here"
                 )
             values[kw.name] = evaluate(kw.value, env)
             spans[kw.name] = kw.span
@@ -539,7 +539,7 @@ class _Builder:
             loc = str(err["loc"][0]) if err["loc"] else ""
             if err["type"] == "missing":
                 raise error(
-                    "E0307",
+                    "E0607",
                     f"missing argument `{loc}` for `{layer.name}`",
                     call.span,
                     f"`{loc}` is required",
@@ -547,7 +547,7 @@ class _Builder:
                 ) from None
             msg = err["msg"].replace("Input should be", "should be").lower()
             raise error(
-                "E0310",
+                "E0610",
                 f"invalid argument `{loc}` for `{layer.name}`: {msg}",
                 spans.get(loc, call.span),
                 f"got {values.get(loc)!r}",
@@ -632,12 +632,16 @@ def _check_type(p: ast.Param, value: Any, span: Span) -> Any:
     }[p.type](value)
     if not ok:
         raise error(
-            "E0311",
-            f"parameter `{p.name}` is a {p.type}, got {value!r}",
+            "E0611",
+            f"parameter `{p.name}` is {_article(p.type)}, got {value!r}",
             span,
-            f"expected a {p.type}",
+            f"expected {_article(p.type)}",
         )
     return float(value) if p.type == "float" else value
+
+
+def _article(type_name: str) -> str:
+    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
 
 
 def _fmt(shape: Shape) -> str:

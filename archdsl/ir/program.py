@@ -79,9 +79,13 @@ def program_from_text(text: str, name: str = "<spec>", root_dir: Path | None = N
 
 def _build(src: SourceFile, root_dir: Path) -> Program:
     prog = Program(root=src.name)
-    loader = _Loader(prog, root_dir)
-    loader.load(src, Path(src.name), chain=())
-    _Resolver(prog).run()
+    try:
+        loader = _Loader(prog, root_dir)
+        loader.load(src, Path(src.name), chain=())
+        _Resolver(prog).run()
+    except ArchError as err:
+        err.sources = {**prog.sources, **err.sources}
+        raise
     return prog
 
 

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import functools
+import unicodedata
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
-from archdsl.errors import Span, error
+from archdsl.errors import ArchError, Span, error
 from archdsl.resources import data_dir
 from archdsl.source import SourceFile
 from archdsl.syntax import ast
 
 MAX_NESTING = 64
+# Letters from other scripts that render like ASCII (a few of Unicode's confusables).
+_CONFUSABLES = {
+    "\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0441": "c", "\u0445": "x",
+    "\u0443": "y", "\u0456": "i", "\u0410": "A", "\u0415": "E", "\u041e": "O", "\u0421": "C",
+    "\u03bf": "o", "\u03b1": "a", "\u0391": "A", "\u039f": "O", "\u2010": "-", "\u2212": "-",
+}  # fmt: skip
 MAX_NUMBER_DIGITS = 24
 
 _TOKEN_SPELLING = {
@@ -112,7 +125,12 @@ def parse(src: SourceFile) -> ast.Module:
     for tok in parser.lex(src.text, dont_ignore=True):
         if tok.type == "COMMENT":
             comments.append(ast.Comment(str(tok), span=Span(src.name, tok.start_pos, tok.end_pos)))
-    decls = _ToAst(src.name).transform(tree)
+    try:
+        decls = _ToAst(src.name).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, ArchError):
+            raise exc.orig_exc from None
+        raise
     return ast.Module(
         src.name, tuple(decls), tuple(comments), span=Span(src.name, 0, len(src.text))
     )
@@ -133,6 +151,17 @@ def _syntax_error(exc: UnexpectedInput, src: SourceFile, parser: Lark) -> Except
         )
     if isinstance(exc, UnexpectedCharacters):
         ch = src.text[pos] if pos is not None and pos < len(src.text) else "?"
+        if not ch.isascii():
+            name = unicodedata.name(ch, "unknown character")
+            plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            look = _CONFUSABLES.get(ch, plain)
+            return error(
+                "E0102",
+                f"non-ASCII character `{ch}` (U+{ord(ch):04X} {name})",
+                Span(src.name, pos or 0, (pos or 0) + 1),
+                "names and syntax are ASCII only",
+                help=f"this looks like `{look}`; type it again" if look else "remove the character",
+            )
         return error(
             "E0102",
             f"unexpected character `{ch}`",

@@ -1,0 +1,201 @@
+"""The command line. The only module that prints; every error is rendered here, once.
+
+Exit codes: 0 success, 1 errors in the spec, 2 usage or I/O errors, 3 internal errors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archdsl import __version__
+from archdsl.errors import ArchError
+
+EXIT_SPEC = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+_USAGE_CODES = {"E0004"}
+
+
+def _exit_code(err: ArchError) -> int:
+    codes = {d.code for d in err.diagnostics}
+    if codes & _USAGE_CODES or all(c.startswith("E05") for c in codes):
+        return EXIT_USAGE
+    if any(c.startswith("E09") for c in codes):
+        return EXIT_INTERNAL
+    return EXIT_SPEC
+
+
+def _report(err: ArchError, sources: dict[str, Any], fmt: str) -> None:
+    from archdsl.diagnostics import render_json, render_text
+
+    if fmt == "json":
+        click.echo(render_json(err.diagnostics, sources), err=True)
+        return
+    for diag in err.diagnostics:
+        click.echo(render_text(diag, sources), err=True)
+    n = len(err.diagnostics)
+    click.echo(f"error: could not compile ({n} error{'s' if n != 1 else ''})", err=True)
+
+
+def _run(fmt: str, action: Callable[[dict[str, Any]], None]) -> None:
+    """Run ``action`` with a dict it fills with the sources it read; render any failure."""
+    sources: dict[str, Any] = {}
+    try:
+        action(sources)
+    except ArchError as err:
+        _report(err, sources, fmt)
+        sys.exit(_exit_code(err))
+    except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
+        raise
+    except Exception as exc:  # anything else is a bug in archdsl
+        if os.environ.get("ARCHDSL_DEBUG"):
+            raise
+        click.echo(
+            f"error: internal error, please report: {type(exc).__name__}: {exc}\n"
+            "  (set ARCHDSL_DEBUG=1 to see the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
+
+
+def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        if "=" not in item:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+_error_format = click.option(
+    "--error-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print errors.",
+)
+_model = click.option("--model", "-m", metavar="NAME", help="The arch or variant to build.")
+_sets = click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a model parameter (repeatable), e.g. --set num_classes=10.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="archdsl")
+def cli() -> None:
+    """Compile neural-network architecture specs to PyTorch and Keras code."""
+
+
+@cli.command("compile")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--backend",
+    "-b",
+    type=click.Choice(["torch", "keras"]),
+    default="torch",
+    show_default=True,
+    help="Target framework.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of stdout.",
+)
+@_model
+@_sets
+@_error_format
+def compile_cmd(
+    spec: Path,
+    backend: str,
+    output: Path | None,
+    model: str | None,
+    sets: tuple[str, ...],
+    error_format: str,
+) -> None:
+    """Compile SPEC to a standalone PyTorch module or Keras model."""
+    overrides = _parse_sets(sets)
+
+    def action(sources: dict[str, Any]) -> None:
+        from archdsl.compiler import compile_spec
+
+        result = _with_sources(sources, lambda: compile_spec(spec, backend, model, overrides))
+        assert result.source is not None
+        if output is None:
+            click.echo(result.source, nl=False)
+        else:
+            try:
+                output.write_text(result.source, encoding="utf-8")
+            except OSError as exc:
+                raise click.FileError(str(output), hint=exc.strerror or str(exc)) from None
+
+    _run(error_format, action)
+
+
+@cli.command("check")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@_model
+@_sets
+@click.option("--modules", is_flag=True, help="List every module instance with its shapes.")
+@_error_format
+def check_cmd(
+    spec: Path, model: str | None, sets: tuple[str, ...], modules: bool, error_format: str
+) -> None:
+    """Validate SPEC; print its output shape and parameter counts."""
+    overrides = _parse_sets(sets)
+
+    def action(sources: dict[str, Any]) -> None:
+        from archdsl.compiler import analyse
+
+        result = _with_sources(sources, lambda: analyse(spec, model, overrides))
+        m = result.model
+        sel = result.selection
+        shape = ", ".join(str(d) for d in m.output_shape)
+        in_shape = ", ".join(str(d) for d in m.input_shape)
+        title = sel.entry if sel.entry == sel.arch.lower() else f"{sel.entry} ({sel.arch})"
+        click.echo(f"{result.program.root}: {title}")
+        click.echo(f"  input                  [{in_shape}]")
+        click.echo(f"  output                 [{shape}]")
+        click.echo(f"  trainable parameters   {m.trainable:,}")
+        click.echo(f"  batch-norm statistics  {m.stats:,}")
+        click.echo(f"  module instances       {len(m.instances()):,}")
+        if modules:
+            for inst in m.root.walk():
+                if not inst.path:
+                    continue
+                depth = inst.path.count(".")
+                outs = "; ".join("[" + ", ".join(map(str, s)) + "]" for s in inst.out_shapes)
+                t, _ = inst.totals()
+                click.echo(f"  {'  ' * depth}{inst.path} ({inst.type})  -> {outs}  {t:,}")
+
+    _run(error_format, action)
+
+
+def _with_sources(sources: dict[str, Any], fn: Callable[[], Any]) -> Any:
+    """Call ``fn``; on an error, make the files it read available for rendering."""
+    try:
+        result = fn()
+    except ArchError as err:
+        sources.update(getattr(err, "sources", {}) or {})
+        raise
+    sources.update(result.program.sources)
+    return result
+
+
+def main() -> None:
+    cli(prog_name="archdsl")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Shared helpers: compile a spec, load the generated module, build reference models."""
+
+from __future__ import annotations
+
+import functools
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archdsl.compiler import Result, compile_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+
+@functools.cache
+def compiled(spec: str, backend: str, model: str | None = None) -> Result:
+    return compile_spec(SPECS / spec, backend, model, name=f"specs/{spec}")
+
+
+def load(source: str, name: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    exec(compile(source, f"<generated {name}>", "exec"), module.__dict__)
+    return module
+
+
+def torch_model(spec: str, model: str | None = None, **kwargs: Any) -> tuple[Any, Result]:
+    result = compiled(spec, "torch", model)
+    module = load(result.source or "", f"{spec}_torch")
+    return getattr(module, result.selection.entry)(**kwargs), result
+
+
+def keras_model(spec: str, model: str | None = None, **kwargs: Any) -> tuple[Any, Result]:
+    result = compiled(spec, "keras", model)
+    module = load(result.source or "", f"{spec}_keras")
+    return getattr(module, result.selection.entry)(**kwargs), result
+
+
+def randomise_batchnorm(model: Any, seed: int = 0) -> None:
+    """Random running statistics, so that a transfer that drops them cannot pass."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=gen) - 0.5)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+
+
+def to_channels_last(x: np.ndarray) -> np.ndarray:
+    return np.transpose(x, (0, 2, 3, 1)) if x.ndim == 4 else x
+
+
+def trainable_count(keras_model: Any) -> int:
+    return sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights)
+
+
+def all_specs() -> list[str]:
+    """Every spec that declares a model of its own (block libraries excluded)."""
+    from archdsl.ir.program import load_program
+
+    out = []
+    for path in sorted(SPECS.glob("*.arch")):
+        program = load_program(path, display_name=f"specs/{path.name}")
+        if program.models(program.root):
+            out.append(path.name)
+    return out

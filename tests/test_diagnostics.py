@@ -1,0 +1,70 @@
+"""Golden diagnostics: each tests/diagnostics/NAME.arch has its exact expected output in
+NAME.expected (stderr and exit code). ARCHDSL_UPDATE_GOLDEN=1 rewrites the expectations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archdsl.cli import cli
+from tests.helpers import ROOT
+
+CASES_DIR = Path(__file__).parent / "diagnostics"
+CASES = sorted(p.stem for p in CASES_DIR.glob("*.arch"))
+UPDATE = os.environ.get("ARCHDSL_UPDATE_GOLDEN") == "1"
+
+
+def run(name: str, *extra: str) -> tuple[int, str]:
+    runner = CliRunner()
+    rel = os.path.relpath(CASES_DIR / f"{name}.arch", ROOT)
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        result = runner.invoke(cli, ["compile", rel, *extra])
+    finally:
+        os.chdir(cwd)
+    return result.exit_code, result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_diagnostic(name: str) -> None:
+    code, output = run(name)
+    text = f"exit code: {code}\n{output}"
+    expected_path = CASES_DIR / f"{name}.expected"
+    if UPDATE:
+        expected_path.write_text(text, encoding="utf-8")
+    assert "Traceback" not in output
+    assert code == 1
+    assert expected_path.read_text(encoding="utf-8") == text
+
+
+def test_every_diagnostic_points_at_the_source() -> None:
+    for name in CASES:
+        _, output = run(name)
+        first = output.splitlines()[0]
+        assert first.startswith("tests/diagnostics/"), first
+        assert ": error[E" in first
+        if name not in {"files_invalid_utf8", "files_empty"}:
+            assert any(
+                line.lstrip().startswith("|") and "^" in line for line in output.splitlines()
+            ), name
+
+
+def test_suite_covers_each_category() -> None:
+    categories = {name.split("_")[0] for name in CASES}
+    assert {"syntax", "names", "args", "shapes", "structure", "files"} <= categories
+    assert len(CASES) >= 15
+
+
+def test_json_error_format() -> None:
+    import json
+
+    code, output = run("names_unknown_layer", "--error-format", "json")
+    assert code == 1
+    data = json.loads(output)
+    assert data[0]["code"] == "E0214"
+    assert data[0]["labels"][0]["line"] == 3
+    assert data[0]["help"] == "did you mean `conv2d`?"

@@ -1,0 +1,67 @@
+"""Generated Keras models compute the torch models' function once the weights are transferred."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from archdsl.transfer import torch_to_keras
+from tests.helpers import (
+    keras_model,
+    randomise_batchnorm,
+    to_channels_last,
+    torch_model,
+    trainable_count,
+)
+
+SPECS = [
+    "lenet5.arch",
+    "resnet18.arch",
+    "resnet34.arch",
+    "resnet50.arch",
+    "resnet101.arch",
+    "resnet152.arch",
+    "mobilenet_v2.arch",
+]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_keras_matches_torch(spec: str) -> None:
+    torch.manual_seed(0)
+    tm, result = torch_model(spec)
+    tm.eval()
+    randomise_batchnorm(tm)
+    km, _ = keras_model(spec)
+    n_torch = sum(p.numel() for p in tm.parameters() if p.requires_grad)
+    assert trainable_count(km) == n_torch == result.model.trainable
+    filled = torch_to_keras(tm.state_dict(), km)
+    assert filled, "no weights were transferred"
+    x = np.random.default_rng(0).standard_normal((2, *result.model.input_shape)).astype("float32")
+    with torch.no_grad():
+        expected = tm(torch.from_numpy(x)).numpy()
+    got = np.asarray(km(to_channels_last(x), training=False))
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_transfer_refuses_a_partial_match() -> None:
+    tm, _ = torch_model("lenet5.arch")
+    km, _ = keras_model("lenet5.arch")
+    state = dict(tm.state_dict())
+    state["extra.weight"] = torch.zeros(3)
+    with pytest.raises(ValueError, match="without a Keras layer"):
+        torch_to_keras(state, km)
+    del state["extra.weight"]
+    del state["classifier.0.weight"]
+    with pytest.raises(ValueError, match="no torch tensor"):
+        torch_to_keras(state, km)
+
+
+def test_lenet5_has_61706_parameters_everywhere() -> None:
+    tm, result = torch_model("lenet5.arch")
+    km, _ = keras_model("lenet5.arch")
+    assert result.model.trainable == 61_706
+    assert sum(p.numel() for p in tm.parameters()) == 61_706
+    assert trainable_count(km) == 61_706
+    assert result.model.output_shape == (10,)

@@ -1,0 +1,41 @@
+"""Generated torch models against torchvision: keys in order, shapes, strict loading, outputs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+
+from tests.helpers import torch_model
+
+CASES = [
+    ("resnet18.arch", "resnet18"),
+    ("resnet34.arch", "resnet34"),
+    ("resnet50.arch", "resnet50"),
+    ("resnet101.arch", "resnet101"),
+    ("resnet152.arch", "resnet152"),
+    ("mobilenet_v2.arch", "mobilenet_v2"),
+]
+
+
+@pytest.mark.parametrize(("spec", "reference"), CASES, ids=[c[1] for c in CASES])
+def test_matches_torchvision(spec: str, reference: str) -> None:
+    torch.manual_seed(0)
+    ref = getattr(torchvision.models, reference)(weights=None).eval()
+    ours, result = torch_model(spec)
+    ours.eval()
+    ref_sd, our_sd = ref.state_dict(), ours.state_dict()
+    assert list(our_sd) == list(ref_sd)
+    assert [v.shape for v in our_sd.values()] == [v.shape for v in ref_sd.values()]
+    # reference buffers randomised too, so that loading really carries the statistics
+    for m in ref.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    x = torch.randn(2, *result.model.input_shape)
+    with torch.no_grad():
+        expected, got = ref(x), ours(x)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+    n_ref = sum(p.numel() for p in ref.parameters() if p.requires_grad)
+    assert result.model.trainable == n_ref
