@@ -163,7 +163,7 @@ def check_cmd(
         sel = result.selection
         shape = ", ".join(str(d) for d in m.output_shape)
         in_shape = ", ".join(str(d) for d in m.input_shape)
-        title = sel.entry if sel.entry == sel.arch.lower() else f"{sel.entry} ({sel.arch})"
+        title = sel.arch if sel.entry == sel.arch.lower() else f"{sel.entry} ({sel.arch})"
         click.echo(f"{result.program.root}: {title}")
         click.echo(f"  input                  [{in_shape}]")
         click.echo(f"  output                 [{shape}]")

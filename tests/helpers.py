@@ -67,3 +67,39 @@ def all_specs() -> list[str]:
         if program.models(program.root):
             out.append(path.name)
     return out
+
+
+def assert_instances_match_torch(model: Any, result: Result) -> None:
+    """Every inferred instance's output shapes (per use) and counts equal what torch reports."""
+    from collections import defaultdict
+
+    import torch
+
+    model.eval()
+    inferred = result.model.instances()
+    seen: dict[str, list[tuple[int, ...]]] = defaultdict(list)
+    modules = dict(model.named_modules())
+    hooks = [
+        m.register_forward_hook(
+            lambda mod, inp, out, name=name: seen[name].append(tuple(out.shape[1:]))
+        )
+        for name, m in modules.items()
+        if name
+    ]
+    try:
+        with torch.no_grad():
+            out = model(torch.randn(2, *result.model.input_shape))
+    finally:
+        for h in hooks:
+            h.remove()
+    assert tuple(out.shape[1:]) == result.model.output_shape
+    assert set(inferred) == {n for n in modules if n}
+    for path, inst in inferred.items():
+        assert seen[path] == inst.out_shapes, path
+        module = modules[path]
+        params = sum(p.numel() for p in module.parameters())
+        stats = sum(
+            b.numel() for n, b in module.named_buffers() if not n.endswith("num_batches_tracked")
+        )
+        assert inst.totals() == (params, stats), path
+    assert result.model.trainable == sum(p.numel() for p in model.parameters())

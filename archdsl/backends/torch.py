@@ -30,7 +30,7 @@ from archdsl.backends.base import (
 from archdsl.errors import error
 from archdsl.ir.evaluate import BlockRef
 from archdsl.ir.program import COMBINATORS, Program
-from archdsl.layers.registry import get_layer
+from archdsl.layers.registry import LayerType, get_layer
 from archdsl.syntax import ast
 
 _OPAQUE = ast.Raw("<opaque>")
@@ -272,10 +272,14 @@ class _BlockEmitter:
             return outs[0]
         layer = get_layer(flow.func)
         assert layer is not None
-        if flow.func == "flatten":
-            h, w = spatial_at(self.gen.c.model, flow.span, "flatten")
-            return exprs.mul(exprs.mul(c, h), w)
-        return layer.out_channels(self.arg_exprs(layer, flow), c)
+        return self.layer_channels(layer, flow, c)
+
+    def layer_channels(self, layer: LayerType, call: ast.Call, c: ast.Expr) -> ast.Expr:
+        if layer.flattens:
+            for extent in spatial_at(self.gen.c.model, call.span, layer.name):
+                c = exprs.mul(c, extent)
+            return c
+        return layer.out_channels(self.arg_exprs(layer, call), c)
 
     def named_member(self, stmt: ast.Member, c: ast.Expr) -> tuple[list[str], ast.Expr]:
         assert stmt.target is not None
@@ -320,7 +324,7 @@ class _BlockEmitter:
         if layer is not None and module.func not in self.gen.prog.blocks:
             args = self.layer_args(layer, module, ctx)
             src = str(layer_macro("torch", layer)(args, cs))
-            return [], src, layer.out_channels(self.arg_exprs(layer, module), c)
+            return [], src, self.layer_channels(layer, module, c)
         parts = [cs]
         for a in module.args:
             self.gen.note_functions(a)

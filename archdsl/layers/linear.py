@@ -26,9 +26,9 @@ register(
         count=lambda a, s: (0, 0),
         doc="flattens [C, H, W] to [C * H * W] in channels-first order",
         example="flatten()",
-        ranks=None,
         channels=None,
         functional=True,
+        flattens=True,
     ),
     weightless=True,
 )

@@ -43,6 +43,7 @@ class LayerType:
     ranks: tuple[int, ...] | None = (3,)  # accepted input ranks (batch excluded); None: any
     channels: Callable[[dict[str, ast.Expr], ast.Expr], ast.Expr] | None = None
     functional: bool = False  # usable inline in a forward flow (it has no parameters)
+    flattens: bool = False  # output features are channels x height x width
 
     @property
     def has_weights(self) -> bool:
