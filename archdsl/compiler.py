@@ -32,7 +32,7 @@ class Selection:
 
 
 def select(program: Program, model: str | None, sets: dict[str, str]) -> Selection:
-    """Pick the arch or variant (``model``, else the one the root file declares) and apply ``--set``."""
+    """Pick the arch or variant (``model``, else the root file's own) and apply ``--set``."""
     candidates = program.models(program.root)
     if model is None:
         archs = [m for m in candidates if m in program.blocks]

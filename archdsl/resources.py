@@ -1,4 +1,4 @@
-"""Locate the grammar and templates: inside an installed wheel, or beside the package in a checkout."""
+"""Locate the grammar and templates: in an installed wheel, or beside the package in a checkout."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def data_dir(name: str) -> Path:
-    """``grammars`` or ``templates``: packaged as ``archdsl/<name>`` in a wheel, top-level in a checkout."""
+    """``grammars`` or ``templates``: ``archdsl/<name>`` in a wheel, top-level in a checkout."""
     packaged = resources.files("archdsl") / name
     if packaged.is_dir():
         return Path(str(packaged))

@@ -34,7 +34,7 @@ def torch_to_keras(state_dict: Mapping[str, Any], keras_model: Any) -> list[str]
         kind = type(layer).__name__
         name = layer.name
 
-        def take(suffix: str) -> Any:
+        def take(suffix: str, name: str = name) -> Any:
             key = f"{name}.{suffix}"
             if key not in tensors:
                 raise ValueError(f"no torch tensor `{key}` for Keras layer `{name}`")

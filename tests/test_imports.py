@@ -14,7 +14,8 @@ from archdsl.compiler import compile_spec
 from archdsl.cli import cli
 for backend in ("torch", "keras"):
     compile_spec("specs/resnet50.arch", backend)
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in {"torch", "tensorflow", "keras", "jax", "numpy"})
+frameworks = {"torch", "tensorflow", "keras", "jax", "numpy"}
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in frameworks)
 print(heavy)
 """
 

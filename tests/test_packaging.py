@@ -53,7 +53,7 @@ def test_built_wheel_carries_grammar_and_templates(tmp_path: Path) -> None:
     where = _run(
         py,
         "-c",
-        "from archdsl.resources import data_dir; print(data_dir('grammars'), data_dir('templates'))",
+        "from archdsl.resources import data_dir as d; print(d('grammars'), d('templates'))",
         cwd=work,
     )
     assert where.returncode == 0, where.stderr

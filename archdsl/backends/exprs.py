@@ -66,10 +66,8 @@ def _render(e: ast.Expr, names: NameMap) -> tuple[str, int]:
             left = _wrap(e.left, names, 5)
         return f"{left} {e.op} {right}", p
     if isinstance(e, ast.IfExp):
-        return (
-            f"{_wrap(e.then, names, 1)} if {_wrap(e.cond, names, 1)} else {_wrap(e.orelse, names, 0)}",
-            0,
-        )
+        then, cond = _wrap(e.then, names, 1), _wrap(e.cond, names, 1)
+        return f"{then} if {cond} else {_wrap(e.orelse, names, 0)}", 0
     raise error("E0901", "internal error: cannot render expression", e.span)
 
 

@@ -44,7 +44,7 @@ _PY_TYPES = {
 
 @dataclass(frozen=True)
 class LayerName:
-    """A Keras layer name as parts: literal text and Python expressions (rendered as an f-string)."""
+    """A Keras layer name as parts: literal text and Python expressions (an f-string)."""
 
     parts: tuple[tuple[bool, str], ...]  # (is_expression, text)
 
