@@ -8,7 +8,11 @@ from archdsl.compiler import analyse
 from tests.helpers import ROOT, SPECS, all_specs
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-ROW = re.compile(r"^\| `specs/(\w+\.arch)` \| `archdsl compile specs/\1(?: [^`]*)?` \| ([\d,]+) \| (.+) \|$", re.M)
+ROW = re.compile(
+    r"^\| `specs/(\w+\.arch)` \| `archdsl compile specs/\1(?: [^`]*)?` "
+    r"\| ([\d,]+) \| (.+) \|$",
+    re.M,
+)
 
 
 def test_quick_start_comes_first() -> None:

@@ -30,7 +30,9 @@ def LeNet5(
         name="features.0",
     )(x)
     x = keras.layers.Activation("tanh", name="features.1")(x)
-    x = keras.layers.AveragePooling2D(pool_size=2, strides=2, padding="valid", name="features.2")(x)
+    x = keras.layers.AveragePooling2D(
+        pool_size=2, strides=2, padding="valid", name="features.2"
+    )(x)
     x = keras.layers.Conv2D(
         filters=16,
         kernel_size=5,
@@ -40,7 +42,9 @@ def LeNet5(
         name="features.3",
     )(x)
     x = keras.layers.Activation("tanh", name="features.4")(x)
-    x = keras.layers.AveragePooling2D(pool_size=2, strides=2, padding="valid", name="features.5")(x)
+    x = keras.layers.AveragePooling2D(
+        pool_size=2, strides=2, padding="valid", name="features.5"
+    )(x)
     x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(units=120, use_bias=True, name="classifier.0")(x)

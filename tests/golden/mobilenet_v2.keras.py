@@ -42,7 +42,9 @@ def conv_bn_re_lu6(
         use_bias=False,
         name=f"{name}.0",
     )(x)
-    x = keras.layers.BatchNormalization(axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.1")(x)
+    x = keras.layers.BatchNormalization(
+        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.1"
+    )(x)
     x = keras.layers.ReLU(max_value=6.0, name=f"{name}.2")(x)
     return x
 
@@ -62,7 +64,9 @@ def inverted_residual(
         out_1 = x
         position = 0
         if expand_ratio != 1:
-            out_1 = conv_bn_re_lu6(out_1, hidden, kernel=1, name=f"{name}.conv.{position}")
+            out_1 = conv_bn_re_lu6(
+                out_1, hidden, kernel=1, name=f"{name}.conv.{position}"
+            )
             position += 1
         out_1 = conv_bn_re_lu6(
             out_1, hidden, stride=stride, groups=hidden, name=f"{name}.conv.{position}"
@@ -118,7 +122,9 @@ def MobileNetV2(
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     last_channel = make_divisible(1280 * max(1.0, width_mult), 8)
-    x = conv_bn_re_lu6(x, make_divisible(32 * width_mult, 8), stride=2, name="features.0")
+    x = conv_bn_re_lu6(
+        x, make_divisible(32 * width_mult, 8), stride=2, name="features.0"
+    )
     position = 1
     for t, c, n, s in [
         [1, 16, 1, 1],

@@ -53,7 +53,9 @@ class ConvBNReLU6(nn.Sequential):
 class InvertedResidual(nn.Module):
     """Block `InvertedResidual` from the spec."""
 
-    def __init__(self, in_channels: int, out: int, stride: int, expand_ratio: int) -> None:
+    def __init__(
+        self, in_channels: int, out: int, stride: int, expand_ratio: int
+    ) -> None:
         super().__init__()
         hidden = round(in_channels * expand_ratio)
         use_res_connect = stride == 1 and in_channels == out
@@ -63,7 +65,9 @@ class InvertedResidual(nn.Module):
             conv.append(ConvBNReLU6(in_channels, hidden, kernel=1))
             channels = hidden
         conv.append(ConvBNReLU6(channels, hidden, stride=stride, groups=hidden))
-        conv.append(nn.Conv2d(hidden, out, kernel_size=1, stride=1, padding=0, bias=False))
+        conv.append(
+            nn.Conv2d(hidden, out, kernel_size=1, stride=1, padding=0, bias=False)
+        )
         conv.append(nn.BatchNorm2d(out, eps=1e-05, momentum=0.1))
         self.conv = nn.Sequential(*conv)
         self.use_res_connect = use_res_connect

@@ -26,7 +26,9 @@ class Bottleneck(nn.Module):
     ) -> None:
         super().__init__()
         width = planes * base_width // 64 * groups
-        self.conv1 = nn.Conv2d(in_channels, width, kernel_size=1, stride=1, padding=0, bias=False)
+        self.conv1 = nn.Conv2d(
+            in_channels, width, kernel_size=1, stride=1, padding=0, bias=False
+        )
         self.bn1 = nn.BatchNorm2d(width, eps=1e-05, momentum=0.1)
         self.conv2 = nn.Conv2d(
             width,
@@ -38,7 +40,9 @@ class Bottleneck(nn.Module):
             bias=False,
         )
         self.bn2 = nn.BatchNorm2d(width, eps=1e-05, momentum=0.1)
-        self.conv3 = nn.Conv2d(width, planes * 4, kernel_size=1, stride=1, padding=0, bias=False)
+        self.conv3 = nn.Conv2d(
+            width, planes * 4, kernel_size=1, stride=1, padding=0, bias=False
+        )
         self.bn3 = nn.BatchNorm2d(planes * 4, eps=1e-05, momentum=0.1)
         self.relu = nn.ReLU()
         self.downsample = None

@@ -33,9 +33,9 @@ def bottleneck(
         use_bias=False,
         name=f"{name}.conv1",
     )(x)
-    out = keras.layers.BatchNormalization(axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn1")(
-        out
-    )
+    out = keras.layers.BatchNormalization(
+        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn1"
+    )(out)
     out = keras.layers.ReLU(name=f"{name}.relu")(out)
     out = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.conv2.pad")(out)
     out = keras.layers.Conv2D(
@@ -47,9 +47,9 @@ def bottleneck(
         use_bias=False,
         name=f"{name}.conv2",
     )(out)
-    out = keras.layers.BatchNormalization(axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn2")(
-        out
-    )
+    out = keras.layers.BatchNormalization(
+        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn2"
+    )(out)
     out = keras.layers.ReLU(name=f"{name}.relu_1")(out)
     out = keras.layers.Conv2D(
         filters=planes * 4,
@@ -59,9 +59,9 @@ def bottleneck(
         use_bias=False,
         name=f"{name}.conv3",
     )(out)
-    out = keras.layers.BatchNormalization(axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn3")(
-        out
-    )
+    out = keras.layers.BatchNormalization(
+        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn3"
+    )(out)
     identity = x
     if stride != 1 or in_channels != planes * 4:
         identity = keras.layers.Conv2D(
@@ -99,10 +99,16 @@ def ResNet(
         use_bias=False,
         name="conv1",
     )(x)
-    x = keras.layers.BatchNormalization(axis=-1, momentum=0.9, epsilon=1e-05, name="bn1")(x)
+    x = keras.layers.BatchNormalization(
+        axis=-1, momentum=0.9, epsilon=1e-05, name="bn1"
+    )(x)
     x = keras.layers.ReLU(name="relu")(x)
-    x = keras.ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=float("-inf"))
-    x = keras.layers.MaxPooling2D(pool_size=3, strides=2, padding="valid", name="maxpool")(x)
+    x = keras.ops.pad(
+        x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=float("-inf")
+    )
+    x = keras.layers.MaxPooling2D(
+        pool_size=3, strides=2, padding="valid", name="maxpool"
+    )(x)
     for i, (planes, stride, blocks) in enumerate(
         zip([64, 128, 256, 512], [1, 2, 2, 2], layers, strict=False)
     ):
