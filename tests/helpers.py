@@ -103,3 +103,34 @@ def assert_instances_match_torch(model: Any, result: Result) -> None:
         )
         assert inst.totals() == (params, stats), path
     assert result.model.trainable == sum(p.numel() for p in model.parameters())
+
+
+def assert_backends_agree(text: str, tmp_path: Path, name: str = "spec.arch") -> Result:
+    """Compile ``text`` for both backends; check static figures against torch and Keras, and
+    Keras outputs against torch after the weight transfer. Returns the torch result."""
+    import torch
+
+    from archdsl.transfer import torch_to_keras
+
+    path = tmp_path / name
+    path.write_text(text)
+    tr = compile_spec(path, "torch", name=name)
+    kr = compile_spec(path, "keras", name=name)
+    entry = tr.selection.entry
+    torch.manual_seed(0)
+    tm = getattr(load(tr.source or "", "t_torch"), entry)()
+    km = getattr(load(kr.source or "", "t_keras"), entry)()
+    assert_instances_match_torch(tm, tr)
+    assert trainable_count(km) == tr.model.trainable
+    randomise_batchnorm(tm)
+    torch_to_keras(tm.state_dict(), km)
+    x = np.random.default_rng(0).standard_normal((2, *tr.model.input_shape)).astype("float32")
+    with torch.no_grad():
+        expected = tm.eval()(torch.from_numpy(x)).numpy()
+    got = np.asarray(km(to_channels_last(x), training=False))
+    if expected.ndim == 4:
+        got = np.transpose(got, (0, 3, 1, 2))
+    np.testing.assert_allclose(
+        got, expected, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(expected).max())
+    )
+    return tr

@@ -75,7 +75,7 @@ class KerasEmitter:
         self.c = compiled
         self.prog: Program = compiled.program
         self.imports = {"math": False, "sequence": False}
-        self.helpers = {"make_divisible": False}
+        self.helpers = {"make_divisible": False, "ceil_extra": False}
         self.fn_names = {n: snake_case(n) for n, b in self.prog.blocks.items() if not b.is_arch}
 
     def emit(self) -> str:
@@ -317,6 +317,8 @@ class _BlockEmitter:
         args: dict[str, str] = {}
         for fname, finfo in layer.schema.model_fields.items():
             args[fname] = self.render(given[fname], ctx) if fname in given else repr(finfo.default)
+        if args.get("ceil_mode", "False") != "False":
+            self.gen.helpers["ceil_extra"] = True
         if "momentum" in args:
             m = given.get("momentum")
             if m is None or isinstance(m, ast.Num):

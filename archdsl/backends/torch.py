@@ -66,7 +66,7 @@ class TorchEmitter:
         self.c = compiled
         self.prog: Program = compiled.program
         self.imports = {"torch": False, "F": False, "math": False, "any": False, "sequence": False}
-        self.helpers = {"make_divisible": False}
+        self.helpers = {"make_divisible": False, "stochastic_depth": False}
         self.out_exprs: dict[str, ast.Expr] = {}  # block -> output channels, in its own names
 
     def emit(self) -> str:
@@ -104,6 +104,11 @@ class TorchEmitter:
             )
         )
         return text
+
+    def note_layer(self, layer: LayerType) -> None:
+        for helper in layer.helpers:
+            self.helpers[helper] = True
+            self.imports["torch"] = True
 
     def note_functions(self, e: ast.Expr) -> None:
         for fn in exprs.functions_in(e):
@@ -188,7 +193,9 @@ class _BlockEmitter:
             body.extend(seq_lines)
             forward: list[str] = []
         else:
-            base = "nn.Module"
+            explicit = any(isinstance(s, ast.Forward) for s in decl.body)
+            # members applied in order: an nn.Sequential, which also runs loops of any length
+            base = "nn.Module" if explicit else "nn.Sequential"
             flow = forward_of(decl)
             out = self.flow_channels(flow, self.in_channels())
             body.append("super().__init__()")
@@ -212,7 +219,7 @@ class _BlockEmitter:
                     body.extend(self.unit_code[id(stmt)])
             for name in stored:
                 body.append(f"self.{name} = {name}")
-            forward = self.forward(flow)
+            forward = self.forward(flow) if explicit else []
         if not decl.is_arch:
             body.append(f"self.out_channels = {exprs.to_python(out)}")
         doc = _doc(decl)
@@ -323,6 +330,7 @@ class _BlockEmitter:
         layer = get_layer(module.func)
         if layer is not None and module.func not in self.gen.prog.blocks:
             args = self.layer_args(layer, module, ctx)
+            self.gen.note_layer(layer)
             src = str(layer_macro("torch", layer)(args, cs))
             return [], src, self.layer_channels(layer, module, c)
         parts = [cs]
@@ -408,9 +416,9 @@ class _BlockEmitter:
         """Put the running channel count in a variable before a loop or a condition."""
         if seq.chan_var is None:
             seq.chan_var = self.namer.new("channels")
-        if seq.cur != ast.Name(seq.chan_var):
+        if seq.cur != ast.Raw(seq.chan_var):
             lines.append(f"{seq.chan_var} = {ctx.render(seq.cur)}")
-            seq.cur = ast.Name(seq.chan_var)
+            seq.cur = ast.Raw(seq.chan_var)
 
     def sequence_stmt(
         self, stmt: ast.Stmt, seq: _Seq, ctx: Ctx, lines: list[str], top: bool

@@ -59,9 +59,26 @@ register(
         schema=NoArgs,
         shape=lambda a, s: s,
         count=lambda a, s: (0, 0),
-        doc="passes its input through",
+        doc="passes its input through (inline in forward: the input itself, e.g. in `concat`)",
         example="identity()",
         ranks=None,
+        functional=True,
+    ),
+    weightless=True,
+)
+
+
+register(
+    LayerType(
+        name="stochastic_depth",
+        schema=DropoutArgs,
+        shape=lambda a, s: s,
+        count=lambda a, s: (0, 0),
+        doc="drops a whole residual branch per sample with probability `p` in training, scaling "
+        "the kept ones by 1 / (1 - p) (torchvision's StochasticDepth, row mode); identity in eval",
+        example="stochastic_depth(0.2)",
+        ranks=None,
+        helpers=("stochastic_depth",),
     ),
     weightless=True,
 )

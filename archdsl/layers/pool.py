@@ -14,6 +14,10 @@ class PoolArgs(LayerArgs):
     padding: int = Field(default=0, ge=0, le=512)
 
 
+class MaxPoolArgs(PoolArgs):
+    ceil_mode: bool = False
+
+
 class AdaptivePoolArgs(LayerArgs):
     output: int = Field(default=1, ge=1, le=1024)
 
@@ -25,10 +29,11 @@ def _pool_shape(a: PoolArgs, s: Shape) -> Shape:
         )
     c, h, w = s
     stride = a.stride or a.kernel
+    ceil = getattr(a, "ceil_mode", False)
     return (
         c,
-        window_out(h, a.kernel, stride, a.padding, "pooling window"),
-        window_out(w, a.kernel, stride, a.padding, "pooling window"),
+        window_out(h, a.kernel, stride, a.padding, "pooling window", ceil),
+        window_out(w, a.kernel, stride, a.padding, "pooling window", ceil),
     )
 
 
@@ -44,21 +49,29 @@ def _adaptive_shape(a: AdaptivePoolArgs, s: Shape) -> Shape:
     return (c, a.output, a.output)
 
 
-for _name, _doc in (
-    ("maxpool2d", "max pooling over [C, H, W]; padding counts as -infinity"),
-    ("avgpool2d", "average pooling over [C, H, W]; zero padding counts in the average"),
-):
-    register(
-        LayerType(
-            name=_name,
-            schema=PoolArgs,
-            shape=_pool_shape,
-            count=lambda a, s: (0, 0),
-            doc=_doc,
-            example=f"{_name}(3, stride=2, padding=1)",
-        ),
-        weightless=True,
-    )
+register(
+    LayerType(
+        name="maxpool2d",
+        schema=MaxPoolArgs,
+        shape=_pool_shape,
+        count=lambda a, s: (0, 0),
+        doc="max pooling over [C, H, W]; padding counts as -infinity; `ceil_mode` rounds the "
+        "output size up",
+        example="maxpool2d(3, stride=2, padding=1, ceil_mode=false)",
+    ),
+    weightless=True,
+)
+register(
+    LayerType(
+        name="avgpool2d",
+        schema=PoolArgs,
+        shape=_pool_shape,
+        count=lambda a, s: (0, 0),
+        doc="average pooling over [C, H, W]; zero padding counts in the average",
+        example="avgpool2d(3, stride=2, padding=1)",
+    ),
+    weightless=True,
+)
 
 register(
     LayerType(

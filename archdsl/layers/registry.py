@@ -44,6 +44,7 @@ class LayerType:
     channels: Callable[[dict[str, ast.Expr], ast.Expr], ast.Expr] | None = None
     functional: bool = False  # usable inline in a forward flow (it has no parameters)
     flattens: bool = False  # output features are channels x height x width
+    helpers: tuple[str, ...] = ()  # helper definitions the generated module needs
 
     @property
     def has_weights(self) -> bool:

@@ -1,0 +1,101 @@
+"""Language features end to end: each spec here compiles for both backends, and its static
+figures, torch model and Keras model agree (see helpers.assert_backends_agree)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.helpers import assert_backends_agree, load
+
+DENSE = """
+block DenseLayer(growth: int) {
+  norm = batchnorm2d()
+  relu = relu()
+  conv = conv2d(growth, kernel=3, padding=1, bias=false)
+  drop = stochastic_depth(0.3)
+  forward: concat(identity(), norm -> relu -> conv -> drop)
+}
+
+# members in order, with as many layers as each instance asks for
+block DenseBlock(n: int, growth: int) {
+  repeat n {
+    denselayer{index + 1} = DenseLayer(growth)
+  }
+}
+
+arch Dense(num_classes: int = 5) {
+  input [3, 33, 33]
+  stem = conv2d(8, kernel=3, stride=2)
+  pool = maxpool2d(3, stride=2, ceil_mode=true)
+  for n in [2, 3] {
+    block{index + 1} = DenseBlock(n, growth=4)
+  }
+  head = sequential {
+    adaptive_avgpool2d(1)
+    flatten()
+    linear(num_classes)
+  }
+}
+"""
+
+SQUEEZE_EXCITE = """
+block SE(squeeze: int) {
+  avgpool = adaptive_avgpool2d(1)
+  fc1 = conv2d(squeeze, kernel=1)
+  relu = relu()
+  fc2 = conv2d(in_channels, kernel=1)
+  gate = hardsigmoid()
+  forward: multiply(avgpool -> fc1 -> relu -> fc2 -> gate)
+}
+
+arch Excite {
+  input [6, 15, 15]
+  conv = conv2d(12, kernel=3, stride=2, padding=1)
+  act = hardswish()
+  se = SE(4)
+  pool = maxpool2d(2, ceil_mode=true)
+  rest = sequential {
+    SE(3) when true
+    SE(5) when false
+  }
+  forward: conv -> act -> se -> pool -> rest -> flatten() -> head
+  head = linear(3)
+}
+"""
+
+
+@pytest.mark.parametrize(("name", "text"), [("dense", DENSE), ("excite", SQUEEZE_EXCITE)])
+def test_feature_specs_agree(name: str, text: str, tmp_path: Path) -> None:
+    assert_backends_agree(text, tmp_path, f"{name}.arch")
+
+
+def test_ceil_mode_shapes() -> None:
+    from archdsl.layers.pool import MaxPoolArgs, _pool_shape
+
+    for size in range(3, 30):
+        for kernel, stride, padding in [(3, 2, 0), (3, 2, 1), (2, 2, 0), (3, 1, 1)]:
+            pool = torch.nn.MaxPool2d(kernel, stride, padding, ceil_mode=True)
+            expected = tuple(pool(torch.zeros(1, 1, size, size)).shape[1:])
+            args = MaxPoolArgs(kernel=kernel, stride=stride, padding=padding, ceil_mode=True)
+            assert _pool_shape(args, (1, size, size)) == expected, (size, kernel, stride, padding)
+
+
+def test_stochastic_depth_is_active_only_in_training(tmp_path: Path) -> None:
+    from archdsl.compiler import compile_spec
+
+    path = tmp_path / "sd.arch"
+    path.write_text("arch SD {\n  input [4, 2, 2]\n  drop = stochastic_depth(0.5)\n}\n")
+    model = load(compile_spec(path, "torch").source or "", "sd").sd()
+    x = torch.ones(64, 4, 2, 2)
+    model.train()
+    y = model(x)
+    per_sample = y.flatten(1)
+    # whole samples are dropped or scaled by 2, never single elements
+    assert set(per_sample.unique().tolist()) <= {0.0, 2.0}
+    assert (per_sample.min(1).values == per_sample.max(1).values).all()
+    assert 0 < (per_sample[:, 0] == 0).sum() < 64
+    model.eval()
+    assert torch.equal(model(x), x)
