@@ -43,6 +43,14 @@ def _render(e: ast.Expr, names: NameMap) -> tuple[str, int]:
         return "[" + ", ".join(to_python(i, names) for i in e.items) + "]", _ATOM
     if isinstance(e, ast.Index):
         return f"{_wrap(e.value, names, _ATOM)}[{to_python(e.index, names)}]", _ATOM
+    if isinstance(e, ast.ListComp):
+        bound = set(e.targets)
+        inner = lambda n: n if n in bound else names(n)  # noqa: E731
+        targets = ", ".join(e.targets)
+        return (
+            f"[{to_python(e.value, inner)} for {targets} in {to_python(e.iterable, names)}]",
+            _ATOM,
+        )
     if isinstance(e, ast.Call):
         parts = [to_python(a, names) for a in e.args]
         parts += [f"{k.name}={to_python(k.value, names)}" for k in e.kwargs]
@@ -115,6 +123,9 @@ def substitute(e: ast.Expr, mapping: dict[str, ast.Expr]) -> ast.Expr:
         return ast.Index(substitute(e.value, mapping), substitute(e.index, mapping))
     if isinstance(e, ast.ListExpr):
         return ast.ListExpr(tuple(substitute(i, mapping) for i in e.items))
+    if isinstance(e, ast.ListComp):
+        inner = {k: v for k, v in mapping.items() if k not in e.targets}
+        return ast.ListComp(substitute(e.value, inner), e.targets, substitute(e.iterable, mapping))
     if isinstance(e, ast.Call):
         return ast.Call(
             e.func,
@@ -127,6 +138,8 @@ def substitute(e: ast.Expr, mapping: dict[str, ast.Expr]) -> ast.Expr:
 def names_in(e: ast.Expr) -> set[str]:
     if isinstance(e, ast.Name):
         return {e.id}
+    if isinstance(e, ast.ListComp):
+        return names_in(e.iterable) | (names_in(e.value) - set(e.targets))
     out: set[str] = set()
     for child in _children(e):
         out |= names_in(child)
@@ -146,6 +159,8 @@ def _children(e: ast.Expr) -> list[ast.Expr]:
         return list(e.items if isinstance(e, ast.ListExpr) else e.stages)
     if isinstance(e, ast.Call):
         return list(e.args) + [k.value for k in e.kwargs]
+    if isinstance(e, ast.ListComp):
+        return [e.value, e.iterable]
     return []
 
 

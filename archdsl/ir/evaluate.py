@@ -74,6 +74,23 @@ def evaluate(e: ast.Expr, env: Mapping[str, Any]) -> Any:
         return env[e.id]
     if isinstance(e, ast.ListExpr):
         return tuple(evaluate(i, env) for i in e.items)
+    if isinstance(e, ast.ListComp):
+        rows = evaluate(e.iterable, env)
+        if not isinstance(rows, tuple):
+            raise error("E0603", "a comprehension iterates over a list", e.iterable.span)
+        out = []
+        for row in rows:
+            inner = dict(env)
+            if len(e.targets) == 1:
+                inner[e.targets[0]] = row
+            elif not isinstance(row, tuple) or len(row) != len(e.targets):
+                raise error(
+                    "E0608", f"a row does not have {len(e.targets)} values", e.iterable.span
+                )
+            else:
+                inner.update(zip(e.targets, row, strict=True))
+            out.append(evaluate(e.value, inner))
+        return tuple(out)
     if isinstance(e, ast.UnaryOp):
         v = evaluate(e.operand, env)
         if e.op == "not":

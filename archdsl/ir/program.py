@@ -539,6 +539,9 @@ class _Resolver:
         elif isinstance(e, ast.ListExpr):
             for item in e.items:
                 self.expr(item, scope)
+        elif isinstance(e, ast.ListComp):
+            self.expr(e.iterable, scope)
+            self.expr(e.value, scope | set(e.targets))
         elif isinstance(e, ast.Call):
             if e.func not in FUNCTIONS:
                 self.fail(

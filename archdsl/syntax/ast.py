@@ -47,6 +47,15 @@ class ListExpr(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class ListComp(Node):
+    """``[value for a, b in iterable]``."""
+
+    value: Expr
+    targets: tuple[str, ...]
+    iterable: Expr
+
+
+@dataclass(frozen=True, slots=True)
 class BinOp(Node):
     op: str  # + - * / // % == != < <= > >= and or
     left: Expr
@@ -100,7 +109,21 @@ class Raw(Node):
     source: str
 
 
-Expr = Num | Bool | Str | Name | ListExpr | BinOp | UnaryOp | IfExp | Index | Call | Pipe | Raw
+Expr = (
+    Num
+    | Bool
+    | Str
+    | Name
+    | ListExpr
+    | ListComp
+    | BinOp
+    | UnaryOp
+    | IfExp
+    | Index
+    | Call
+    | Pipe
+    | Raw
+)
 
 
 # ---- statements ----------------------------------------------------------------

@@ -406,6 +406,10 @@ class _ToAst(Transformer):
     def name(self, meta, items):  # type: ignore[no-untyped-def]
         return ast.Name(str(items[0]), span=self._s(meta))
 
+    def list_comp(self, meta, items):  # type: ignore[no-untyped-def]
+        value, targets, iterable = items
+        return ast.ListComp(value, tuple(targets), iterable, span=self._s(meta))
+
     def list_lit(self, meta, items):  # type: ignore[no-untyped-def]
         return ast.ListExpr(tuple(i for i in items if i is not None), span=self._s(meta))
 
