@@ -75,7 +75,7 @@ class KerasEmitter:
         self.c = compiled
         self.prog: Program = compiled.program
         self.imports = {"math": False, "sequence": False}
-        self.helpers = {"make_divisible": False, "ceil_extra": False}
+        self.helpers = {"make_divisible": False, "ceil_extra": False, "adaptive_avg_pool2d": False}
         self.fn_names = {n: snake_case(n) for n, b in self.prog.blocks.items() if not b.is_arch}
 
     def emit(self) -> str:
@@ -133,6 +133,7 @@ class _BlockEmitter:
         taken |= set(gen.fn_names.values()) | set(gen.prog.blocks)
         self.namer = Namer(taken)
         self.uses: dict[str, int] = {}
+        self.aux_vars: list[str] = []
 
     def render(self, e: ast.Expr, ctx: Ctx) -> str:
         return self.gen.value(exprs.substitute(e, ctx.subst))
@@ -170,7 +171,9 @@ class _BlockEmitter:
                     body.append(f"{stmt.name} = {self.render(stmt.value, Ctx())}")
             self.fwd(forward_of(decl), "x", "x", prefix, body)
         if decl.is_arch:
-            body.append("return keras.Model(inputs=inputs, outputs=x, name=name)")
+            # auxiliary heads are outputs too: the main output, then the auxiliaries deepest first
+            outputs = f"[{', '.join(['x', *reversed(self.aux_vars)])}]" if self.aux_vars else "x"
+            body.append(f"return keras.Model(inputs=inputs, outputs={outputs}, name=name)")
             ret = "keras.Model"
             fname = decl.name
         else:
@@ -248,6 +251,14 @@ class _BlockEmitter:
     def combine(
         self, call: ast.Call, src: str, dst: str, prefix: LayerName, lines: list[str]
     ) -> None:
+        if call.func == "aux":
+            target = call.args[0]
+            var = self.namer.new(target.id if isinstance(target, ast.Name) else "aux")
+            self.aux_vars.append(var)
+            self.fwd(target, src, var, prefix, lines)
+            if src != dst:
+                lines.append(f"{dst} = {src}")
+            return
         if call.func == "residual":
             out = self.namer.new("out")
             self.fwd(call.args[0], src, out, prefix, lines)
@@ -319,6 +330,8 @@ class _BlockEmitter:
             args[fname] = self.render(given[fname], ctx) if fname in given else repr(finfo.default)
         if args.get("ceil_mode", "False") != "False":
             self.gen.helpers["ceil_extra"] = True
+        if layer.name == "adaptive_avgpool2d" and args["output"] != "1":
+            self.gen.helpers["adaptive_avg_pool2d"] = True
         if "momentum" in args:
             m = given.get("momentum")
             if m is None or isinstance(m, ast.Num):

@@ -228,7 +228,8 @@ class _BlockEmitter:
         lines.extend(indent(body, 2))
         if forward:
             lines.append("")
-            lines.append("    def forward(self, x: Tensor) -> Tensor:")
+            returns = "Tensor | tuple[Tensor, ...]" if self.aux_vars else "Tensor"
+            lines.append(f"    def forward(self, x: Tensor) -> {returns}:")
             lines.extend(indent(forward, 2))
         return "\n".join(lines)
 
@@ -274,7 +275,7 @@ class _BlockEmitter:
                 for o in outs[1:]:
                     total = exprs.add(total, o)
                 return total
-            if flow.func == "multiply":
+            if flow.func in ("multiply", "aux"):
                 return c
             return outs[0]
         layer = get_layer(flow.func)
@@ -493,7 +494,13 @@ class _BlockEmitter:
     def forward(self, flow: ast.Expr) -> list[str]:
         lines: list[str] = []
         namer = Namer({"self", "x"})
+        self.aux_vars: list[str] = []
         self.fwd(flow, "x", "x", lines, namer)
+        if self.aux_vars:
+            # as torchvision's GoogLeNet: the main output, then the auxiliaries, deepest first
+            outputs = ", ".join(["x", *reversed(self.aux_vars)])
+            lines.append("if self.training:")
+            lines.append(f"    return {outputs}")
         lines.append("return x")
         return lines
 
@@ -559,6 +566,18 @@ class _BlockEmitter:
             else:
                 self.gen.imports["torch"] = True
                 lines.append(f"{dst} = torch.cat([{', '.join(branches)}], dim=1)")
+            return
+        if flow.func == "aux":
+            target = flow.args[0]
+            var = namer.new(target.id if isinstance(target, ast.Name) else "aux")
+            self.aux_vars.append(var)
+            tap: list[str] = []
+            self.fwd(target, src, var, tap, namer)
+            lines.append(f"{var} = None")
+            lines.append("if self.training:")
+            lines.extend(indent(tap))
+            if src != dst:
+                lines.append(f"{dst} = {src}")
             return
         if flow.func == "multiply":
             scale = namer.new("scale")

@@ -62,6 +62,7 @@ class Model:
     # code generation reads the spatial size at a flatten here.
     op_shapes: dict[Span, set[Shape]] = field(default_factory=dict)
     block_instances: dict[str, list[Instance]] = field(default_factory=dict)
+    aux_shapes: list[Shape] = field(default_factory=list)  # training-mode outputs, in tap order
 
     @property
     def output_shape(self) -> Shape:
@@ -371,6 +372,10 @@ class _Builder:
 
     def combine(self, call: ast.Call, shape: Shape, scope: _Scope) -> Shape:
         kw = {k.name: k.value for k in call.kwargs}
+        if call.func == "aux":
+            assert self.model is not None
+            self.model.aux_shapes.append(self.flow(call.args[0], shape, scope))
+            return shape
         if call.func == "residual":
             if len(call.args) != 1:
                 raise error(

@@ -23,7 +23,7 @@ FUNCTIONS = {
     "min", "max", "ceil", "floor", "round", "int", "float", "len", "zip", "range", "sum",
     "make_divisible", "abs",
 }  # fmt: skip
-COMBINATORS = {"residual", "add", "concat", "multiply"}
+COMBINATORS = {"residual", "add", "concat", "multiply", "aux"}
 SCOPE_NAMES = {"in_channels", "index", "first", "last"}
 MAX_IMPORT_DEPTH = 32
 
@@ -314,6 +314,7 @@ class _Resolver:
                     )
                 )
             self.flow(fwd.flow, scope | _let_names(decl.body), set(members), groups)
+            self.check_aux(fwd.flow, decl)
 
     def body(
         self,
@@ -513,6 +514,23 @@ class _Resolver:
                 )
             )
 
+    def check_aux(self, flow: ast.Expr, decl: ast.BlockDecl) -> None:
+        """`aux(member)` taps an extra training-mode output: only as a step of an arch's forward."""
+        top = flow.stages if isinstance(flow, ast.Pipe) else (flow,)
+        for call in _calls(flow, "aux"):
+            if not decl.is_arch or not any(call is s for s in top):
+                self.fail(
+                    error(
+                        "E0223",
+                        "`aux` is only allowed as a step of an arch's forward",
+                        call.func_span,
+                        "auxiliary output here",
+                        help="write `-> aux(member) ->` in the arch's forward",
+                    )
+                )
+            elif len(call.args) != 1 or call.kwargs:
+                self.fail(error("E0223", "`aux` takes one member", call.span, "write `aux(name)`"))
+
     def expr(self, e: ast.Expr, scope: set[str]) -> None:
         if isinstance(e, ast.Name):
             if e.id not in scope and e.id not in self.prog.blocks:
@@ -605,6 +623,21 @@ def _called_blocks(
                 out.append((stmt.module.func, stmt.module.func_span))
         elif isinstance(stmt, ast.For | ast.Repeat):
             out.extend(_called_blocks(stmt.body, blocks))
+    return out
+
+
+def _calls(flow: ast.Expr, func: str) -> list[ast.Call]:
+    out: list[ast.Call] = []
+    if isinstance(flow, ast.Call):
+        if flow.func == func:
+            out.append(flow)
+        for a in (*flow.args, *(k.value for k in flow.kwargs)):
+            out.extend(_calls(a, func))
+    elif isinstance(flow, ast.Pipe):
+        for s in flow.stages:
+            out.extend(_calls(s, func))
+    elif isinstance(flow, ast.IfExp):
+        out.extend(_calls(flow.then, func) + _calls(flow.orelse, func))
     return out
 
 

@@ -38,15 +38,8 @@ def _pool_shape(a: PoolArgs, s: Shape) -> Shape:
 
 
 def _adaptive_shape(a: AdaptivePoolArgs, s: Shape) -> Shape:
-    c, h, w = s
-    if h % a.output or w % a.output:
-        raise ShapeError(
-            f"adaptive pooling to {a.output}x{a.output} needs the input size {h}x{w} to be a "
-            f"multiple of {a.output}",
-            "output",
-            help="archdsl supports adaptive pooling with equal windows, as Keras can express it",
-        )
-    return (c, a.output, a.output)
+    # windows [floor(i * n / out), ceil((i + 1) * n / out)), as torch computes them
+    return (s[0], a.output, a.output)
 
 
 register(
@@ -79,7 +72,7 @@ register(
         schema=AdaptivePoolArgs,
         shape=_adaptive_shape,
         count=lambda a, s: (0, 0),
-        doc="average pooling to a fixed `output` x `output` size",
+        doc="average pooling to a fixed `output` x `output` size, with torch's windows",
         example="adaptive_avgpool2d(1)",
         functional=True,
     ),
