@@ -342,7 +342,7 @@ class _BlockEmitter:
             self.gen.note_functions(kw.value)
             parts.append(f"{kw.name}={ctx.render(kw.value)}")
         src = f"{module.func}({', '.join(parts)})"
-        if module.func not in self.gen.prog.blocks or self.probe:
+        if module.func not in self.gen.prog.blocks:
             return [], src, _OPAQUE
         decl = self.gen.prog.blocks[module.func]
         inner = self.gen.block_out(module.func)
