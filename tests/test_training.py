@@ -1,0 +1,101 @@
+"""Training-mode behaviour of every generated model, on both backends: dropout and stochastic
+depth act in training and not in eval, and one SGD step on random data changes the weights.
+
+Models that pool globally are run at a reduced resolution (64x64) to keep the suite fast; the
+others at their spec's input size."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers import all_specs, compiled, keras_model, load, to_channels_last
+
+SMALL = 64
+
+
+@functools.cache
+def _input_shape(spec: str) -> tuple[int, ...]:
+    result = compiled(spec, "torch")
+    shape = result.model.input_shape
+    module = load(result.source or "", "probe")
+    model = getattr(module, result.selection.entry)()
+    if len(shape) == 3 and shape[1] > SMALL:
+        try:
+            with torch.no_grad():
+                model.eval()(torch.zeros(1, shape[0], SMALL, SMALL))
+            return (shape[0], SMALL, SMALL)
+        except RuntimeError:
+            pass
+    return shape
+
+
+def _stochastic(spec: str) -> bool:
+    return any(
+        inst.type in ("dropout", "stochastic_depth") and getattr(inst.args, "p", 0) > 0
+        for inst in compiled(spec, "torch").model.root.walk()
+    )
+
+
+def _main(output):  # type: ignore[no-untyped-def]
+    return output[0] if isinstance(output, tuple | list) else output
+
+
+@pytest.mark.parametrize("spec", all_specs())
+def test_torch_training(spec: str) -> None:
+    torch.manual_seed(0)
+    result = compiled(spec, "torch")
+    model = getattr(load(result.source or "", "train"), result.selection.entry)()
+    shape = _input_shape(spec)
+    x = torch.randn(2, *shape)
+    if _stochastic(spec):
+        model.train()
+        with torch.no_grad():
+            assert not torch.equal(_main(model(x)), _main(model(x))), "no randomness in training"
+        model.eval()
+        with torch.no_grad():
+            torch.testing.assert_close(model(x), model(x), rtol=0, atol=0)
+    model.train()
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
+    out = model(x)
+    loss = sum(o.square().mean() for o in (out if isinstance(out, tuple) else (out,)))
+    loss.backward()
+    optimiser.step()
+    changed = [n for n, p in model.named_parameters() if not torch.equal(p.detach(), before[n])]
+    # float32 may leave a weight of 1.0 unchanged by a gradient near 1e-9, hence not 100%
+    assert len(changed) >= 0.9 * len(before), f"{len(changed)} of {len(before)} tensors changed"
+
+
+@pytest.mark.parametrize("spec", all_specs())
+def test_keras_training(spec: str) -> None:
+    import keras
+    import tensorflow as tf
+
+    shape = _input_shape(spec)
+    result = compiled(spec, "keras")
+    kwargs = {"input_shape": tuple(shape[1:]) + (shape[0],)} if len(shape) == 3 else {}
+    model, _ = keras_model(spec, **kwargs)
+    x = to_channels_last(np.random.default_rng(0).standard_normal((2, *shape)).astype("float32"))
+    if _stochastic(spec):
+        a, b = _main(model(x, training=True)), _main(model(x, training=True))
+        assert not np.array_equal(np.asarray(a), np.asarray(b)), "no randomness in training"
+        np.testing.assert_array_equal(np.asarray(_main(model(x))), np.asarray(_main(model(x))))
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    with tf.GradientTape() as tape:
+        out = model(x, training=True)
+        outs = out if isinstance(out, list | tuple) else [out]
+        loss = tf.add_n([tf.reduce_mean(tf.square(o)) for o in outs])
+    grads = tape.gradient(loss, model.trainable_weights)
+    keras.optimizers.SGD(learning_rate=0.1).apply_gradients(
+        zip(grads, model.trainable_weights, strict=True)
+    )
+    changed = sum(
+        not np.array_equal(b, w.numpy())
+        for b, w in zip(before, model.trainable_weights, strict=True)
+    )
+    assert changed >= 0.9 * len(before), f"{changed} of {len(before)} weights changed"
+    assert result.source
