@@ -311,3 +311,24 @@ def own_names(body: tuple[ast.Stmt, ...]) -> set[str]:
         elif isinstance(s, ast.For | ast.Repeat):
             out |= own_names(s.body) - {"index", "first", "last"}
     return out
+
+
+def call_arguments(layer: LayerType, call: ast.Call) -> dict[str, ast.Expr]:
+    """A layer call's arguments by field name (positional ones bind in schema order)."""
+    out: dict[str, ast.Expr] = dict(zip(layer.schema.model_fields, call.args, strict=False))
+    out.update({k.name: k.value for k in call.kwargs})
+    return out
+
+
+class FunctionUse:
+    """Tracks what spec functions need in a generated module: `import math`, `make_divisible`."""
+
+    imports: dict[str, bool]
+    helpers: dict[str, bool]
+
+    def note_functions(self, e: ast.Expr) -> None:
+        for fn in exprs.functions_in(e):
+            if fn in ("ceil", "floor"):
+                self.imports["math"] = True
+            if fn == "make_divisible":
+                self.helpers["make_divisible"] = True

@@ -15,8 +15,10 @@ from archdsl.backends import exprs
 from archdsl.backends.base import (
     Compiled,
     Ctx,
+    FunctionUse,
     Namer,
     block_order,
+    call_arguments,
     environment,
     forward_of,
     indent,
@@ -70,7 +72,7 @@ class LayerName:
         return 'f"' + body + '"'
 
 
-class KerasEmitter:
+class KerasEmitter(FunctionUse):
     def __init__(self, compiled: Compiled) -> None:
         self.c = compiled
         self.prog: Program = compiled.program
@@ -113,13 +115,6 @@ class KerasEmitter:
         """A spec value as Python: block names become the functions that build them."""
         self.note_functions(e)
         return exprs.to_python(e, lambda n: self.fn_names.get(n, n))
-
-    def note_functions(self, e: ast.Expr) -> None:
-        for fn in exprs.functions_in(e):
-            if fn in ("ceil", "floor"):
-                self.imports["math"] = True
-            if fn == "make_divisible":
-                self.helpers["make_divisible"] = True
 
 
 class _BlockEmitter:
@@ -322,9 +317,7 @@ class _BlockEmitter:
     def layer(
         self, layer, call: ast.Call, src: str, dst: str, name: LayerName, ctx: Ctx, lines: list[str]
     ) -> None:  # type: ignore[no-untyped-def]
-        fields = list(layer.schema.model_fields)
-        given: dict[str, ast.Expr] = dict(zip(fields, call.args, strict=False))
-        given.update({k.name: k.value for k in call.kwargs})
+        given = call_arguments(layer, call)
         args: dict[str, str] = {}
         for fname, finfo in layer.schema.model_fields.items():
             args[fname] = self.render(given[fname], ctx) if fname in given else repr(finfo.default)

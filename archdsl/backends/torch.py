@@ -15,8 +15,10 @@ from archdsl.backends import exprs
 from archdsl.backends.base import (
     Compiled,
     Ctx,
+    FunctionUse,
     Namer,
     block_order,
+    call_arguments,
     environment,
     forward_of,
     indent,
@@ -61,7 +63,7 @@ def literal(value: object) -> str:
     return repr(value)
 
 
-class TorchEmitter:
+class TorchEmitter(FunctionUse):
     def __init__(self, compiled: Compiled) -> None:
         self.c = compiled
         self.prog: Program = compiled.program
@@ -109,13 +111,6 @@ class TorchEmitter:
         for helper in layer.helpers:
             self.helpers[helper] = True
             self.imports["torch"] = True
-
-    def note_functions(self, e: ast.Expr) -> None:
-        for fn in exprs.functions_in(e):
-            if fn in ("ceil", "floor"):
-                self.imports["math"] = True
-            if fn == "make_divisible":
-                self.helpers["make_divisible"] = True
 
     def block_out(self, name: str) -> ast.Expr:
         """The output channels of block ``name`` in terms of its parameters and ``in_channels``."""
@@ -287,7 +282,7 @@ class _BlockEmitter:
             for extent in spatial_at(self.gen.c.model, call.span, layer.name):
                 c = exprs.mul(c, extent)
             return c
-        return layer.out_channels(self.arg_exprs(layer, call), c)
+        return layer.out_channels(call_arguments(layer, call), c)
 
     def named_member(self, stmt: ast.Member, c: ast.Expr) -> tuple[list[str], ast.Expr]:
         assert stmt.target is not None
@@ -304,14 +299,8 @@ class _BlockEmitter:
         return lines, out
 
     # ---- module construction ---------------------------------------------------------------
-    def arg_exprs(self, layer, call: ast.Call) -> dict[str, ast.Expr]:  # type: ignore[no-untyped-def]
-        fields = list(layer.schema.model_fields)
-        out: dict[str, ast.Expr] = dict(zip(fields, call.args, strict=False))
-        out.update({k.name: k.value for k in call.kwargs})
-        return out
-
     def layer_args(self, layer, call: ast.Call, ctx: Ctx) -> dict[str, str]:  # type: ignore[no-untyped-def]
-        given = self.arg_exprs(layer, call)
+        given = call_arguments(layer, call)
         args: dict[str, str] = {}
         for fname, finfo in layer.schema.model_fields.items():
             if fname in given:
@@ -360,49 +349,48 @@ class _BlockEmitter:
     def sequential(
         self, module: ast.Sequential, c: ast.Expr, ctx: Ctx, hint: str
     ) -> tuple[list[str], str, ast.Expr]:
-        if _is_direct(module.body):
-            srcs = []
-            lines: list[str] = []
-            for stmt in module.body:
-                if isinstance(stmt, ast.Let):
-                    lines.append(f"{stmt.name} = {ctx.render(stmt.value)}")
-                    continue
-                assert isinstance(stmt, ast.Member)
-                pre, src, out = self.module(stmt.module, c, ctx, hint)
-                if out is _OPAQUE:
-                    break
-                lines.extend(pre)
-                srcs.append(src)
-                c = out
-            else:
-                return lines, "nn.Sequential(" + ", ".join(srcs) + ")", c
+        direct = self.direct_items(module.body, c, ctx, hint)
+        if direct is not None:
+            lines, srcs, out = direct
+            return lines, "nn.Sequential(" + ", ".join(srcs) + ")", out
         lines = []
         list_var = self.namer.new(hint)
         out = self.sequence_items(module.body, c, ctx, lines, list_var)
         return lines, f"nn.Sequential(*{list_var})", out
 
+    def direct_items(
+        self, body: tuple[ast.Stmt, ...], c: ast.Expr, ctx: Ctx, hint: str
+    ) -> tuple[list[str], list[str], ast.Expr] | None:
+        """A fixed sequence as (prelude lines, module sources, out channels); None when it has
+        loops or conditions, or an item whose channels are only known at run time."""
+        if not _is_direct(body):
+            return None
+        lines: list[str] = []
+        srcs: list[str] = []
+        for stmt in body:
+            if isinstance(stmt, ast.Let):
+                self.gen.note_functions(stmt.value)
+                lines.append(f"{stmt.name} = {ctx.render(stmt.value)}")
+                continue
+            assert isinstance(stmt, ast.Member)
+            pre, src, out = self.module(stmt.module, c, ctx, hint)
+            if out is _OPAQUE:
+                return None
+            lines.extend(pre)
+            srcs.append(src)
+            c = out
+        return lines, srcs, c
+
     def sequence_items(
         self, body: tuple[ast.Stmt, ...], c: ast.Expr, ctx: Ctx, lines: list[str], list_var: str
     ) -> ast.Expr:
         """Build an anonymous sequence: directly when it is a fixed list, else into a list."""
-        if self.sequence and body is self.decl.body and _is_direct(body) and not self.probe:
-            srcs = []
-            for stmt in body:
-                if isinstance(stmt, ast.Let):
-                    self.gen.note_functions(stmt.value)
-                    lines.append(f"{stmt.name} = {ctx.render(stmt.value)}")
-                    continue
-                assert isinstance(stmt, ast.Member)
-                pre, src, out = self.module(stmt.module, c, ctx, "layers")
-                if out is _OPAQUE:
-                    break
-                lines.extend(pre)
-                srcs.append(src)
-                c = out
-            else:
-                lines.append("super().__init__(" + ", ".join(srcs) + ")")
-                return c
-            lines.clear()
+        if self.sequence and body is self.decl.body and not self.probe:
+            direct = self.direct_items(body, c, ctx, "layers")
+            if direct is not None:
+                lines.extend(direct[0])
+                lines.append("super().__init__(" + ", ".join(direct[1]) + ")")
+                return direct[2]
         if self.sequence and body is self.decl.body:
             list_var = self.namer.new("layers")
         lines.append(f"{list_var}: list[nn.Module] = []")
