@@ -85,7 +85,10 @@ def evaluate(e: ast.Expr, env: Mapping[str, Any]) -> Any:
                 inner[e.targets[0]] = row
             elif not isinstance(row, tuple) or len(row) != len(e.targets):
                 raise error(
-                    "E0608", f"a row does not have {len(e.targets)} values", e.iterable.span
+                    "E0608",
+                    f"a row does not have {len(e.targets)} values",
+                    e.iterable.span,
+                    f"expected rows of ({', '.join(e.targets)}), got {row!r}",
                 )
             else:
                 inner.update(zip(e.targets, row, strict=True))
