@@ -84,6 +84,8 @@ def ResNet(
     block: Callable[..., Any] = bottleneck,
     layers: Sequence[Any] = (3, 4, 6, 3),
     num_classes: int = 1000,
+    groups: int = 1,
+    width_per_group: int = 64,
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "ResNet",
 ) -> keras.Model:
@@ -118,6 +120,8 @@ def ResNet(
                 x,
                 planes,
                 stride=stride if j == 0 else 1,
+                groups=groups,
+                base_width=width_per_group,
                 name=f"layer{i + 1}.{position}",
             )
             position += 1

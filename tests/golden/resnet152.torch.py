@@ -85,6 +85,8 @@ class ResNet(nn.Module):
         block: type[nn.Module] = Bottleneck,
         layers: Sequence[Any] = (3, 4, 6, 3),
         num_classes: int = 1000,
+        groups: int = 1,
+        width_per_group: int = 64,
     ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
@@ -98,7 +100,15 @@ class ResNet(nn.Module):
             layer: list[nn.Module] = []
             channels_1 = channels
             for j in range(blocks):
-                layer.append(block(channels_1, planes, stride=stride if j == 0 else 1))
+                layer.append(
+                    block(
+                        channels_1,
+                        planes,
+                        stride=stride if j == 0 else 1,
+                        groups=groups,
+                        base_width=width_per_group,
+                    )
+                )
                 channels_1 = layer[-1].out_channels
             self.add_module(f"layer{i + 1}", nn.Sequential(*layer))
             channels = channels_1

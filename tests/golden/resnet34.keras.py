@@ -15,7 +15,12 @@ import keras
 
 
 def basic_block(
-    x: keras.KerasTensor, planes: int, stride: int = 1, name: str = "basic_block"
+    x: keras.KerasTensor,
+    planes: int,
+    stride: int = 1,
+    groups: int = 1,
+    base_width: int = 64,
+    name: str = "basic_block",
 ) -> keras.KerasTensor:
     """Block `BasicBlock` from the spec."""
     in_channels = x.shape[-1]
@@ -132,6 +137,8 @@ def ResNet(
     block: Callable[..., Any] = bottleneck,
     layers: Sequence[Any] = (3, 4, 6, 3),
     num_classes: int = 1000,
+    groups: int = 1,
+    width_per_group: int = 64,
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "ResNet",
 ) -> keras.Model:
@@ -166,6 +173,8 @@ def ResNet(
                 x,
                 planes,
                 stride=stride if j == 0 else 1,
+                groups=groups,
+                base_width=width_per_group,
                 name=f"layer{i + 1}.{position}",
             )
             position += 1
