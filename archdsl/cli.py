@@ -53,6 +53,10 @@ def _run(fmt: str, action: Callable[[dict[str, Any]], None]) -> None:
         sys.exit(_exit_code(err))
     except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
         raise
+    except BrokenPipeError:  # the reader went away (`archdsl check ... | head`)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
     except Exception as exc:  # anything else is a bug in archdsl
         if os.environ.get("ARCHDSL_DEBUG"):
             raise

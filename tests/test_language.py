@@ -99,3 +99,31 @@ def test_stochastic_depth_is_active_only_in_training(tmp_path: Path) -> None:
     assert 0 < (per_sample[:, 0] == 0).sum() < 64
     model.eval()
     assert torch.equal(model(x), x)
+
+
+REQUIRE = """
+block Basic(planes: int, groups: int = 1) {
+  require groups == 1, "Basic supports only groups=1"
+  conv = conv2d(planes, kernel=3, padding=1, groups=groups)
+}
+
+arch R(groups: int = 1) {
+  input [4, 8, 8]
+  b = Basic(4, groups=groups)
+}
+"""
+
+
+def test_requirements_hold_in_generated_code_too(tmp_path: Path) -> None:
+    from archdsl.compiler import compile_spec
+
+    path = tmp_path / "r.arch"
+    path.write_text(REQUIRE)
+    torch_module = load(compile_spec(path, "torch").source or "", "r_torch")
+    keras_module = load(compile_spec(path, "keras").source or "", "r_keras")
+    torch_module.r()
+    keras_module.R()
+    with pytest.raises(ValueError, match="Basic supports only groups=1"):
+        torch_module.r(groups=2)
+    with pytest.raises(ValueError, match="Basic supports only groups=1"):
+        keras_module.R(groups=2)

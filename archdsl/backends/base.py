@@ -285,6 +285,8 @@ def uses(body: tuple[ast.Stmt, ...], name: str) -> bool:
 def stmt_exprs(s: ast.Stmt) -> list[ast.Expr]:
     if isinstance(s, ast.Let):
         return [s.value]
+    if isinstance(s, ast.Require):
+        return [s.cond]
     if isinstance(s, ast.Member):
         out: list[ast.Expr] = [s.guard] if s.guard is not None else []
         if s.target is not None and s.target.suffix is not None:
@@ -332,3 +334,11 @@ class FunctionUse:
                 self.imports["math"] = True
             if fn == "make_divisible":
                 self.helpers["make_divisible"] = True
+
+
+def requirement(stmt: ast.Require, render: Callable[[ast.Expr], str]) -> list[str]:
+    """``require cond, "message"`` as generated Python: the same check at construction time."""
+    return [
+        f"if {render(ast.UnaryOp('not', stmt.cond))}:",
+        f"    raise ValueError({stmt.message!r})",
+    ]

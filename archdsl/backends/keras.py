@@ -26,6 +26,7 @@ from archdsl.backends.base import (
     layer_macro,
     loop_header,
     loop_names,
+    requirement,
     units,
     uses,
 )
@@ -76,9 +77,17 @@ class KerasEmitter(FunctionUse):
     def __init__(self, compiled: Compiled) -> None:
         self.c = compiled
         self.prog: Program = compiled.program
-        self.imports = {"math": False, "sequence": False}
+        self.imports = {"math": False, "sequence": False, "callable": False}
         self.helpers = {"make_divisible": False, "ceil_extra": False, "adaptive_avg_pool2d": False}
-        self.fn_names = {n: snake_case(n) for n, b in self.prog.blocks.items() if not b.is_arch}
+        # a block's function is its name in snake case, unless a spec value already uses that name
+        used: set[str] = set()
+        for decl in self.prog.blocks.values():
+            used |= {p.name for p in decl.params} | loop_names(decl.body)
+        self.fn_names = {}
+        for n, b in self.prog.blocks.items():
+            if not b.is_arch:
+                name = snake_case(n)
+                self.fn_names[n] = f"{name}_block" if name in used else name
 
     def emit(self) -> str:
         model = self.c.model
@@ -139,7 +148,7 @@ class _BlockEmitter:
         for p in decl.params:
             text = f"{p.name}: {_PY_TYPES[p.type]}"
             if p.type in ("list", "block"):
-                self.gen.imports["sequence"] = True
+                self.gen.imports["sequence" if p.type == "list" else "callable"] = True
             default = self.gen.c.default_of(decl, p)
             if default is not None:
                 text += f" = {self.default(default)}"
@@ -164,6 +173,8 @@ class _BlockEmitter:
             for stmt in decl.body:
                 if isinstance(stmt, ast.Let):
                     body.append(f"{stmt.name} = {self.render(stmt.value, Ctx())}")
+                elif isinstance(stmt, ast.Require):
+                    body.extend(requirement(stmt, lambda e: self.render(e, Ctx())))
             self.fwd(forward_of(decl), "x", "x", prefix, body)
         if decl.is_arch:
             # auxiliary heads are outputs too: the main output, then the auxiliaries deepest first
@@ -351,6 +362,8 @@ class _BlockEmitter:
             for stmt in stmts:
                 if isinstance(stmt, ast.Let):
                     out.append(f"{stmt.name} = {self.render(stmt.value, c)}")
+                elif isinstance(stmt, ast.Require):
+                    out.extend(requirement(stmt, lambda e, c=c: self.render(e, c)))
                 elif isinstance(stmt, ast.Member):
                     pos = position[0]
                     if stmt.guard is not None and isinstance(pos, int):
@@ -400,6 +413,8 @@ class _BlockEmitter:
         for s in stmt.body:
             if isinstance(s, ast.Let):
                 body.append(f"{s.name} = {self.render(s.value, inner)}")
+            elif isinstance(s, ast.Require):
+                body.extend(requirement(s, lambda e: self.render(e, inner)))
             elif isinstance(s, ast.For | ast.Repeat):
                 self.loop(s, var, prefix, inner, body, named)
             elif isinstance(s, ast.Member):

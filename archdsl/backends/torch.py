@@ -26,6 +26,7 @@ from archdsl.backends.base import (
     layer_macro,
     loop_header,
     loop_names,
+    requirement,
     spatial_at,
     units,
 )
@@ -199,6 +200,9 @@ class _BlockEmitter:
                 if isinstance(stmt, ast.Let):
                     self.gen.note_functions(stmt.value)
                     body.append(f"{stmt.name} = {exprs.to_python(stmt.value)}")
+                elif isinstance(stmt, ast.Require):
+                    self.gen.note_functions(stmt.cond)
+                    body.extend(requirement(stmt, exprs.to_python))
                 elif isinstance(stmt, ast.Member) and stmt.target is not None:
                     name = stmt.target.name
                     if name not in self.member_code:
@@ -372,6 +376,10 @@ class _BlockEmitter:
                 self.gen.note_functions(stmt.value)
                 lines.append(f"{stmt.name} = {ctx.render(stmt.value)}")
                 continue
+            if isinstance(stmt, ast.Require):
+                self.gen.note_functions(stmt.cond)
+                lines.extend(requirement(stmt, ctx.render))
+                continue
             assert isinstance(stmt, ast.Member)
             pre, src, out = self.module(stmt.module, c, ctx, hint)
             if out is _OPAQUE:
@@ -415,6 +423,9 @@ class _BlockEmitter:
         if isinstance(stmt, ast.Let):
             self.gen.note_functions(stmt.value)
             lines.append(f"{stmt.name} = {ctx.render(stmt.value)}")
+        elif isinstance(stmt, ast.Require):
+            self.gen.note_functions(stmt.cond)
+            lines.extend(requirement(stmt, ctx.render))
         elif isinstance(stmt, ast.For | ast.Repeat):
             self.flush(seq, ctx, lines)
             inner, header = self.loop_header(stmt, ctx)
@@ -607,7 +618,7 @@ def _group_of(member: str) -> str:
 
 def _is_direct(body: tuple[ast.Stmt, ...]) -> bool:
     return all(
-        isinstance(s, ast.Let)
+        isinstance(s, ast.Let | ast.Require)
         or (isinstance(s, ast.Member) and s.guard is None and s.target is None)
         for s in body
     )

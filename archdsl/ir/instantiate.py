@@ -245,6 +245,18 @@ class _Builder:
         for stmt in body:
             if isinstance(stmt, ast.Let):
                 env[stmt.name] = evaluate(stmt.value, env)
+            elif isinstance(stmt, ast.Require):
+                ok = evaluate(stmt.cond, env)
+                if ok is not True:
+                    raise error(
+                        "E0413",
+                        stmt.message,
+                        stmt.cond.span,
+                        "this requirement does not hold"
+                        if ok is False
+                        else f"a requirement must be a bool, got {ok!r}",
+                        notes=(_describe(stmt.cond, env),),
+                    )
             elif isinstance(stmt, ast.Member):
                 self.declare(stmt, scope, prefix, env)
             elif (
@@ -643,6 +655,13 @@ def _check_type(p: ast.Param, value: Any, span: Span) -> Any:
             f"expected {_article(p.type)}",
         )
     return float(value) if p.type == "float" else value
+
+
+def _describe(cond: ast.Expr, env: dict[str, Any]) -> str:
+    from archdsl.backends.exprs import names_in
+
+    shown = [f"`{n}` = {env[n]!r}" for n in sorted(names_in(cond)) if n in env]
+    return "with " + ", ".join(shown) if shown else "the condition is false"
 
 
 def _article(type_name: str) -> str:

@@ -248,6 +248,7 @@ class _Resolver:
                     )
                 )
             seen[p.name] = p
+            self.check_shadowing(p.name, p.span)
             if p.type not in PARAM_TYPES:
                 self.fail(
                     error(
@@ -323,11 +324,13 @@ class _Resolver:
         members: dict[str, ast.Member],
         groups: set[str],
         top: bool,
+        sequence: bool = False,
     ) -> None:
         scope = set(scope)
         for stmt in body:
             if isinstance(stmt, ast.Let):
                 self.expr(stmt.value, scope)
+                self.check_shadowing(stmt.name, stmt.span)
                 why = bad_identifier(stmt.name)
                 if why:
                     self.fail(
@@ -336,21 +339,25 @@ class _Resolver:
                 scope.add(stmt.name)
             elif isinstance(stmt, ast.Input):
                 self.expr(stmt.shape, scope)
+            elif isinstance(stmt, ast.Require):
+                self.expr(stmt.cond, scope)
             elif isinstance(stmt, ast.Forward):
                 if not top:
                     self.fail(error("E0209", "`forward` belongs at the top of a block", stmt.span))
             elif isinstance(stmt, ast.For):
                 self.expr(stmt.iterable, scope)
                 for t in stmt.targets:
+                    self.check_shadowing(t, stmt.span)
                     why = bad_identifier(t)
                     if why:
                         self.fail(error("E0202", f"`{t}` cannot be used as a name", stmt.span, why))
-                self.body(stmt.body, scope | set(stmt.targets), members, groups, top=False)
+                inner_scope = scope | set(stmt.targets)
+                self.body(stmt.body, inner_scope, members, groups, top=False, sequence=sequence)
             elif isinstance(stmt, ast.Repeat):
                 self.expr(stmt.count, scope)
-                self.body(stmt.body, scope, members, groups, top=False)
+                self.body(stmt.body, scope, members, groups, top=False, sequence=sequence)
             elif isinstance(stmt, ast.Member):
-                self.member(stmt, scope, members, groups, top)
+                self.member(stmt, scope, members, groups, top, sequence)
 
     def member(
         self,
@@ -359,6 +366,7 @@ class _Resolver:
         members: dict[str, ast.Member],
         groups: set[str],
         top: bool,
+        sequence: bool = False,
     ) -> None:
         if stmt.target is not None:
             name = stmt.target.name
@@ -382,7 +390,7 @@ class _Resolver:
                     )
                 )
             else:
-                if not top:
+                if not top and not sequence:  # in a sequential, E0210 says what is wrong
                     self.fail(
                         error(
                             "E0213",
@@ -400,7 +408,7 @@ class _Resolver:
             if any(isinstance(s, ast.Forward) for s in stmt.module.body):
                 fwd = next(s for s in stmt.module.body if isinstance(s, ast.Forward))
                 self.fail(error("E0209", "a `sequential` cannot declare `forward`", fwd.span))
-            self.body(stmt.module.body, scope, inner, inner_groups, top=False)
+            self.body(stmt.module.body, scope, inner, inner_groups, top=False, sequence=True)
             if inner or inner_groups:
                 self.fail(
                     error(
@@ -511,6 +519,19 @@ class _Resolver:
                     "forward expects members, combinators and `->`",
                     flow.span,
                     "not a flow",
+                )
+            )
+
+    def check_shadowing(self, name: str, span: Span) -> None:
+        if name in self.prog.blocks:
+            self.fail(
+                error(
+                    "E0224",
+                    f"`{name}` is already the name of a block",
+                    span,
+                    "a value with this name would hide the block",
+                    secondary=((self.prog.blocks[name].span, "the block"),),
+                    help="rename the value",
                 )
             )
 

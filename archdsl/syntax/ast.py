@@ -154,6 +154,14 @@ class Let(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Require(Node):
+    """``require condition, "message"``: the block refuses arguments that break it."""
+
+    cond: Expr
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Input(Node):
     shape: Expr
 
@@ -176,7 +184,7 @@ class Repeat(Node):
     body: tuple[Stmt, ...]
 
 
-Stmt = Member | Let | Input | Forward | For | Repeat
+Stmt = Member | Let | Require | Input | Forward | For | Repeat
 
 
 # ---- declarations ----------------------------------------------------------------

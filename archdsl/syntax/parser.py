@@ -281,6 +281,9 @@ class _ToAst(Transformer):
     def let_stmt(self, meta, items):  # type: ignore[no-untyped-def]
         return ast.Let(str(items[0]), items[1], span=_tok_span(self.file, items[0]))
 
+    def require_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        return ast.Require(items[0], _string(items[1]), span=self._s(meta))
+
     def forward_stmt(self, meta, items):  # type: ignore[no-untyped-def]
         return ast.Forward(items[0], span=self._s(meta))
 

@@ -8,7 +8,7 @@ spec, so weights move between the two by name (see `archdsl.transfer`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import keras
