@@ -24,6 +24,8 @@ def basic_block(
 ) -> keras.KerasTensor:
     """Block `BasicBlock` from the spec."""
     in_channels = x.shape[-1]
+    if not (groups == 1 and base_width == 64):
+        raise ValueError("BasicBlock only supports groups=1 and base_width=64")
     out = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.conv1.pad")(x)
     out = keras.layers.Conv2D(
         filters=planes,

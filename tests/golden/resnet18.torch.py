@@ -25,6 +25,8 @@ class BasicBlock(nn.Module):
         base_width: int = 64,
     ) -> None:
         super().__init__()
+        if not (groups == 1 and base_width == 64):
+            raise ValueError("BasicBlock only supports groups=1 and base_width=64")
         self.conv1 = nn.Conv2d(
             in_channels, planes, kernel_size=3, stride=stride, padding=1, bias=False
         )

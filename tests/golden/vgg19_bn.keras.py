@@ -89,6 +89,8 @@ def VGG(
         512,
         "M",
     ]
+    if not (depth == 11 or depth == 13 or depth == 16 or depth == 19):
+        raise ValueError("VGG depth is 11, 13, 16 or 19")
     cfg = A if depth == 11 else B if depth == 13 else D if depth == 16 else E
     position = 0
     for v in cfg:
