@@ -59,6 +59,13 @@ class ConvBNActivation(nn.Sequential):
         momentum: float = 0.1,
     ) -> None:
         layers: list[nn.Module] = []
+        if not (
+            activation == "relu"
+            or activation == "hardswish"
+            or activation == "silu"
+            or activation == "none"
+        ):
+            raise ValueError('activation is "relu", "hardswish", "silu" or "none"')
         layers.append(
             nn.Conv2d(
                 in_channels,
@@ -94,6 +101,10 @@ class SqueezeExcitation(nn.Module):
         gate: str = "sigmoid",
     ) -> None:
         super().__init__()
+        if not (activation == "relu" or activation == "silu"):
+            raise ValueError('activation is "relu" or "silu"')
+        if not (gate == "sigmoid" or gate == "hardsigmoid"):
+            raise ValueError('gate is "sigmoid" or "hardsigmoid"')
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(
             in_channels, squeeze, kernel_size=1, stride=1, padding=0, bias=True
@@ -136,6 +147,8 @@ class MBConv(nn.Module):
         momentum: float,
     ) -> None:
         super().__init__()
+        if not (stride == 1 or stride == 2):
+            raise ValueError("illegal stride value")
         expanded = make_divisible(in_channels * expand_ratio, 8)
         squeeze = max(1, in_channels // 4)
         use_res_connect = stride == 1 and in_channels == out

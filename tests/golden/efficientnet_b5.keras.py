@@ -36,6 +36,13 @@ def conv_bn_activation(
     name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
     """Block `ConvBNActivation` from the spec."""
+    if not (
+        activation == "relu"
+        or activation == "hardswish"
+        or activation == "silu"
+        or activation == "none"
+    ):
+        raise ValueError('activation is "relu", "hardswish", "silu" or "none"')
     x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}.0.pad")(x)
     x = keras.layers.Conv2D(
         filters=out,
@@ -71,6 +78,10 @@ def squeeze_excitation(
 ) -> keras.KerasTensor:
     """Block `SqueezeExcitation` from the spec."""
     in_channels = x.shape[-1]
+    if not (activation == "relu" or activation == "silu"):
+        raise ValueError('activation is "relu" or "silu"')
+    if not (gate == "sigmoid" or gate == "hardsigmoid"):
+        raise ValueError('gate is "sigmoid" or "hardsigmoid"')
     branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}.avgpool")(
         x
     )
@@ -117,6 +128,8 @@ def mb_conv(
 ) -> keras.KerasTensor:
     """Block `MBConv` from the spec."""
     in_channels = x.shape[-1]
+    if not (stride == 1 or stride == 2):
+        raise ValueError("illegal stride value")
     expanded = make_divisible(in_channels * expand_ratio, 8)
     squeeze = max(1, in_channels // 4)
     use_res_connect = stride == 1 and in_channels == out

@@ -38,6 +38,13 @@ class ConvBNActivation(nn.Sequential):
         momentum: float = 0.1,
     ) -> None:
         layers: list[nn.Module] = []
+        if not (
+            activation == "relu"
+            or activation == "hardswish"
+            or activation == "silu"
+            or activation == "none"
+        ):
+            raise ValueError('activation is "relu", "hardswish", "silu" or "none"')
         layers.append(
             nn.Conv2d(
                 in_channels,
@@ -73,6 +80,10 @@ class SqueezeExcitation(nn.Module):
         gate: str = "sigmoid",
     ) -> None:
         super().__init__()
+        if not (activation == "relu" or activation == "silu"):
+            raise ValueError('activation is "relu" or "silu"')
+        if not (gate == "sigmoid" or gate == "hardsigmoid"):
+            raise ValueError('gate is "sigmoid" or "hardsigmoid"')
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(
             in_channels, squeeze, kernel_size=1, stride=1, padding=0, bias=True
@@ -116,6 +127,10 @@ class InvertedResidual(nn.Module):
         momentum: float,
     ) -> None:
         super().__init__()
+        if not (stride == 1 or stride == 2):
+            raise ValueError("illegal stride value")
+        if not (nl == "RE" or nl == "HS"):
+            raise ValueError('nl is "RE" or "HS"')
         activation = "hardswish" if nl == "HS" else "relu"
         use_res_connect = stride == 1 and in_channels == out
         block: list[nn.Module] = []
@@ -186,6 +201,8 @@ class MobileNetV3(nn.Module):
         norm_momentum: float = 0.01,
     ) -> None:
         super().__init__()
+        if not (config == "large" or config == "small"):
+            raise ValueError('config is "large" or "small"')
         large = [
             [16, 3, 16, 16, False, "RE", 1],
             [16, 3, 64, 24, False, "RE", 2],

@@ -35,6 +35,13 @@ def conv_bn_activation(
     name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
     """Block `ConvBNActivation` from the spec."""
+    if not (
+        activation == "relu"
+        or activation == "hardswish"
+        or activation == "silu"
+        or activation == "none"
+    ):
+        raise ValueError('activation is "relu", "hardswish", "silu" or "none"')
     x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}.0.pad")(x)
     x = keras.layers.Conv2D(
         filters=out,
@@ -70,6 +77,10 @@ def squeeze_excitation(
 ) -> keras.KerasTensor:
     """Block `SqueezeExcitation` from the spec."""
     in_channels = x.shape[-1]
+    if not (activation == "relu" or activation == "silu"):
+        raise ValueError('activation is "relu" or "silu"')
+    if not (gate == "sigmoid" or gate == "hardsigmoid"):
+        raise ValueError('gate is "sigmoid" or "hardsigmoid"')
     branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}.avgpool")(
         x
     )
@@ -117,6 +128,10 @@ def inverted_residual(
 ) -> keras.KerasTensor:
     """Block `InvertedResidual` from the spec."""
     in_channels = x.shape[-1]
+    if not (stride == 1 or stride == 2):
+        raise ValueError("illegal stride value")
+    if not (nl == "RE" or nl == "HS"):
+        raise ValueError('nl is "RE" or "HS"')
     activation = "hardswish" if nl == "HS" else "relu"
     use_res_connect = stride == 1 and in_channels == out
     if use_res_connect:
@@ -225,6 +240,8 @@ def MobileNetV3(
     """Model `MobileNetV3` from the spec."""
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
+    if not (config == "large" or config == "small"):
+        raise ValueError('config is "large" or "small"')
     large = [
         [16, 3, 16, 16, False, "RE", 1],
         [16, 3, 64, 24, False, "RE", 2],
