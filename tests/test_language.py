@@ -127,3 +127,40 @@ def test_requirements_hold_in_generated_code_too(tmp_path: Path) -> None:
         torch_module.r(groups=2)
     with pytest.raises(ValueError, match="Basic supports only groups=1"):
         keras_module.R(groups=2)
+
+
+CAPTURE = """
+# a comprehension variable named like a generated loop index must not capture `index`
+arch Capture(r: int = 6) {
+  input [4, r, r]
+  features = sequential {
+    conv2d(4, kernel=3, padding=1, groups=4)
+    for a in [1, 2] {
+      repeat 2 {
+        conv2d(sum([j + index for j in range(2)]) + 4, kernel=1)
+      }
+    }
+  }
+  forward: features -> adaptive_avgpool2d(1) -> flatten() -> fc
+  fc = linear(3)
+}
+
+variant capture8 = Capture(r=8)
+"""
+
+
+def test_comprehensions_keep_their_own_names(tmp_path: Path) -> None:
+    result = assert_backends_agree(CAPTURE, tmp_path, "capture.arch")
+    assert "sum([j + j_1 for j in range(2)])" in (result.source or "")
+
+
+def test_variant_factories_accept_overrides(tmp_path: Path) -> None:
+    from archdsl.compiler import compile_spec
+
+    path = tmp_path / "capture.arch"
+    path.write_text(CAPTURE)
+    torch_module = load(compile_spec(path, "torch", model="capture8").source or "", "c8")
+    model = torch_module.capture8(r=6)  # the variant's value can still be overridden
+    assert model(torch.zeros(1, 4, 6, 6)).shape == (1, 3)
+    keras_module = load(compile_spec(path, "keras", model="capture8").source or "", "c8k")
+    assert keras_module.capture8().input_shape == (None, 8, 8, 4)  # input follows `r`

@@ -189,8 +189,11 @@ def forward_of(decl: ast.BlockDecl) -> ast.Expr:
 
 
 def loop_names(decl_body: tuple[ast.Stmt, ...]) -> set[str]:
+    """Names a block binds: lets, loop targets and comprehension targets."""
     out: set[str] = set()
     for s in decl_body:
+        for e in stmt_exprs(s):
+            out |= _comprehension_targets(e)
         if isinstance(s, ast.Let):
             out.add(s.name)
         elif isinstance(s, ast.For):
@@ -342,3 +345,10 @@ def requirement(stmt: ast.Require, render: Callable[[ast.Expr], str]) -> list[st
         f"if {render(ast.UnaryOp('not', stmt.cond))}:",
         f"    raise ValueError({stmt.message!r})",
     ]
+
+
+def _comprehension_targets(e: ast.Expr) -> set[str]:
+    out = set(e.targets) if isinstance(e, ast.ListComp) else set()
+    for child in exprs.children(e):
+        out |= _comprehension_targets(child)
+    return out

@@ -141,12 +141,12 @@ def names_in(e: ast.Expr) -> set[str]:
     if isinstance(e, ast.ListComp):
         return names_in(e.iterable) | (names_in(e.value) - set(e.targets))
     out: set[str] = set()
-    for child in _children(e):
+    for child in children(e):
         out |= names_in(child)
     return out
 
 
-def _children(e: ast.Expr) -> list[ast.Expr]:
+def children(e: ast.Expr) -> list[ast.Expr]:
     if isinstance(e, ast.BinOp):
         return [e.left, e.right]
     if isinstance(e, ast.UnaryOp):
@@ -166,6 +166,6 @@ def _children(e: ast.Expr) -> list[ast.Expr]:
 
 def functions_in(e: ast.Expr) -> set[str]:
     out = {e.func} if isinstance(e, ast.Call) else set()
-    for child in _children(e):
+    for child in children(e):
         out |= functions_in(child)
     return out

@@ -97,7 +97,7 @@ class KerasEmitter(FunctionUse):
         for fname, args in [(self.c.entry, self.c.overrides), *self.c.variants.items()]:
             if fname == model.arch or any(f["name"] == fname for f in factories):
                 continue
-            rendered = "".join(f"{k}={self.value(v)}, " for k, v in args.items())
+            rendered = "".join(f"{k!r}: {self.value(v)}, " for k, v in args.items())
             factories.append(
                 {
                     "name": fname,
@@ -155,9 +155,16 @@ class _BlockEmitter:
             params.append(text)
         body: list[str] = []
         if decl.is_arch:
-            c, *spatial = self.gen.c.model.input_shape
-            shape = tuple(spatial) + (c,)
-            params.append(f"input_shape: tuple[int, ...] = {shape!r}")
+            declared = next(s for s in decl.body if isinstance(s, ast.Input)).shape
+            if exprs.names_in(declared) & {p.name for p in decl.params}:
+                # the input size follows the model's parameters (EfficientNet's resolution)
+                params.append("input_shape: tuple[int, ...] | None = None")
+                body.append("if input_shape is None:")
+                body.append(f"    input_shape = {self.channels_last(declared)}")
+            else:
+                c, *spatial = self.gen.c.model.input_shape
+                shape = tuple(spatial) + (c,)
+                params.append(f"input_shape: tuple[int, ...] = {shape!r}")
             params.append(f'name: str = "{decl.name}"')
             body.append('inputs = keras.Input(shape=input_shape, name="input")')
             body.append("x = inputs")
@@ -193,6 +200,14 @@ class _BlockEmitter:
         ]
         lines.extend(indent(body))
         return "\n".join(lines)
+
+    def channels_last(self, shape: ast.Expr) -> str:
+        """The spec's [C, H, W] input as Keras's (H, W, C), as Python source."""
+        if isinstance(shape, ast.ListExpr):
+            items = [self.render(i, Ctx()) for i in (*shape.items[1:], *shape.items[:1])]
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        source = self.render(shape, Ctx())
+        return f"(*{source}[1:], {source}[0])"
 
     def default(self, e: ast.Expr) -> str:
         if isinstance(e, ast.ListExpr):

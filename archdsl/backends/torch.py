@@ -83,7 +83,7 @@ class TorchEmitter(FunctionUse):
         for fname, args in [(self.c.entry, self.c.overrides), *self.c.variants.items()]:
             if any(f["name"] == fname for f in factories):
                 continue
-            rendered = "".join(f"{k}={exprs.to_python(v)}, " for k, v in args.items())
+            rendered = "".join(f"{k!r}: {exprs.to_python(v)}, " for k, v in args.items())
             factories.append(
                 {
                     "name": fname,
@@ -627,7 +627,7 @@ def _is_direct(body: tuple[ast.Stmt, ...]) -> bool:
 def _has_raw(e: ast.Expr) -> bool:
     if isinstance(e, ast.Raw):
         return True
-    return any(_has_raw(c) for c in exprs._children(e))
+    return any(_has_raw(c) for c in exprs.children(e))
 
 
 def _inline_lets(e: ast.Expr, lets: dict[str, ast.Expr]) -> ast.Expr:

@@ -156,5 +156,10 @@ class DenseNet(nn.Module):
 def densenet121(**kwargs: Any) -> DenseNet:
     """DenseNet configured as `densenet121`."""
     return DenseNet(
-        growth_rate=32, block_config=[6, 12, 24, 16], num_init_features=64, **kwargs
+        **{
+            "growth_rate": 32,
+            "block_config": [6, 12, 24, 16],
+            "num_init_features": 64,
+            **kwargs,
+        }
     )

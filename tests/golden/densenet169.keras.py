@@ -152,5 +152,10 @@ def DenseNet(
 def densenet169(**kwargs: Any) -> keras.Model:
     """DenseNet configured as `densenet169`."""
     return DenseNet(
-        growth_rate=32, block_config=[6, 12, 32, 32], num_init_features=64, **kwargs
+        **{
+            "growth_rate": 32,
+            "block_config": [6, 12, 32, 32],
+            "num_init_features": 64,
+            **kwargs,
+        }
     )

@@ -152,5 +152,10 @@ def DenseNet(
 def densenet201(**kwargs: Any) -> keras.Model:
     """DenseNet configured as `densenet201`."""
     return DenseNet(
-        growth_rate=32, block_config=[6, 12, 48, 32], num_init_features=64, **kwargs
+        **{
+            "growth_rate": 32,
+            "block_config": [6, 12, 48, 32],
+            "num_init_features": 64,
+            **kwargs,
+        }
     )

@@ -156,5 +156,10 @@ class DenseNet(nn.Module):
 def densenet201(**kwargs: Any) -> DenseNet:
     """DenseNet configured as `densenet201`."""
     return DenseNet(
-        growth_rate=32, block_config=[6, 12, 48, 32], num_init_features=64, **kwargs
+        **{
+            "growth_rate": 32,
+            "block_config": [6, 12, 48, 32],
+            "num_init_features": 64,
+            **kwargs,
+        }
     )

@@ -25,7 +25,7 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 class StochasticDepth(nn.Module):
-    """Drop the whole input of some samples in training, scaling the rest by 1 / (1 - p)."""
+    """Drop whole samples in training (probability p); scale the rest by 1 / (1 - p)."""
 
     def __init__(self, p: float) -> None:
         super().__init__()
@@ -293,4 +293,6 @@ class EfficientNet(nn.Module):
 
 def efficientnet_b0(**kwargs: Any) -> EfficientNet:
     """EfficientNet configured as `efficientnet_b0`."""
-    return EfficientNet(width_mult=1.0, depth_mult=1.0, dropout=0.2, **kwargs)
+    return EfficientNet(
+        **{"width_mult": 1.0, "depth_mult": 1.0, "dropout": 0.2, **kwargs}
+    )

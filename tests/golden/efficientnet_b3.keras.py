@@ -44,15 +44,24 @@ def conv_bn_activation(
     ):
         raise ValueError('activation is "relu", "hardswish", "silu" or "none"')
     x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}.0.pad")(x)
-    x = keras.layers.Conv2D(
-        filters=out,
-        kernel_size=kernel,
-        strides=stride,
-        padding="valid",
-        groups=groups,
-        use_bias=False,
-        name=f"{name}.0",
-    )(x)
+    if groups == x.shape[-1] == out:
+        x = keras.layers.DepthwiseConv2D(
+            kernel_size=kernel,
+            strides=stride,
+            padding="valid",
+            use_bias=False,
+            name=f"{name}.0",
+        )(x)
+    else:
+        x = keras.layers.Conv2D(
+            filters=out,
+            kernel_size=kernel,
+            strides=stride,
+            padding="valid",
+            groups=groups,
+            use_bias=False,
+            name=f"{name}.0",
+        )(x)
     x = keras.layers.BatchNormalization(
         axis=-1, momentum=1 - (momentum), epsilon=eps, name=f"{name}.1"
     )(x)
@@ -304,4 +313,6 @@ def EfficientNet(
 
 def efficientnet_b3(**kwargs: Any) -> keras.Model:
     """EfficientNet configured as `efficientnet_b3`."""
-    return EfficientNet(width_mult=1.2, depth_mult=1.4, dropout=0.3, **kwargs)
+    return EfficientNet(
+        **{"width_mult": 1.2, "depth_mult": 1.4, "dropout": 0.3, **kwargs}
+    )

@@ -25,7 +25,7 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 class StochasticDepth(nn.Module):
-    """Drop the whole input of some samples in training, scaling the rest by 1 / (1 - p)."""
+    """Drop whole samples in training (probability p); scale the rest by 1 / (1 - p)."""
 
     def __init__(self, p: float) -> None:
         super().__init__()
@@ -294,10 +294,12 @@ class EfficientNet(nn.Module):
 def efficientnet_b6(**kwargs: Any) -> EfficientNet:
     """EfficientNet configured as `efficientnet_b6`."""
     return EfficientNet(
-        width_mult=1.8,
-        depth_mult=2.6,
-        dropout=0.5,
-        norm_eps=0.001,
-        norm_momentum=0.01,
-        **kwargs,
+        **{
+            "width_mult": 1.8,
+            "depth_mult": 2.6,
+            "dropout": 0.5,
+            "norm_eps": 0.001,
+            "norm_momentum": 0.01,
+            **kwargs,
+        }
     )

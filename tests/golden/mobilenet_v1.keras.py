@@ -32,15 +32,24 @@ def depthwise_separable_conv(
     """Block `DepthwiseSeparableConv` from the spec."""
     in_channels = x.shape[-1]
     x = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.conv_dw.pad")(x)
-    x = keras.layers.Conv2D(
-        filters=in_channels,
-        kernel_size=3,
-        strides=stride,
-        padding="valid",
-        groups=in_channels,
-        use_bias=False,
-        name=f"{name}.conv_dw",
-    )(x)
+    if in_channels == x.shape[-1] == in_channels:
+        x = keras.layers.DepthwiseConv2D(
+            kernel_size=3,
+            strides=stride,
+            padding="valid",
+            use_bias=False,
+            name=f"{name}.conv_dw",
+        )(x)
+    else:
+        x = keras.layers.Conv2D(
+            filters=in_channels,
+            kernel_size=3,
+            strides=stride,
+            padding="valid",
+            groups=in_channels,
+            use_bias=False,
+            name=f"{name}.conv_dw",
+        )(x)
     x = keras.layers.BatchNormalization(
         axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn1"
     )(x)
@@ -108,4 +117,4 @@ def mobilenetv1(**kwargs: Any) -> keras.Model:
 
 def mobilenetv1_100(**kwargs: Any) -> keras.Model:
     """MobileNetV1 configured as `mobilenetv1_100`."""
-    return MobileNetV1(width_mult=1.0, **kwargs)
+    return MobileNetV1(**{"width_mult": 1.0, **kwargs})

@@ -114,4 +114,4 @@ def mobilenetv1(**kwargs: Any) -> MobileNetV1:
 
 def mobilenetv1_100(**kwargs: Any) -> MobileNetV1:
     """MobileNetV1 configured as `mobilenetv1_100`."""
-    return MobileNetV1(width_mult=1.0, **kwargs)
+    return MobileNetV1(**{"width_mult": 1.0, **kwargs})

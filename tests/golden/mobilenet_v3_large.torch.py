@@ -296,4 +296,4 @@ class MobileNetV3(nn.Module):
 
 def mobilenet_v3_large(**kwargs: Any) -> MobileNetV3:
     """MobileNetV3 configured as `mobilenet_v3_large`."""
-    return MobileNetV3(config="large", **kwargs)
+    return MobileNetV3(**{"config": "large", **kwargs})

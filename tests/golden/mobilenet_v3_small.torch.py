@@ -296,4 +296,4 @@ class MobileNetV3(nn.Module):
 
 def mobilenet_v3_small(**kwargs: Any) -> MobileNetV3:
     """MobileNetV3 configured as `mobilenet_v3_small`."""
-    return MobileNetV3(config="small", **kwargs)
+    return MobileNetV3(**{"config": "small", **kwargs})

@@ -38,15 +38,24 @@ def bottleneck(
     )(out)
     out = keras.layers.ReLU(name=f"{name}.relu")(out)
     out = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.conv2.pad")(out)
-    out = keras.layers.Conv2D(
-        filters=width,
-        kernel_size=3,
-        strides=stride,
-        padding="valid",
-        groups=groups,
-        use_bias=False,
-        name=f"{name}.conv2",
-    )(out)
+    if groups == out.shape[-1] == width:
+        out = keras.layers.DepthwiseConv2D(
+            kernel_size=3,
+            strides=stride,
+            padding="valid",
+            use_bias=False,
+            name=f"{name}.conv2",
+        )(out)
+    else:
+        out = keras.layers.Conv2D(
+            filters=width,
+            kernel_size=3,
+            strides=stride,
+            padding="valid",
+            groups=groups,
+            use_bias=False,
+            name=f"{name}.conv2",
+        )(out)
     out = keras.layers.BatchNormalization(
         axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn2"
     )(out)

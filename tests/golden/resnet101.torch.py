@@ -132,4 +132,4 @@ class ResNet(nn.Module):
 
 def resnet101(**kwargs: Any) -> ResNet:
     """ResNet configured as `resnet101`."""
-    return ResNet(block=Bottleneck, layers=[3, 4, 23, 3], **kwargs)
+    return ResNet(**{"block": Bottleneck, "layers": [3, 4, 23, 3], **kwargs})

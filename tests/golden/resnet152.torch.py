@@ -132,4 +132,4 @@ class ResNet(nn.Module):
 
 def resnet152(**kwargs: Any) -> ResNet:
     """ResNet configured as `resnet152`."""
-    return ResNet(block=Bottleneck, layers=[3, 8, 36, 3], **kwargs)
+    return ResNet(**{"block": Bottleneck, "layers": [3, 8, 36, 3], **kwargs})

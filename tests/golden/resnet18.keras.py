@@ -93,15 +93,24 @@ def bottleneck(
     )(out)
     out = keras.layers.ReLU(name=f"{name}.relu")(out)
     out = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.conv2.pad")(out)
-    out = keras.layers.Conv2D(
-        filters=width,
-        kernel_size=3,
-        strides=stride,
-        padding="valid",
-        groups=groups,
-        use_bias=False,
-        name=f"{name}.conv2",
-    )(out)
+    if groups == out.shape[-1] == width:
+        out = keras.layers.DepthwiseConv2D(
+            kernel_size=3,
+            strides=stride,
+            padding="valid",
+            use_bias=False,
+            name=f"{name}.conv2",
+        )(out)
+    else:
+        out = keras.layers.Conv2D(
+            filters=width,
+            kernel_size=3,
+            strides=stride,
+            padding="valid",
+            groups=groups,
+            use_bias=False,
+            name=f"{name}.conv2",
+        )(out)
     out = keras.layers.BatchNormalization(
         axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn2"
     )(out)
@@ -189,4 +198,4 @@ def ResNet(
 
 def resnet18(**kwargs: Any) -> keras.Model:
     """ResNet configured as `resnet18`."""
-    return ResNet(block=basic_block, layers=[2, 2, 2, 2], **kwargs)
+    return ResNet(**{"block": basic_block, "layers": [2, 2, 2, 2], **kwargs})

@@ -184,4 +184,4 @@ class ResNet(nn.Module):
 
 def resnet18(**kwargs: Any) -> ResNet:
     """ResNet configured as `resnet18`."""
-    return ResNet(block=BasicBlock, layers=[2, 2, 2, 2], **kwargs)
+    return ResNet(**{"block": BasicBlock, "layers": [2, 2, 2, 2], **kwargs})

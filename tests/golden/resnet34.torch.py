@@ -184,4 +184,4 @@ class ResNet(nn.Module):
 
 def resnet34(**kwargs: Any) -> ResNet:
     """ResNet configured as `resnet34`."""
-    return ResNet(block=BasicBlock, layers=[3, 4, 6, 3], **kwargs)
+    return ResNet(**{"block": BasicBlock, "layers": [3, 4, 6, 3], **kwargs})

@@ -132,4 +132,4 @@ class ResNet(nn.Module):
 
 def resnet50(**kwargs: Any) -> ResNet:
     """ResNet configured as `resnet50`."""
-    return ResNet(block=Bottleneck, layers=[3, 4, 6, 3], **kwargs)
+    return ResNet(**{"block": Bottleneck, "layers": [3, 4, 6, 3], **kwargs})

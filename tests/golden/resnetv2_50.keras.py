@@ -219,4 +219,4 @@ def ResNetV2(
 
 def resnetv2_50(**kwargs: Any) -> keras.Model:
     """ResNetV2 configured as `resnetv2_50`."""
-    return ResNetV2(layers=[3, 4, 6, 3], **kwargs)
+    return ResNetV2(**{"layers": [3, 4, 6, 3], **kwargs})

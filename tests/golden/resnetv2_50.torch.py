@@ -168,4 +168,4 @@ class ResNetV2(nn.Module):
 
 def resnetv2_50(**kwargs: Any) -> ResNetV2:
     """ResNetV2 configured as `resnetv2_50`."""
-    return ResNetV2(layers=[3, 4, 6, 3], **kwargs)
+    return ResNetV2(**{"layers": [3, 4, 6, 3], **kwargs})

@@ -133,5 +133,11 @@ class ResNet(nn.Module):
 def resnext50_32x4d(**kwargs: Any) -> ResNet:
     """ResNet configured as `resnext50_32x4d`."""
     return ResNet(
-        block=Bottleneck, layers=[3, 4, 6, 3], groups=32, width_per_group=4, **kwargs
+        **{
+            "block": Bottleneck,
+            "layers": [3, 4, 6, 3],
+            "groups": 32,
+            "width_per_group": 4,
+            **kwargs,
+        }
     )

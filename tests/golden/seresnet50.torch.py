@@ -232,4 +232,4 @@ class ResNet(nn.Module):
 
 def seresnet50(**kwargs: Any) -> ResNet:
     """ResNet configured as `seresnet50`."""
-    return ResNet(block=SEBottleneck, layers=[3, 4, 6, 3], **kwargs)
+    return ResNet(**{"block": SEBottleneck, "layers": [3, 4, 6, 3], **kwargs})

@@ -134,4 +134,6 @@ class SqueezeNet(nn.Module):
 
 def squeezenet1_0(**kwargs: Any) -> SqueezeNet:
     """SqueezeNet configured as `squeezenet1_0`."""
-    return SqueezeNet(stem_channels=96, stem_kernel=7, pool_after=[4, 8], **kwargs)
+    return SqueezeNet(
+        **{"stem_channels": 96, "stem_kernel": 7, "pool_after": [4, 8], **kwargs}
+    )

@@ -17,7 +17,7 @@ import keras
 def ceil_extra(
     size: int, kernel: int, stride: int, padding: int, ceil_mode: bool
 ) -> int:
-    """Extra end padding that makes "valid" pooling give torch's `ceil_mode` output size."""
+    """End padding that makes "valid" pooling give torch's `ceil_mode` output size."""
     if not ceil_mode:
         return 0
     out = -(-(size + 2 * padding - kernel) // stride) + 1
@@ -205,5 +205,11 @@ def SqueezeNet(
 def squeezenet1_0_complex_bypass(**kwargs: Any) -> keras.Model:
     """SqueezeNet configured as `squeezenet1_0_complex_bypass`."""
     return SqueezeNet(
-        stem_channels=96, stem_kernel=7, pool_after=[4, 8], bypass="complex", **kwargs
+        **{
+            "stem_channels": 96,
+            "stem_kernel": 7,
+            "pool_after": [4, 8],
+            "bypass": "complex",
+            **kwargs,
+        }
     )

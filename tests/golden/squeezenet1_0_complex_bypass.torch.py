@@ -135,5 +135,11 @@ class SqueezeNet(nn.Module):
 def squeezenet1_0_complex_bypass(**kwargs: Any) -> SqueezeNet:
     """SqueezeNet configured as `squeezenet1_0_complex_bypass`."""
     return SqueezeNet(
-        stem_channels=96, stem_kernel=7, pool_after=[4, 8], bypass="complex", **kwargs
+        **{
+            "stem_channels": 96,
+            "stem_kernel": 7,
+            "pool_after": [4, 8],
+            "bypass": "complex",
+            **kwargs,
+        }
     )

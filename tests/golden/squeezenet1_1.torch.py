@@ -134,4 +134,6 @@ class SqueezeNet(nn.Module):
 
 def squeezenet1_1(**kwargs: Any) -> SqueezeNet:
     """SqueezeNet configured as `squeezenet1_1`."""
-    return SqueezeNet(stem_channels=64, stem_kernel=3, pool_after=[3, 5], **kwargs)
+    return SqueezeNet(
+        **{"stem_channels": 64, "stem_kernel": 3, "pool_after": [3, 5], **kwargs}
+    )

@@ -109,4 +109,4 @@ class VGG(nn.Module):
 
 def vgg11(**kwargs: Any) -> VGG:
     """VGG configured as `vgg11`."""
-    return VGG(depth=11, batch_norm=False, **kwargs)
+    return VGG(**{"depth": 11, "batch_norm": False, **kwargs})

@@ -109,4 +109,4 @@ class VGG(nn.Module):
 
 def vgg11_bn(**kwargs: Any) -> VGG:
     """VGG configured as `vgg11_bn`."""
-    return VGG(depth=11, batch_norm=True, **kwargs)
+    return VGG(**{"depth": 11, "batch_norm": True, **kwargs})

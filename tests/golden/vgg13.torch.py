@@ -109,4 +109,4 @@ class VGG(nn.Module):
 
 def vgg13(**kwargs: Any) -> VGG:
     """VGG configured as `vgg13`."""
-    return VGG(depth=13, batch_norm=False, **kwargs)
+    return VGG(**{"depth": 13, "batch_norm": False, **kwargs})

@@ -109,4 +109,4 @@ class VGG(nn.Module):
 
 def vgg13_bn(**kwargs: Any) -> VGG:
     """VGG configured as `vgg13_bn`."""
-    return VGG(depth=13, batch_norm=True, **kwargs)
+    return VGG(**{"depth": 13, "batch_norm": True, **kwargs})

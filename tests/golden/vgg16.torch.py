@@ -109,4 +109,4 @@ class VGG(nn.Module):
 
 def vgg16(**kwargs: Any) -> VGG:
     """VGG configured as `vgg16`."""
-    return VGG(depth=16, batch_norm=False, **kwargs)
+    return VGG(**{"depth": 16, "batch_norm": False, **kwargs})

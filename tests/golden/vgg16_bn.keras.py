@@ -17,7 +17,7 @@ def adaptive_avg_pool2d(
     x: keras.KerasTensor, size: int, name: str
 ) -> keras.KerasTensor:
     """Average pooling to `size` x `size` with torch's windows, which overlap when
-    `size` does not divide the input: [floor(i * n / size), ceil((i + 1) * n / size))."""
+    `size` does not divide the input: [i * n // size, ceil((i + 1) * n / size))."""
     height, width = x.shape[1], x.shape[2]
     if height % size == 0 and width % size == 0:
         pool = (height // size, width // size)
@@ -135,4 +135,4 @@ def VGG(
 
 def vgg16_bn(**kwargs: Any) -> keras.Model:
     """VGG configured as `vgg16_bn`."""
-    return VGG(depth=16, batch_norm=True, **kwargs)
+    return VGG(**{"depth": 16, "batch_norm": True, **kwargs})

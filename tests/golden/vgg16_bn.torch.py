@@ -109,4 +109,4 @@ class VGG(nn.Module):
 
 def vgg16_bn(**kwargs: Any) -> VGG:
     """VGG configured as `vgg16_bn`."""
-    return VGG(depth=16, batch_norm=True, **kwargs)
+    return VGG(**{"depth": 16, "batch_norm": True, **kwargs})

@@ -109,4 +109,4 @@ class VGG(nn.Module):
 
 def vgg19(**kwargs: Any) -> VGG:
     """VGG configured as `vgg19`."""
-    return VGG(depth=19, batch_norm=False, **kwargs)
+    return VGG(**{"depth": 19, "batch_norm": False, **kwargs})

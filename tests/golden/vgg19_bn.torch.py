@@ -109,4 +109,4 @@ class VGG(nn.Module):
 
 def vgg19_bn(**kwargs: Any) -> VGG:
     """VGG configured as `vgg19_bn`."""
-    return VGG(depth=19, batch_norm=True, **kwargs)
+    return VGG(**{"depth": 19, "batch_norm": True, **kwargs})
