@@ -75,7 +75,8 @@ def assert_instances_match_torch(model: Any, result: Result) -> None:
 
     import torch
 
-    model.eval()
+    # training mode, so that auxiliary heads (training-only outputs) run and are checked too
+    model.train()
     inferred = result.model.instances()
     seen: dict[str, list[tuple[int, ...]]] = defaultdict(list)
     modules = dict(model.named_modules())
@@ -92,6 +93,9 @@ def assert_instances_match_torch(model: Any, result: Result) -> None:
     finally:
         for h in hooks:
             h.remove()
+    if isinstance(out, tuple):
+        out, *aux = out
+        assert [tuple(a.shape[1:]) for a in aux] == result.model.aux_shapes[::-1]
     assert tuple(out.shape[1:]) == result.model.output_shape
     assert set(inferred) == {n for n in modules if n}
     for path, inst in inferred.items():
