@@ -38,15 +38,23 @@ def keras_model(spec: str, model: str | None = None, **kwargs: Any) -> tuple[Any
     return getattr(module, result.selection.entry)(**kwargs), result
 
 
-def randomise_batchnorm(model: Any, seed: int = 0) -> None:
-    """Random running statistics, so that a transfer that drops them cannot pass."""
+def randomise(model: Any, seed: int = 0) -> None:
+    """Random batch-norm statistics and affine parameters, and random biases, so that a
+    transfer or a layout that drops any of them cannot pass: fresh references start with
+    zero biases (VGG, SqueezeNet) or zero norm weights (timm's seresnet50 bn3)."""
     import torch
 
     gen = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=gen) - 0.5)
-            m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                shape = m.running_mean.shape
+                m.running_mean.copy_(torch.rand(shape, generator=gen) - 0.5)
+                m.running_var.copy_(torch.rand(shape, generator=gen) + 0.5)
+                m.weight.copy_(torch.rand(shape, generator=gen) + 0.5)
+            if isinstance(m, torch.nn.Conv2d | torch.nn.Linear | torch.nn.BatchNorm2d):
+                if m.bias is not None:
+                    m.bias.copy_(torch.rand(m.bias.shape, generator=gen) * 0.2 - 0.1)
 
 
 def to_channels_last(x: np.ndarray) -> np.ndarray:
@@ -126,7 +134,7 @@ def assert_backends_agree(text: str, tmp_path: Path, name: str = "spec.arch") ->
     km = getattr(load(kr.source or "", "t_keras"), entry)()
     assert_instances_match_torch(tm, tr)
     assert trainable_count(km) == tr.model.trainable
-    randomise_batchnorm(tm)
+    randomise(tm)
     torch_to_keras(tm.state_dict(), km)
     x = np.random.default_rng(0).standard_normal((2, *tr.model.input_shape)).astype("float32")
     with torch.no_grad():

@@ -9,7 +9,7 @@ import torch
 from archdsl.transfer import torch_to_keras
 from tests.helpers import (
     keras_model,
-    randomise_batchnorm,
+    randomise,
     to_channels_last,
     torch_model,
     trainable_count,
@@ -31,7 +31,7 @@ def test_keras_matches_torch(spec: str) -> None:
     torch.manual_seed(0)
     tm, result = torch_model(spec)
     tm.eval()
-    randomise_batchnorm(tm)
+    randomise(tm)
     km, _ = keras_model(spec)
     n_torch = sum(p.numel() for p in tm.parameters() if p.requires_grad)
     assert trainable_count(km) == n_torch == result.model.trainable

@@ -12,7 +12,7 @@ from archdsl.transfer import torch_to_keras
 from tests.helpers import (
     assert_instances_match_torch,
     load,
-    randomise_batchnorm,
+    randomise,
     to_channels_last,
     trainable_count,
 )
@@ -38,7 +38,7 @@ def test_random_architectures_agree_across_backends(tmp_path_factory, text: str)
     static = torch_result.model
     assert trainable_count(km) == static.trainable
     assert sum(int(np.prod(w.shape)) for w in km.non_trainable_weights) == static.stats
-    randomise_batchnorm(tm)
+    randomise(tm)
     torch_to_keras(tm.state_dict(), km)
     x = np.random.default_rng(1).standard_normal((2, *static.input_shape)).astype("float32")
     with torch.no_grad():

@@ -24,7 +24,7 @@ import torch
 import torchvision
 
 from archdsl.transfer import torch_to_keras
-from tests.helpers import keras_model, to_channels_last, torch_model, trainable_count
+from tests.helpers import keras_model, randomise, to_channels_last, torch_model, trainable_count
 
 # (spec, torchvision model, its parameter count, Keras resolution)
 CASES = [
@@ -42,22 +42,6 @@ CASES = [
 ]
 
 BYPASS = ["squeezenet1_0_simple_bypass.arch", "squeezenet1_0_complex_bypass.arch"]
-
-
-def _randomise(model: Any, seed: int) -> None:
-    """Random batch-norm statistics and affine parameters, and random biases: torchvision
-    starts VGG's and SqueezeNet's biases at zero, which would hide a bias that goes missing."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                shape = m.running_mean.shape
-                m.running_mean.copy_(torch.rand(shape, generator=gen) - 0.5)
-                m.running_var.copy_(torch.rand(shape, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(shape, generator=gen) + 0.5)
-            if isinstance(m, torch.nn.Conv2d | torch.nn.Linear | torch.nn.BatchNorm2d):
-                if m.bias is not None:
-                    m.bias.copy_(torch.rand(m.bias.shape, generator=gen) * 0.2 - 0.1)
 
 
 def _keras_agrees(spec: str, tm: Any, size: int) -> None:
@@ -100,7 +84,7 @@ def test_matches_torchvision(spec: str, reference: str, params: int, keras_size:
         ref_sd, our_sd = ref.state_dict(), ours.state_dict()
         assert list(our_sd) == list(ref_sd)
         assert [v.shape for v in our_sd.values()] == [v.shape for v in ref_sd.values()]
-        _randomise(ref, seed=1)
+        randomise(ref, seed=1)
         ours.load_state_dict(ref.state_dict(), strict=True, assign=True)
         assert all(p.device.type == "cpu" for p in ours.state_dict().values())
         x = torch.randn(1, 3, 224, 224)
@@ -226,6 +210,6 @@ def test_bypass_variants_extend_squeezenet1_0() -> None:
 def test_bypass_keras_matches_torch(spec: str) -> None:
     torch.manual_seed(0)
     tm, result = torch_model(spec)
-    _randomise(tm, seed=2)
+    randomise(tm, seed=2)
     assert result.model.trainable == sum(p.numel() for p in tm.parameters())
     _keras_agrees(spec, tm, 224)

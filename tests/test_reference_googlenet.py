@@ -11,7 +11,7 @@ import torchvision
 from archdsl.transfer import torch_to_keras
 from tests.helpers import (
     keras_model,
-    randomise_batchnorm,
+    randomise,
     to_channels_last,
     torch_model,
     trainable_count,
@@ -27,7 +27,7 @@ def _disable_dropout(model: torch.nn.Module) -> None:
 def test_googlenet_matches_torchvision() -> None:
     torch.manual_seed(0)
     ref = torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=True)
-    randomise_batchnorm(ref)
+    randomise(ref)
     ours, result = torch_model("googlenet.arch")
     assert list(ours.state_dict()) == list(ref.state_dict())
     assert [v.shape for v in ours.state_dict().values()] == [
@@ -52,7 +52,7 @@ def test_googlenet_matches_torchvision() -> None:
 def test_googlenet_keras_matches_torch() -> None:
     torch.manual_seed(0)
     tm, result = torch_model("googlenet.arch")
-    randomise_batchnorm(tm)
+    randomise(tm)
     km, _ = keras_model("googlenet.arch")
     assert trainable_count(km) == result.model.trainable == sum(p.numel() for p in tm.parameters())
     torch_to_keras(tm.state_dict(), km)

@@ -31,7 +31,7 @@ import torchvision
 from archdsl.transfer import torch_to_keras
 from tests.helpers import (
     keras_model,
-    randomise_batchnorm,
+    randomise,
     to_channels_last,
     torch_model,
     trainable_count,
@@ -85,7 +85,7 @@ def assert_loads_and_matches(ours: torch.nn.Module, ref: torch.nn.Module, resolu
     ref_sd, our_sd = ref.state_dict(), ours.state_dict()
     assert list(our_sd) == list(ref_sd)
     assert [v.shape for v in our_sd.values()] == [v.shape for v in ref_sd.values()]
-    randomise_batchnorm(ref, seed=1)
+    randomise(ref, seed=1)
     ours.load_state_dict(ref.state_dict(), strict=True)
     ours.eval()
     ref.eval()
@@ -130,7 +130,7 @@ def test_keras_matches_torch(case: Case) -> None:
     torch.manual_seed(0)
     tm, result = torch_model(case.spec, case.model)
     tm.eval()
-    randomise_batchnorm(tm)
+    randomise(tm)
     km, _ = keras_model(case.spec, case.model, input_shape=(64, 64, 3))
     assert trainable_count(km) == count(tm) == result.model.trainable
     assert torch_to_keras(tm.state_dict(), km)

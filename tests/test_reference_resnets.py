@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from archdsl.transfer import torch_to_keras
-from tests.helpers import keras_model, to_channels_last, torch_model, trainable_count
+from tests.helpers import keras_model, randomise, to_channels_last, torch_model, trainable_count
 
 
 def _torchvision(name: str) -> Callable[[], Any]:
@@ -49,20 +49,6 @@ IDS = [c[1] for c in CASES]
 KERAS_SIZE = 64
 
 
-def _randomise_batchnorm(model: Any, seed: int) -> None:
-    """Random statistics and affine parameters in every batch norm (timm's seresnet50 starts
-    with bn3.weight = 0, which would hide its SE modules from the comparison)."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                shape = m.running_mean.shape
-                m.running_mean.copy_(torch.rand(shape, generator=gen) - 0.5)
-                m.running_var.copy_(torch.rand(shape, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(shape, generator=gen) + 0.5)
-                m.bias.copy_(torch.rand(shape, generator=gen) - 0.5)
-
-
 @pytest.mark.parametrize(("spec", "model", "reference", "params"), CASES, ids=IDS)
 def test_torch_matches_reference(
     spec: str, model: str, reference: Callable[[], Any], params: int
@@ -74,7 +60,7 @@ def test_torch_matches_reference(
     ref_sd, our_sd = ref.state_dict(), ours.state_dict()
     assert list(our_sd) == list(ref_sd)
     assert [v.shape for v in our_sd.values()] == [v.shape for v in ref_sd.values()]
-    _randomise_batchnorm(ref, seed=1)
+    randomise(ref, seed=1)
     ours.load_state_dict(ref.state_dict(), strict=True)
     x = torch.randn(1, *result.model.input_shape)
     assert result.model.input_shape == (3, 224, 224)
@@ -94,7 +80,7 @@ def test_keras_matches_torch(
     torch.manual_seed(0)
     tm, result = torch_model(spec, model)
     tm.eval()
-    _randomise_batchnorm(tm, seed=2)
+    randomise(tm, seed=2)
     km, _ = keras_model(spec, model, input_shape=(KERAS_SIZE, KERAS_SIZE, 3))
     assert trainable_count(km) == params == result.model.trainable
     filled = torch_to_keras(tm.state_dict(), km)

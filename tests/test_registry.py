@@ -17,7 +17,7 @@ from archdsl.transfer import torch_to_keras
 from tests.helpers import (
     assert_instances_match_torch,
     load,
-    randomise_batchnorm,
+    randomise,
     to_channels_last,
     trainable_count,
 )
@@ -55,7 +55,7 @@ def test_layer_agrees_across_backends(name: str, tmp_path: Path) -> None:
     km = load(kr.source or "", "t_keras").t()
     assert_instances_match_torch(tm, tr)
     assert trainable_count(km) == tr.model.trainable
-    randomise_batchnorm(tm)
+    randomise(tm)
     torch_to_keras(tm.state_dict(), km)
     x = np.random.default_rng(0).standard_normal((2, *tr.model.input_shape)).astype("float32") * 4
     with torch.no_grad():

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchvision
 
-from tests.helpers import torch_model
+from tests.helpers import randomise, torch_model
 
 CASES = [
     ("resnet18.arch", "resnet18"),
@@ -27,11 +27,7 @@ def test_matches_torchvision(spec: str, reference: str) -> None:
     ref_sd, our_sd = ref.state_dict(), ours.state_dict()
     assert list(our_sd) == list(ref_sd)
     assert [v.shape for v in our_sd.values()] == [v.shape for v in ref_sd.values()]
-    # reference buffers randomised too, so that loading really carries the statistics
-    for m in ref.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 1.5)
+    randomise(ref)  # statistics and biases too, so that loading really carries them
     ours.load_state_dict(ref.state_dict(), strict=True)
     x = torch.randn(2, *result.model.input_shape)
     with torch.no_grad():
