@@ -106,6 +106,8 @@ class _Builder:
     def __init__(self, program: Program) -> None:
         self.prog = program
         self.count = 0
+        self.declared = 0  # members declared (built or not yet)
+        self.loop_product = 1  # iterations of the loops being unrolled, multiplied
         self.depth = 0
         self.model: Model | None = None
         self.globals: dict[str, Any] = {
@@ -274,6 +276,7 @@ class _Builder:
                         "E0603", "`for` iterates over a list", stmt.iterable.span, "not a list"
                     )
                 self.check_repeat(len(rows), stmt.iterable.span)
+                self.loop_product *= max(1, len(rows))
                 for i, row in enumerate(rows):
                     inner = dict(env)
                     if len(stmt.targets) == 1:
@@ -289,6 +292,7 @@ class _Builder:
                         inner.update(zip(stmt.targets, row, strict=True))
                     inner.update(index=i, first=i == 0, last=i == len(rows) - 1)
                     self.collect(stmt.body, scope, prefix, inner)
+                self.loop_product //= max(1, len(rows))
             elif isinstance(stmt, ast.Repeat):
                 n = evaluate(stmt.count, env)
                 if not isinstance(n, int) or isinstance(n, bool) or n < 0:
@@ -299,20 +303,39 @@ class _Builder:
                         f"got {n!r}",
                     )
                 self.check_repeat(n, stmt.count.span)
+                self.loop_product *= max(1, n)
                 for i in range(n):
                     inner = dict(env, index=i, first=i == 0, last=i == n - 1)
                     self.collect(stmt.body, scope, prefix, inner)
+                self.loop_product //= max(1, n)
 
     def check_repeat(self, n: int, span: Span) -> None:
-        if n > MAX_REPEAT or self.count + n > MAX_INSTANCES:
+        """Refuse a loop before unrolling it when its count, times the counts of the loops
+        around it, would pass the instance limit (guarantee G4)."""
+        total = self.loop_product * n
+        if n > MAX_REPEAT or self.declared + total > MAX_INSTANCES:
+            around = (
+                f" inside loops of {self.loop_product:,} iterations"
+                if self.loop_product > 1
+                else ""
+            )
             raise error(
                 "E0406",
-                f"repeating {n} times goes over the limit of {MAX_INSTANCES:,} module instances",
+                f"repeating {n:,} times{around} goes over the limit of "
+                f"{MAX_INSTANCES:,} module instances",
                 span,
                 "too many repetitions",
             )
 
     def declare(self, stmt: ast.Member, scope: _Scope, prefix: str, env: dict[str, Any]) -> None:
+        self.declared += 1
+        if self.declared > MAX_INSTANCES:
+            raise error(
+                "E0406",
+                f"the model declares more than {MAX_INSTANCES:,} module instances",
+                stmt.span,
+                "one too many",
+            )
         present = True
         if stmt.guard is not None:
             g = evaluate(stmt.guard, env)
