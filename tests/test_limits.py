@@ -44,3 +44,26 @@ def test_instance_limit_boundary(tmp_path: Path) -> None:
         analyse(_spec(tmp_path, 2, MAX_INSTANCES // 2))  # exactly the limit plus the container
     result = analyse(_spec(tmp_path, 7, 1000))
     assert len(result.model.instances()) == 7001 < under
+
+
+def test_nested_comprehensions_are_refused_quickly(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.arch"
+    path.write_text(
+        "arch A {\n  input [4]\n"
+        "  let big = [sum([j for j in range(100000)]) for i in range(100000)]\n"
+        "  fc = linear(2)\n}\n"
+    )
+    start = time.perf_counter()
+    with pytest.raises(ArchError) as info:
+        analyse(path)
+    assert info.value.diagnostics[0].code == "E0602"
+    assert time.perf_counter() - start < 2.0
+
+
+def test_budget_is_per_compilation(tmp_path: Path) -> None:
+    path = tmp_path / "ok.arch"
+    path.write_text(
+        "arch A {\n  input [4]\n  let s = sum([j for j in range(90000)])\n  fc = linear(2)\n}\n"
+    )
+    for _ in range(15):  # 15 x 90,000 elements in total, each compilation under the limit
+        analyse(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,27 @@ from archdsl.syntax import ast
 
 MAX_INT = 2**40
 MAX_LIST = 100_000
+MAX_ELEMENTS = 1_000_000  # list elements one compilation may build, all expressions together
+
+_built = ContextVar("archdsl_elements_built", default=0)
+
+
+def reset_budget() -> None:
+    """Start a new compilation's element budget."""
+    _built.set(0)
+
+
+def _spend(n: int, e: ast.Expr) -> None:
+    total = _built.get() + n
+    _built.set(total)
+    if total > MAX_ELEMENTS:
+        raise error(
+            "E0602",
+            f"expressions build more than {MAX_ELEMENTS:,} list elements",
+            e.span,
+            "this list goes over the limit",
+            help="stage tables and loops in a spec are small; look for nested comprehensions",
+        )
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,7 @@ def evaluate(e: ast.Expr, env: Mapping[str, Any]) -> Any:
         rows = evaluate(e.iterable, env)
         if not isinstance(rows, tuple):
             raise error("E0603", "a comprehension iterates over a list", e.iterable.span)
+        _spend(len(rows), e)
         out = []
         for row in rows:
             inner = dict(env)
@@ -168,6 +191,7 @@ def _binop(e: ast.BinOp, a: Any, b: Any) -> Any:
     if op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
         if len(a) + len(b) > MAX_LIST:
             raise error("E0602", "list is too long", e.span)
+        _spend(len(a) + len(b), e)
         return a + b
     _need_number(a, e.left)
     _need_number(b, e.right)
@@ -202,6 +226,7 @@ def _call(e: ast.Call, env: Mapping[str, Any]) -> Any:
     if e.func == "zip":
         if kwargs or not args or not all(isinstance(a, tuple) for a in args):
             raise error("E0606", "`zip` takes lists", e.span, "expected lists")
+        _spend(min(len(a) for a in args), e)
         return tuple(zip(*args, strict=False))
     if e.func == "range":
         if kwargs or not 1 <= len(args) <= 2 or not all(isinstance(a, int) for a in args):
@@ -209,6 +234,7 @@ def _call(e: ast.Call, env: Mapping[str, Any]) -> Any:
         lo, hi = (0, args[0]) if len(args) == 1 else args
         if hi - lo > MAX_LIST:
             raise error("E0602", "range is too long", e.span, f"the limit is {MAX_LIST}")
+        _spend(max(0, hi - lo), e)
         return tuple(range(lo, hi))
     fn = _FUNCS.get(e.func)
     if fn is None:

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archdsl.errors import ArchError, Span, error
-from archdsl.ir.evaluate import BlockRef, evaluate
+from archdsl.ir.evaluate import BlockRef, evaluate, reset_budget
 from archdsl.ir.program import COMBINATORS, Program
 from archdsl.layers.registry import LayerType, Shape, ShapeError, get_layer
 from archdsl.names import bad_identifier, did_you_mean
@@ -706,6 +706,7 @@ def infer(
     override_spans: dict[str, Span] | None = None,
 ) -> Model:
     """Expand ``arch`` with ``overrides`` applied to its parameters and infer every shape."""
+    reset_budget()
     try:
         return _Builder(program).build(arch, overrides or {}, override_spans or {})
     except RecursionError:
