@@ -70,18 +70,20 @@ def load_program(path: str | os.PathLike[str], display_name: str | None = None) 
     except OSError as exc:
         raise error("E0004", f"cannot read `{name}`: {exc.strerror or exc}") from None
     src = SourceFile.from_bytes(name, data)
-    return _build(src, p.resolve().parent)
+    return _build(src, p.resolve())
 
 
 def program_from_text(text: str, name: str = "<spec>", root_dir: Path | None = None) -> Program:
-    return _build(SourceFile.from_text(name, text), root_dir or Path.cwd())
+    return _build(SourceFile.from_text(name, text), (root_dir or Path.cwd()).resolve() / "<spec>")
 
 
-def _build(src: SourceFile, root_dir: Path) -> Program:
+def _build(src: SourceFile, root_path: Path) -> Program:
+    """``root_path`` is the root file's real path; imports resolve inside its directory."""
     prog = Program(root=src.name)
     try:
-        loader = _Loader(prog, root_dir)
-        loader.load(src, Path(src.name), chain=())
+        loader = _Loader(prog, root_path.parent)
+        loader.loaded[root_path] = src.name
+        loader.load(src, root_path, chain=((root_path, None),))
         _Resolver(prog).run()
     except ArchError as err:
         err.sources = {**prog.sources, **err.sources}
@@ -95,10 +97,13 @@ class _Loader:
         self.root_dir = root_dir.resolve()
         self.loaded: dict[Path, str] = {}
 
-    def load(self, src: SourceFile, path: Path, chain: tuple[tuple[Path, Span], ...]) -> None:
+    def load(
+        self, src: SourceFile, path: Path, chain: tuple[tuple[Path, Span | None], ...]
+    ) -> None:
+        """Load ``src`` (at real ``path``); ``chain`` is the import path that led here."""
         self.prog.sources[src.name] = src
         module = parse(src)
-        here = (self.root_dir / path.name) if not chain else path
+        here = path
         for decl in module.decls:
             if isinstance(decl, ast.ImportDecl):
                 self._import(decl, here, chain)
@@ -130,7 +135,7 @@ class _Loader:
             prog.blocks[decl.name] = decl
 
     def _import(
-        self, decl: ast.ImportDecl, here: Path, chain: tuple[tuple[Path, Span], ...]
+        self, decl: ast.ImportDecl, here: Path, chain: tuple[tuple[Path, Span | None], ...]
     ) -> None:
         rel = decl.path
         base = here.parent
@@ -145,19 +150,25 @@ class _Loader:
                 "resolves outside the directory of the root spec",
                 help="keep shared block files next to the spec or below it",
             )
-        if any(p == target for p, _ in chain) or target == (self.root_dir / here.name).resolve():
-            if target in self.loaded or any(p == target for p, _ in chain) or not chain:
-                raise error(
-                    "E0302",
-                    f"import cycle through `{rel}`",
-                    decl.span,
-                    "this import leads back to a file that is being imported",
-                    secondary=tuple((s, "imported here") for _, s in chain),
-                )
+        if any(p == target for p, _ in chain):
+            raise error(
+                "E0302",
+                f"import cycle through `{rel}`",
+                decl.span,
+                "this import leads back to a file that is being imported",
+                secondary=tuple((s, "imported here") for _, s in chain if s is not None),
+            )
         if target in self.loaded:
             return
         if len(chain) >= MAX_IMPORT_DEPTH:
             raise error("E0303", "imports are nested too deeply", decl.span)
+        if target.exists() and not target.is_file():
+            raise error(
+                "E0304",
+                f"cannot import `{rel}`: not a regular file",
+                decl.span,
+                "directories, FIFOs and devices cannot be imported",
+            )
         if not target.is_file():
             raise error(
                 "E0304",
