@@ -38,11 +38,12 @@ def conv_bn_activation(
     """Block `ConvBNActivation` from the spec."""
     if not (
         activation == "relu"
+        or activation == "relu6"
         or activation == "hardswish"
         or activation == "silu"
         or activation == "none"
     ):
-        raise ValueError('activation is "relu", "hardswish", "silu" or "none"')
+        raise ValueError('activation is "relu", "relu6", "hardswish", "silu" or "none"')
     x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}.0.pad")(x)
     if groups == x.shape[-1] == out:
         x = keras.layers.DepthwiseConv2D(
@@ -68,6 +69,9 @@ def conv_bn_activation(
     position = 2
     if activation == "relu":
         x = keras.layers.ReLU(name=f"{name}.{position}")(x)
+        position += 1
+    if activation == "relu6":
+        x = keras.layers.ReLU(max_value=6.0, name=f"{name}.{position}")(x)
         position += 1
     if activation == "hardswish":
         x = keras.layers.Activation("hard_swish", name=f"{name}.{position}")(x)

@@ -23,15 +23,26 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
     return new_v
 
 
-def conv_bn_re_lu6(
+def conv_bn_activation(
     x: keras.KerasTensor,
     out: int,
     kernel: int = 3,
     stride: int = 1,
     groups: int = 1,
-    name: str = "conv_bn_re_lu6",
+    activation: str = "relu",
+    eps: float = 1e-05,
+    momentum: float = 0.1,
+    name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
-    """Block `ConvBNReLU6` from the spec."""
+    """Block `ConvBNActivation` from the spec."""
+    if not (
+        activation == "relu"
+        or activation == "relu6"
+        or activation == "hardswish"
+        or activation == "silu"
+        or activation == "none"
+    ):
+        raise ValueError('activation is "relu", "relu6", "hardswish", "silu" or "none"')
     x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}.0.pad")(x)
     if groups == x.shape[-1] == out:
         x = keras.layers.DepthwiseConv2D(
@@ -52,9 +63,21 @@ def conv_bn_re_lu6(
             name=f"{name}.0",
         )(x)
     x = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.1"
+        axis=-1, momentum=1 - (momentum), epsilon=eps, name=f"{name}.1"
     )(x)
-    x = keras.layers.ReLU(max_value=6.0, name=f"{name}.2")(x)
+    position = 2
+    if activation == "relu":
+        x = keras.layers.ReLU(name=f"{name}.{position}")(x)
+        position += 1
+    if activation == "relu6":
+        x = keras.layers.ReLU(max_value=6.0, name=f"{name}.{position}")(x)
+        position += 1
+    if activation == "hardswish":
+        x = keras.layers.Activation("hard_swish", name=f"{name}.{position}")(x)
+        position += 1
+    if activation == "silu":
+        x = keras.layers.Activation("silu", name=f"{name}.{position}")(x)
+        position += 1
     return x
 
 
@@ -73,12 +96,21 @@ def inverted_residual(
         out_1 = x
         position = 0
         if expand_ratio != 1:
-            out_1 = conv_bn_re_lu6(
-                out_1, hidden, kernel=1, name=f"{name}.conv.{position}"
+            out_1 = conv_bn_activation(
+                out_1,
+                hidden,
+                kernel=1,
+                activation="relu6",
+                name=f"{name}.conv.{position}",
             )
             position += 1
-        out_1 = conv_bn_re_lu6(
-            out_1, hidden, stride=stride, groups=hidden, name=f"{name}.conv.{position}"
+        out_1 = conv_bn_activation(
+            out_1,
+            hidden,
+            stride=stride,
+            groups=hidden,
+            activation="relu6",
+            name=f"{name}.conv.{position}",
         )
         position += 1
         out_1 = keras.layers.Conv2D(
@@ -98,10 +130,21 @@ def inverted_residual(
     else:
         position_1 = 0
         if expand_ratio != 1:
-            x = conv_bn_re_lu6(x, hidden, kernel=1, name=f"{name}.conv.{position_1}")
+            x = conv_bn_activation(
+                x,
+                hidden,
+                kernel=1,
+                activation="relu6",
+                name=f"{name}.conv.{position_1}",
+            )
             position_1 += 1
-        x = conv_bn_re_lu6(
-            x, hidden, stride=stride, groups=hidden, name=f"{name}.conv.{position_1}"
+        x = conv_bn_activation(
+            x,
+            hidden,
+            stride=stride,
+            groups=hidden,
+            activation="relu6",
+            name=f"{name}.conv.{position_1}",
         )
         position_1 += 1
         x = keras.layers.Conv2D(
@@ -131,8 +174,12 @@ def MobileNetV2(
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     last_channel = make_divisible(1280 * max(1.0, width_mult), 8)
-    x = conv_bn_re_lu6(
-        x, make_divisible(32 * width_mult, 8), stride=2, name="features.0"
+    x = conv_bn_activation(
+        x,
+        make_divisible(32 * width_mult, 8),
+        stride=2,
+        activation="relu6",
+        name="features.0",
     )
     position = 1
     for t, c, n, s in [
@@ -153,7 +200,9 @@ def MobileNetV2(
                 name=f"features.{position}",
             )
             position += 1
-    x = conv_bn_re_lu6(x, last_channel, kernel=1, name=f"features.{position}")
+    x = conv_bn_activation(
+        x, last_channel, kernel=1, activation="relu6", name=f"features.{position}"
+    )
     position += 1
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="adaptive_avgpool2d")(x)
     x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)

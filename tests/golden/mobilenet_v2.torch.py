@@ -23,8 +23,8 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
     return new_v
 
 
-class ConvBNReLU6(nn.Sequential):
-    """Block `ConvBNReLU6` from the spec."""
+class ConvBNActivation(nn.Sequential):
+    """Block `ConvBNActivation` from the spec."""
 
     def __init__(
         self,
@@ -33,8 +33,22 @@ class ConvBNReLU6(nn.Sequential):
         kernel: int = 3,
         stride: int = 1,
         groups: int = 1,
+        activation: str = "relu",
+        eps: float = 1e-05,
+        momentum: float = 0.1,
     ) -> None:
-        super().__init__(
+        layers: list[nn.Module] = []
+        if not (
+            activation == "relu"
+            or activation == "relu6"
+            or activation == "hardswish"
+            or activation == "silu"
+            or activation == "none"
+        ):
+            raise ValueError(
+                'activation is "relu", "relu6", "hardswish", "silu" or "none"'
+            )
+        layers.append(
             nn.Conv2d(
                 in_channels,
                 out,
@@ -43,11 +57,21 @@ class ConvBNReLU6(nn.Sequential):
                 padding=(kernel - 1) // 2,
                 groups=groups,
                 bias=False,
-            ),
-            nn.BatchNorm2d(out, eps=1e-05, momentum=0.1),
-            nn.ReLU6(),
+            )
         )
-        self.out_channels = out
+        layers.append(nn.BatchNorm2d(out, eps=eps, momentum=momentum))
+        channels = out
+        if activation == "relu":
+            layers.append(nn.ReLU())
+            channels = out
+        if activation == "relu6":
+            layers.append(nn.ReLU6())
+        if activation == "hardswish":
+            layers.append(nn.Hardswish())
+        if activation == "silu":
+            layers.append(nn.SiLU())
+        super().__init__(*layers)
+        self.out_channels = channels
 
 
 class InvertedResidual(nn.Module):
@@ -62,11 +86,18 @@ class InvertedResidual(nn.Module):
         conv: list[nn.Module] = []
         channels = in_channels
         if expand_ratio != 1:
-            conv.append(ConvBNReLU6(in_channels, hidden, kernel=1))
-            channels = hidden
-        conv.append(ConvBNReLU6(channels, hidden, stride=stride, groups=hidden))
+            conv.append(
+                ConvBNActivation(in_channels, hidden, kernel=1, activation="relu6")
+            )
+            channels = conv[-1].out_channels
         conv.append(
-            nn.Conv2d(hidden, out, kernel_size=1, stride=1, padding=0, bias=False)
+            ConvBNActivation(
+                channels, hidden, stride=stride, groups=hidden, activation="relu6"
+            )
+        )
+        channels = conv[-1].out_channels
+        conv.append(
+            nn.Conv2d(channels, out, kernel_size=1, stride=1, padding=0, bias=False)
         )
         conv.append(nn.BatchNorm2d(out, eps=1e-05, momentum=0.1))
         self.conv = nn.Sequential(*conv)
@@ -91,8 +122,13 @@ class MobileNetV2(nn.Module):
         super().__init__()
         last_channel = make_divisible(1280 * max(1.0, width_mult), 8)
         features: list[nn.Module] = []
-        features.append(ConvBNReLU6(3, make_divisible(32 * width_mult, 8), stride=2))
-        channels = make_divisible(32 * width_mult, 8)
+        features.append(
+            ConvBNActivation(
+                3, make_divisible(32 * width_mult, 8), stride=2, activation="relu6"
+            )
+        )
+        channels = 3
+        channels = features[-1].out_channels
         for t, c, n, s in [
             [1, 16, 1, 1],
             [6, 24, 2, 2],
@@ -112,10 +148,13 @@ class MobileNetV2(nn.Module):
                     )
                 )
                 channels = make_divisible(c * width_mult, 8)
-        features.append(ConvBNReLU6(channels, last_channel, kernel=1))
+        features.append(
+            ConvBNActivation(channels, last_channel, kernel=1, activation="relu6")
+        )
+        channels = features[-1].out_channels
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout), nn.Linear(last_channel, num_classes, bias=True)
+            nn.Dropout(p=dropout), nn.Linear(channels, num_classes, bias=True)
         )
 
     def forward(self, x: Tensor) -> Tensor:

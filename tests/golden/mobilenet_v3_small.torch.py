@@ -40,11 +40,14 @@ class ConvBNActivation(nn.Sequential):
         layers: list[nn.Module] = []
         if not (
             activation == "relu"
+            or activation == "relu6"
             or activation == "hardswish"
             or activation == "silu"
             or activation == "none"
         ):
-            raise ValueError('activation is "relu", "hardswish", "silu" or "none"')
+            raise ValueError(
+                'activation is "relu", "relu6", "hardswish", "silu" or "none"'
+            )
         layers.append(
             nn.Conv2d(
                 in_channels,
@@ -61,6 +64,8 @@ class ConvBNActivation(nn.Sequential):
         if activation == "relu":
             layers.append(nn.ReLU())
             channels = out
+        if activation == "relu6":
+            layers.append(nn.ReLU6())
         if activation == "hardswish":
             layers.append(nn.Hardswish())
         if activation == "silu":

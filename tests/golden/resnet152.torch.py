@@ -10,7 +10,50 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+
+
+class SqueezeExcitation(nn.Module):
+    """Block `SqueezeExcitation` from the spec."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        squeeze: int,
+        activation: str = "relu",
+        gate: str = "sigmoid",
+    ) -> None:
+        super().__init__()
+        if not (activation == "relu" or activation == "silu"):
+            raise ValueError('activation is "relu" or "silu"')
+        if not (gate == "sigmoid" or gate == "hardsigmoid"):
+            raise ValueError('gate is "sigmoid" or "hardsigmoid"')
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(
+            in_channels, squeeze, kernel_size=1, stride=1, padding=0, bias=True
+        )
+        self.fc2 = nn.Conv2d(
+            squeeze, in_channels, kernel_size=1, stride=1, padding=0, bias=True
+        )
+        self.activation = activation
+        self.gate = gate
+        self.out_channels = in_channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        scale = self.avgpool(x)
+        scale = self.fc1(scale)
+        if self.activation == "silu":
+            scale = F.silu(scale)
+        else:
+            scale = F.relu(scale)
+        scale = self.fc2(scale)
+        if self.gate == "hardsigmoid":
+            scale = F.hardsigmoid(scale)
+        else:
+            scale = torch.sigmoid(scale)
+        x = x * scale
+        return x
 
 
 class Bottleneck(nn.Module):
@@ -23,6 +66,7 @@ class Bottleneck(nn.Module):
         stride: int = 1,
         groups: int = 1,
         base_width: int = 64,
+        use_se: bool = False,
     ) -> None:
         super().__init__()
         width = planes * base_width // 64 * groups
@@ -44,6 +88,11 @@ class Bottleneck(nn.Module):
             width, planes * 4, kernel_size=1, stride=1, padding=0, bias=False
         )
         self.bn3 = nn.BatchNorm2d(planes * 4, eps=1e-05, momentum=0.1)
+        self.se = None
+        if use_se:
+            self.se = SqueezeExcitation(
+                planes * 4, max(8, int(planes * 4 / 16 + 4) // 8 * 8)
+            )
         self.relu = nn.ReLU()
         self.downsample = None
         if stride != 1 or in_channels != planes * 4:
@@ -69,6 +118,8 @@ class Bottleneck(nn.Module):
         out = self.relu(out)
         out = self.conv3(out)
         out = self.bn3(out)
+        if self.se is not None:
+            out = self.se(out)
         identity = x
         if self.downsample is not None:
             identity = self.downsample(identity)
@@ -87,6 +138,7 @@ class ResNet(nn.Module):
         num_classes: int = 1000,
         groups: int = 1,
         width_per_group: int = 64,
+        use_se: bool = False,
     ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
@@ -107,6 +159,7 @@ class ResNet(nn.Module):
                         stride=stride if j == 0 else 1,
                         groups=groups,
                         base_width=width_per_group,
+                        use_se=use_se,
                     )
                 )
                 channels_1 = layer[-1].out_channels

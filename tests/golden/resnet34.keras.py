@@ -14,12 +14,59 @@ from typing import Any
 import keras
 
 
+def squeeze_excitation(
+    x: keras.KerasTensor,
+    squeeze: int,
+    activation: str = "relu",
+    gate: str = "sigmoid",
+    name: str = "squeeze_excitation",
+) -> keras.KerasTensor:
+    """Block `SqueezeExcitation` from the spec."""
+    in_channels = x.shape[-1]
+    if not (activation == "relu" or activation == "silu"):
+        raise ValueError('activation is "relu" or "silu"')
+    if not (gate == "sigmoid" or gate == "hardsigmoid"):
+        raise ValueError('gate is "sigmoid" or "hardsigmoid"')
+    branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}.avgpool")(
+        x
+    )
+    branch = keras.layers.Conv2D(
+        filters=squeeze,
+        kernel_size=1,
+        strides=1,
+        padding="valid",
+        use_bias=True,
+        name=f"{name}.fc1",
+    )(branch)
+    if activation == "silu":
+        branch = keras.layers.Activation("silu", name=f"{name}.silu")(branch)
+    else:
+        branch = keras.layers.ReLU(name=f"{name}.relu")(branch)
+    branch = keras.layers.Conv2D(
+        filters=in_channels,
+        kernel_size=1,
+        strides=1,
+        padding="valid",
+        use_bias=True,
+        name=f"{name}.fc2",
+    )(branch)
+    if gate == "hardsigmoid":
+        branch = keras.layers.Activation("hard_sigmoid", name=f"{name}.hardsigmoid")(
+            branch
+        )
+    else:
+        branch = keras.layers.Activation("sigmoid", name=f"{name}.sigmoid")(branch)
+    x = keras.layers.Multiply(name=f"{name}.multiply")([x, branch])
+    return x
+
+
 def basic_block(
     x: keras.KerasTensor,
     planes: int,
     stride: int = 1,
     groups: int = 1,
     base_width: int = 64,
+    use_se: bool = False,
     name: str = "basic_block",
 ) -> keras.KerasTensor:
     """Block `BasicBlock` from the spec."""
@@ -51,6 +98,10 @@ def basic_block(
     out = keras.layers.BatchNormalization(
         axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn2"
     )(out)
+    if use_se:
+        out = squeeze_excitation(
+            out, max(8, int(planes / 16 + 4) // 8 * 8), name=f"{name}.se"
+        )
     identity = x
     if stride != 1 or in_channels != planes:
         identity = keras.layers.Conv2D(
@@ -75,6 +126,7 @@ def bottleneck(
     stride: int = 1,
     groups: int = 1,
     base_width: int = 64,
+    use_se: bool = False,
     name: str = "bottleneck",
 ) -> keras.KerasTensor:
     """Block `Bottleneck` from the spec."""
@@ -126,6 +178,10 @@ def bottleneck(
     out = keras.layers.BatchNormalization(
         axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn3"
     )(out)
+    if use_se:
+        out = squeeze_excitation(
+            out, max(8, int(planes * 4 / 16 + 4) // 8 * 8), name=f"{name}.se"
+        )
     identity = x
     if stride != 1 or in_channels != planes * 4:
         identity = keras.layers.Conv2D(
@@ -150,6 +206,7 @@ def ResNet(
     num_classes: int = 1000,
     groups: int = 1,
     width_per_group: int = 64,
+    use_se: bool = False,
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "ResNet",
 ) -> keras.Model:
@@ -186,6 +243,7 @@ def ResNet(
                 stride=stride if j == 0 else 1,
                 groups=groups,
                 base_width=width_per_group,
+                use_se=use_se,
                 name=f"layer{i + 1}.{position}",
             )
             position += 1

@@ -14,30 +14,34 @@ from typing import Any
 import keras
 
 
-def se_module(
+def squeeze_excitation(
     x: keras.KerasTensor,
-    rd_ratio: float = 1.0 / 16,
-    rd_divisor: int = 8,
-    name: str = "se_module",
+    squeeze: int,
+    activation: str = "relu",
+    gate: str = "sigmoid",
+    name: str = "squeeze_excitation",
 ) -> keras.KerasTensor:
-    """Block `SEModule` from the spec."""
+    """Block `SqueezeExcitation` from the spec."""
     in_channels = x.shape[-1]
-    rd = max(
-        rd_divisor,
-        int(in_channels * rd_ratio + rd_divisor / 2) // rd_divisor * rd_divisor,
+    if not (activation == "relu" or activation == "silu"):
+        raise ValueError('activation is "relu" or "silu"')
+    if not (gate == "sigmoid" or gate == "hardsigmoid"):
+        raise ValueError('gate is "sigmoid" or "hardsigmoid"')
+    branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}.avgpool")(
+        x
     )
-    branch = keras.layers.GlobalAveragePooling2D(
-        keepdims=True, name=f"{name}.adaptive_avgpool2d"
-    )(x)
     branch = keras.layers.Conv2D(
-        filters=rd,
+        filters=squeeze,
         kernel_size=1,
         strides=1,
         padding="valid",
         use_bias=True,
         name=f"{name}.fc1",
     )(branch)
-    branch = keras.layers.ReLU(name=f"{name}.act")(branch)
+    if activation == "silu":
+        branch = keras.layers.Activation("silu", name=f"{name}.silu")(branch)
+    else:
+        branch = keras.layers.ReLU(name=f"{name}.relu")(branch)
     branch = keras.layers.Conv2D(
         filters=in_channels,
         kernel_size=1,
@@ -46,84 +50,13 @@ def se_module(
         use_bias=True,
         name=f"{name}.fc2",
     )(branch)
-    branch = keras.layers.Activation("sigmoid", name=f"{name}.gate")(branch)
-    x = keras.layers.Multiply(name=f"{name}.multiply")([x, branch])
-    return x
-
-
-def se_bottleneck(
-    x: keras.KerasTensor,
-    planes: int,
-    stride: int = 1,
-    groups: int = 1,
-    base_width: int = 64,
-    name: str = "se_bottleneck",
-) -> keras.KerasTensor:
-    """Block `SEBottleneck` from the spec."""
-    in_channels = x.shape[-1]
-    width = planes * base_width // 64 * groups
-    out = keras.layers.Conv2D(
-        filters=width,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=False,
-        name=f"{name}.conv1",
-    )(x)
-    out = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn1"
-    )(out)
-    out = keras.layers.ReLU(name=f"{name}.act1")(out)
-    out = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.conv2.pad")(out)
-    if groups == out.shape[-1] == width:
-        out = keras.layers.DepthwiseConv2D(
-            kernel_size=3,
-            strides=stride,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.conv2",
-        )(out)
+    if gate == "hardsigmoid":
+        branch = keras.layers.Activation("hard_sigmoid", name=f"{name}.hardsigmoid")(
+            branch
+        )
     else:
-        out = keras.layers.Conv2D(
-            filters=width,
-            kernel_size=3,
-            strides=stride,
-            padding="valid",
-            groups=groups,
-            use_bias=False,
-            name=f"{name}.conv2",
-        )(out)
-    out = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn2"
-    )(out)
-    out = keras.layers.ReLU(name=f"{name}.act2")(out)
-    out = keras.layers.Conv2D(
-        filters=planes * 4,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=False,
-        name=f"{name}.conv3",
-    )(out)
-    out = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn3"
-    )(out)
-    out = se_module(out, name=f"{name}.se")
-    identity = x
-    if stride != 1 or in_channels != planes * 4:
-        identity = keras.layers.Conv2D(
-            filters=planes * 4,
-            kernel_size=1,
-            strides=stride,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.downsample.0",
-        )(identity)
-        identity = keras.layers.BatchNormalization(
-            axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.downsample.1"
-        )(identity)
-    x = keras.layers.Add(name=f"{name}.add")([out, identity])
-    x = keras.layers.ReLU(name=f"{name}.act3")(x)
+        branch = keras.layers.Activation("sigmoid", name=f"{name}.sigmoid")(branch)
+    x = keras.layers.Multiply(name=f"{name}.multiply")([x, branch])
     return x
 
 
@@ -133,6 +66,7 @@ def bottleneck(
     stride: int = 1,
     groups: int = 1,
     base_width: int = 64,
+    use_se: bool = False,
     name: str = "bottleneck",
 ) -> keras.KerasTensor:
     """Block `Bottleneck` from the spec."""
@@ -184,6 +118,10 @@ def bottleneck(
     out = keras.layers.BatchNormalization(
         axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn3"
     )(out)
+    if use_se:
+        out = squeeze_excitation(
+            out, max(8, int(planes * 4 / 16 + 4) // 8 * 8), name=f"{name}.se"
+        )
     identity = x
     if stride != 1 or in_channels != planes * 4:
         identity = keras.layers.Conv2D(
@@ -208,6 +146,7 @@ def ResNet(
     num_classes: int = 1000,
     groups: int = 1,
     width_per_group: int = 64,
+    use_se: bool = False,
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "ResNet",
 ) -> keras.Model:
@@ -244,6 +183,7 @@ def ResNet(
                 stride=stride if j == 0 else 1,
                 groups=groups,
                 base_width=width_per_group,
+                use_se=use_se,
                 name=f"layer{i + 1}.{position}",
             )
             position += 1
@@ -256,4 +196,6 @@ def ResNet(
 
 def seresnet50(**kwargs: Any) -> keras.Model:
     """ResNet configured as `seresnet50`."""
-    return ResNet(**{"block": se_bottleneck, "layers": [3, 4, 6, 3], **kwargs})
+    return ResNet(
+        **{"block": bottleneck, "layers": [3, 4, 6, 3], "use_se": True, **kwargs}
+    )

@@ -14,102 +14,45 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-class SEModule(nn.Module):
-    """Block `SEModule` from the spec."""
-
-    def __init__(
-        self, in_channels: int, rd_ratio: float = 1.0 / 16, rd_divisor: int = 8
-    ) -> None:
-        super().__init__()
-        rd = max(
-            rd_divisor,
-            int(in_channels * rd_ratio + rd_divisor / 2) // rd_divisor * rd_divisor,
-        )
-        self.fc1 = nn.Conv2d(
-            in_channels, rd, kernel_size=1, stride=1, padding=0, bias=True
-        )
-        self.act = nn.ReLU()
-        self.fc2 = nn.Conv2d(
-            rd, in_channels, kernel_size=1, stride=1, padding=0, bias=True
-        )
-        self.gate = nn.Sigmoid()
-        self.out_channels = in_channels
-
-    def forward(self, x: Tensor) -> Tensor:
-        scale = F.adaptive_avg_pool2d(x, 1)
-        scale = self.fc1(scale)
-        scale = self.act(scale)
-        scale = self.fc2(scale)
-        scale = self.gate(scale)
-        x = x * scale
-        return x
-
-
-class SEBottleneck(nn.Module):
-    """Block `SEBottleneck` from the spec."""
+class SqueezeExcitation(nn.Module):
+    """Block `SqueezeExcitation` from the spec."""
 
     def __init__(
         self,
         in_channels: int,
-        planes: int,
-        stride: int = 1,
-        groups: int = 1,
-        base_width: int = 64,
+        squeeze: int,
+        activation: str = "relu",
+        gate: str = "sigmoid",
     ) -> None:
         super().__init__()
-        width = planes * base_width // 64 * groups
-        self.conv1 = nn.Conv2d(
-            in_channels, width, kernel_size=1, stride=1, padding=0, bias=False
+        if not (activation == "relu" or activation == "silu"):
+            raise ValueError('activation is "relu" or "silu"')
+        if not (gate == "sigmoid" or gate == "hardsigmoid"):
+            raise ValueError('gate is "sigmoid" or "hardsigmoid"')
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(
+            in_channels, squeeze, kernel_size=1, stride=1, padding=0, bias=True
         )
-        self.bn1 = nn.BatchNorm2d(width, eps=1e-05, momentum=0.1)
-        self.act1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(
-            width,
-            width,
-            kernel_size=3,
-            stride=stride,
-            padding=1,
-            groups=groups,
-            bias=False,
+        self.fc2 = nn.Conv2d(
+            squeeze, in_channels, kernel_size=1, stride=1, padding=0, bias=True
         )
-        self.bn2 = nn.BatchNorm2d(width, eps=1e-05, momentum=0.1)
-        self.act2 = nn.ReLU()
-        self.conv3 = nn.Conv2d(
-            width, planes * 4, kernel_size=1, stride=1, padding=0, bias=False
-        )
-        self.bn3 = nn.BatchNorm2d(planes * 4, eps=1e-05, momentum=0.1)
-        self.se = SEModule(planes * 4)
-        self.act3 = nn.ReLU()
-        self.downsample = None
-        if stride != 1 or in_channels != planes * 4:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(
-                    in_channels,
-                    planes * 4,
-                    kernel_size=1,
-                    stride=stride,
-                    padding=0,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(planes * 4, eps=1e-05, momentum=0.1),
-            )
-        self.out_channels = planes * 4
+        self.activation = activation
+        self.gate = gate
+        self.out_channels = in_channels
 
     def forward(self, x: Tensor) -> Tensor:
-        out = self.conv1(x)
-        out = self.bn1(out)
-        out = self.act1(out)
-        out = self.conv2(out)
-        out = self.bn2(out)
-        out = self.act2(out)
-        out = self.conv3(out)
-        out = self.bn3(out)
-        out = self.se(out)
-        identity = x
-        if self.downsample is not None:
-            identity = self.downsample(identity)
-        x = out + identity
-        x = self.act3(x)
+        scale = self.avgpool(x)
+        scale = self.fc1(scale)
+        if self.activation == "silu":
+            scale = F.silu(scale)
+        else:
+            scale = F.relu(scale)
+        scale = self.fc2(scale)
+        if self.gate == "hardsigmoid":
+            scale = F.hardsigmoid(scale)
+        else:
+            scale = torch.sigmoid(scale)
+        x = x * scale
         return x
 
 
@@ -123,6 +66,7 @@ class Bottleneck(nn.Module):
         stride: int = 1,
         groups: int = 1,
         base_width: int = 64,
+        use_se: bool = False,
     ) -> None:
         super().__init__()
         width = planes * base_width // 64 * groups
@@ -144,6 +88,11 @@ class Bottleneck(nn.Module):
             width, planes * 4, kernel_size=1, stride=1, padding=0, bias=False
         )
         self.bn3 = nn.BatchNorm2d(planes * 4, eps=1e-05, momentum=0.1)
+        self.se = None
+        if use_se:
+            self.se = SqueezeExcitation(
+                planes * 4, max(8, int(planes * 4 / 16 + 4) // 8 * 8)
+            )
         self.relu = nn.ReLU()
         self.downsample = None
         if stride != 1 or in_channels != planes * 4:
@@ -169,6 +118,8 @@ class Bottleneck(nn.Module):
         out = self.relu(out)
         out = self.conv3(out)
         out = self.bn3(out)
+        if self.se is not None:
+            out = self.se(out)
         identity = x
         if self.downsample is not None:
             identity = self.downsample(identity)
@@ -187,6 +138,7 @@ class ResNet(nn.Module):
         num_classes: int = 1000,
         groups: int = 1,
         width_per_group: int = 64,
+        use_se: bool = False,
     ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
@@ -207,6 +159,7 @@ class ResNet(nn.Module):
                         stride=stride if j == 0 else 1,
                         groups=groups,
                         base_width=width_per_group,
+                        use_se=use_se,
                     )
                 )
                 channels_1 = layer[-1].out_channels
@@ -232,4 +185,6 @@ class ResNet(nn.Module):
 
 def seresnet50(**kwargs: Any) -> ResNet:
     """ResNet configured as `seresnet50`."""
-    return ResNet(**{"block": SEBottleneck, "layers": [3, 4, 6, 3], **kwargs})
+    return ResNet(
+        **{"block": Bottleneck, "layers": [3, 4, 6, 3], "use_se": True, **kwargs}
+    )
