@@ -6,8 +6,6 @@ fails to compile is a bug in archdsl (or in this file), never an expected outcom
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from hypothesis import strategies as st
 
 ACTIVATIONS = ["relu", "relu6", "tanh", "sigmoid", "silu", "hardswish", "hardsigmoid"]
@@ -44,12 +42,6 @@ block Branches(a: int, b: int) {{
   forward: concat(left, middle, right)
 }}
 """
-
-
-@dataclass
-class Drawn:
-    text: str
-    uses: set[str] = field(default_factory=set)
 
 
 @st.composite

@@ -31,7 +31,6 @@ from archdsl.backends.base import (
     units,
 )
 from archdsl.errors import error
-from archdsl.ir.evaluate import BlockRef
 from archdsl.ir.program import COMBINATORS, Program
 from archdsl.layers.registry import LayerType, get_layer
 from archdsl.syntax import ast
@@ -54,14 +53,6 @@ class _Seq:
     list_var: str
     chan_var: str | None
     cur: ast.Expr
-
-
-def literal(value: object) -> str:
-    if isinstance(value, BlockRef):
-        return value.name
-    if isinstance(value, tuple):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    return repr(value)
 
 
 class TorchEmitter(FunctionUse):

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archdsl.errors import ArchError, Diagnostic, Label, Span, error
+from archdsl.errors import ArchError, Diagnostic, Span, error
 from archdsl.layers.registry import all_layers
 from archdsl.names import bad_identifier, did_you_mean
 from archdsl.source import SourceFile
@@ -692,4 +692,4 @@ def _first_anonymous(body: tuple[ast.Stmt, ...]) -> ast.Member | None:
     return None
 
 
-__all__ = ["Program", "load_program", "program_from_text", "Label"]
+__all__ = ["Program", "load_program", "program_from_text"]
