@@ -9,13 +9,15 @@ from typing import Any
 from archdsl.errors import ArchError, Span, error
 from archdsl.ir.evaluate import BlockRef, evaluate
 from archdsl.ir.instantiate import Model, infer
+from archdsl.ir.lower import lower
+from archdsl.ir.lowered import LoweredModel
 from archdsl.ir.program import Program, load_program
 from archdsl.names import did_you_mean
 from archdsl.source import SourceFile
 from archdsl.syntax import ast
 from archdsl.syntax.parser import parse
 
-BACKENDS = ("torch", "keras")
+BACKENDS = ("torch", "keras", "ir")
 
 
 @dataclass
@@ -106,6 +108,7 @@ class Result:
     program: Program
     selection: Selection
     model: Model
+    lowered: LoweredModel
     source: str | None = None
 
 
@@ -121,10 +124,27 @@ def analyse(
     try:
         selection = select(program, model, sets or {})
         inferred = infer(program, selection.arch, selection.values, selection.spans)
+        lowered = _lower(program, selection, inferred)
     except ArchError as err:
         err.sources = {**program.sources, **err.sources}
         raise
-    return Result(program, selection, inferred)
+    return Result(program, selection, inferred, lowered)
+
+
+def _lower(program: Program, sel: Selection, model: Model) -> LoweredModel:
+    factories = {sel.entry: sel.factory_args}
+    for name, v in program.variants.items():
+        if v.file == program.root and v.decl.base == sel.arch and name != sel.entry:
+            factories[name] = {kw.name: kw.value for kw in v.decl.kwargs}
+    return lower(
+        program,
+        model,
+        entry=sel.entry,
+        spec=program.root,
+        title=_title(sel),
+        factories=factories,
+        defaults=sel.sets,
+    )
 
 
 def compile_spec(
@@ -149,37 +169,23 @@ def compile_spec(
 
 
 def generate(result: Result, backend: str) -> str:
-    from archdsl.backends.base import Compiled
+    """The source text of ``backend`` for an analysed spec: the lowered model printed."""
+    if backend == "ir":
+        return result.lowered.model_dump_json(indent=2) + "\n"
     from archdsl.formatting import format_python
 
-    program, sel = result.program, result.selection
-    variants = {
-        name: {kw.name: kw.value for kw in v.decl.kwargs}
-        for name, v in program.variants.items()
-        if v.file == program.root and v.decl.base == sel.arch and name != sel.entry
-    }
-    compiled = Compiled(
-        program=program,
-        model=result.model,
-        entry=sel.entry,
-        overrides=sel.factory_args,
-        defaults=sel.sets,
-        spec_name=program.root,
-        title=_title(program, sel),
-        variants=variants,
-    )
     if backend == "torch":
-        from archdsl.backends.torch import TorchEmitter
+        from archdsl.backends.torch import print_torch
 
-        text = TorchEmitter(compiled).emit()
+        text = print_torch(result.lowered)
     else:
-        from archdsl.backends.keras import KerasEmitter
+        from archdsl.backends.keras import print_keras
 
-        text = KerasEmitter(compiled).emit()
+        text = print_keras(result.lowered)
     return format_python(text)
 
 
-def _title(program: Program, sel: Selection) -> str:
+def _title(sel: Selection) -> str:
     if sel.entry != sel.arch.lower():
         return f"`{sel.entry}`: the `{sel.arch}` architecture."
     return f"The `{sel.arch}` architecture."

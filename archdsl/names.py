@@ -47,3 +47,13 @@ def snake_case(name: str) -> str:
     s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
     s = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s)
     return s.lower()
+
+
+# Keras layer names spell torch module paths with this separator: Keras 3 on torch refuses
+# dots, and `>` appears in no torch module name and is valid in TensorFlow op names.
+KERAS_PATH_SEPARATOR = ">"
+
+
+def torch_path(keras_name: str) -> str:
+    """The torch module path a generated Keras layer name stands for."""
+    return keras_name.replace(KERAS_PATH_SEPARATOR, ".")

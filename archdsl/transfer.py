@@ -1,6 +1,7 @@
 """Move weights from a generated torch model to the Keras model of the same spec.
 
-Keras layers carry the torch module paths as names, so the transfer is a lookup plus the layout
+Keras layers carry the torch module paths as names (``layer1>0>conv1`` for ``layer1.0.conv1``:
+Keras 3's torch backend refuses dots in names), so the transfer is a lookup plus the layout
 changes: conv kernels ``(O, I, kH, kW) -> (kH, kW, I, O)``, dense kernels transposed, batch-norm
 statistics copied. Importing this module loads neither framework; it works on array-likes.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from archdsl.names import torch_path
 
 
 def _array(value: Any) -> Any:
@@ -32,7 +35,7 @@ def torch_to_keras(state_dict: Mapping[str, Any], keras_model: Any) -> list[str]
         if not layer.weights:
             continue
         kind = type(layer).__name__
-        name = layer.name
+        name = torch_path(layer.name)
 
         def take(suffix: str, name: str = name) -> Any:
             key = f"{name}.{suffix}"

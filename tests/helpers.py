@@ -65,6 +65,18 @@ def trainable_count(keras_model: Any) -> int:
     return sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights)
 
 
+def arch_specs() -> list[str]:
+    """Every spec that declares an arch itself (not only a variant of an imported one)."""
+    from archdsl.ir.program import load_program
+
+    out = []
+    for name in all_specs():
+        program = load_program(SPECS / name, display_name=f"specs/{name}")
+        if any(n in program.blocks for n in program.models(program.root)):
+            out.append(name)
+    return out
+
+
 def all_specs() -> list[str]:
     """Every spec that declares a model of its own (block libraries excluded)."""
     from archdsl.ir.program import load_program

@@ -1,39 +1,31 @@
-"""Keras 3 backend: functional code, one function per block, channels-last.
+"""Keras 3 printer: functional code, one function per definition of the lowered model.
 
-Every layer is named after the torch module path of the same spec ("layer1.0.conv1"), so the
-torch weights load into it by name. The Keras facts live here: symmetric padding as
+Layers are created where the forward graph applies them and named after the torch module path
+of the same spec (``layer1>0>conv1``), so the torch weights load by name on every Keras backend.
+The Keras facts live here and in ``templates/keras``: channels-last, symmetric padding as
 ``ZeroPadding2D`` + "valid" (Keras "same" pads strided convolutions differently), batch-norm
-momentum as ``1 - m``, flatten in channels-first order (``Permute`` first), explicit ``use_bias``.
+momentum as ``1 - m``, flatten in channels-first order (``Permute`` first).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from archdsl import __version__
-from archdsl.backends import exprs
 from archdsl.backends.base import (
-    Compiled,
-    Ctx,
-    FunctionUse,
-    Namer,
-    block_order,
-    call_arguments,
     environment,
-    forward_of,
     indent,
-    is_sequence_block,
+    layer_arguments,
     layer_macro,
     loop_header,
-    loop_names,
-    requirement,
-    units,
-    uses,
 )
-from archdsl.ir.program import COMBINATORS, Program
+from archdsl.backends.exprs import Spelling, default_value, functions_in, python
+from archdsl.backends.text import docstring
+from archdsl.errors import error
+from archdsl.ir import lowered as L
 from archdsl.layers.registry import get_layer
-from archdsl.names import snake_case
-from archdsl.syntax import ast
+from archdsl.names import KERAS_PATH_SEPARATOR, snake_case
 
 _PY_TYPES = {
     "int": "int",
@@ -43,6 +35,7 @@ _PY_TYPES = {
     "list": "Sequence[Any]",
     "block": "Callable[..., Any]",
 }
+_SEP = KERAS_PATH_SEPARATOR
 
 
 @dataclass(frozen=True)
@@ -54,11 +47,11 @@ class LayerName:
     def child(self, suffix: str) -> LayerName:
         if not self.parts:
             return LayerName(((False, suffix),))
-        return LayerName(self.parts + ((False, "." + suffix),))
+        return LayerName(self.parts + ((False, _SEP + suffix),))
 
     def expr_child(self, expr: str, prefix: str = "") -> LayerName:
-        dot = "." if self.parts else ""
-        parts = self.parts + ((False, dot + prefix),) if (dot or prefix) else self.parts
+        sep = _SEP if self.parts else ""
+        parts = self.parts + ((False, sep + prefix),) if (sep or prefix) else self.parts
         return LayerName(parts + ((True, expr),))
 
     def plus(self, text: str) -> LayerName:
@@ -73,368 +66,362 @@ class LayerName:
         return 'f"' + body + '"'
 
 
-class KerasEmitter(FunctionUse):
-    def __init__(self, compiled: Compiled) -> None:
-        self.c = compiled
-        self.prog: Program = compiled.program
-        self.imports = {"math": False, "sequence": False, "callable": False}
-        self.helpers = {"make_divisible": False, "ceil_extra": False, "adaptive_avg_pool2d": False}
-        # a block's function is its name in snake case, unless a spec value already uses that name
-        used: set[str] = set()
-        for decl in self.prog.blocks.values():
-            used |= {p.name for p in decl.params} | loop_names(decl.body)
-        self.fn_names = {}
-        for n, b in self.prog.blocks.items():
-            if not b.is_arch:
-                name = snake_case(n)
-                self.fn_names[n] = f"{name}_block" if name in used else name
-
-    def emit(self) -> str:
-        model = self.c.model
-        order = block_order(self.prog, model.arch, list(model.params.values()))
-        functions = [_BlockEmitter(self, self.prog.blocks[n]).emit() for n in order]
-        factories = []
-        for fname, args in [(self.c.entry, self.c.overrides), *self.c.variants.items()]:
-            if fname == model.arch or any(f["name"] == fname for f in factories):
-                continue
-            rendered = "".join(f"{k!r}: {self.value(v)}, " for k, v in args.items())
-            factories.append(
-                {
-                    "name": fname,
-                    "fn": model.arch,
-                    "args": rendered,
-                    "doc": f"{model.arch} configured as `{fname}`.",
-                }
-            )
-        return (
-            environment()
-            .get_template("keras/module.py.j2")
-            .render(
-                title=self.c.title,
-                version=__version__,
-                spec=self.c.spec_name,
-                imports=self.imports,
-                helpers=self.helpers,
-                functions=functions,
-                factories=factories,
-            )
+def print_keras(model: L.LoweredModel) -> str:
+    # a block's function is its name in snake case, unless a spec value already uses that name
+    values: set[str] = set()
+    for d in model.definitions:
+        values |= {p.name for p in d.params}
+        for node in L.walk(d.body):
+            if isinstance(node, L.Let):
+                values.add(node.name)
+            elif isinstance(node, L.Loop | L.Comprehension):
+                values |= set(node.targets)
+    fn_names = {}
+    for d in model.definitions:
+        if d.kind == "block":
+            name = snake_case(d.name)
+            fn_names[d.name] = f"{name}_block" if name in values else name
+    spell = Spelling(block=lambda n: fn_names.get(n, n))
+    used = functions_in(model.definitions)
+    imports = {
+        "math": bool(used & {"ceil", "floor"}),
+        "sequence": any(p.type == "list" for d in model.definitions for p in d.params),
+        "callable": any(p.type == "block" for d in model.definitions for p in d.params),
+    }
+    helpers = {
+        "make_divisible": "make_divisible" in used,
+        "ceil_extra": False,
+        "adaptive_avg_pool2d": False,
+    }
+    functions = []
+    for d in model.definitions:
+        printer = _DefinitionPrinter(d, fn_names, spell, helpers)
+        functions.append(printer.print())
+    factories = [
+        {
+            "name": f.name,
+            "fn": f.arch,
+            "args": "".join(f"{a.name!r}: {python(a.value, spell)}, " for a in f.args),
+            "doc": docstring(f"{f.arch} configured as `{f.name}`."),
+        }
+        for f in model.factories
+        if f.name != f.arch
+    ]
+    return (
+        environment()
+        .get_template("keras/module.py.j2")
+        .render(
+            title=docstring(model.title),
+            version=__version__,
+            spec=docstring(model.spec),
+            imports=imports,
+            helpers=helpers,
+            functions=functions,
+            factories=factories,
         )
-
-    def value(self, e: ast.Expr) -> str:
-        """A spec value as Python: block names become the functions that build them."""
-        self.note_functions(e)
-        return exprs.to_python(e, lambda n: self.fn_names.get(n, n))
+    )
 
 
-class _BlockEmitter:
-    def __init__(self, gen: KerasEmitter, decl: ast.BlockDecl) -> None:
-        self.gen = gen
-        self.decl = decl
-        self.members, self.groups = units(decl)
-        self.sequence = is_sequence_block(decl)
-        taken = {p.name for p in decl.params} | loop_names(decl.body)
-        taken |= {"x", "name", "inputs", "keras", "math", "make_divisible", "in_channels"}
-        taken |= set(gen.fn_names.values()) | set(gen.prog.blocks)
-        self.namer = Namer(taken)
-        self.uses: dict[str, int] = {}
-        self.aux_vars: list[str] = []
+def _reads_in_channels(d: L.Definition) -> bool:
+    """Whether anything but the channel bookkeeping reads the block's input channels."""
 
-    def render(self, e: ast.Expr, ctx: Ctx) -> str:
-        return self.gen.value(exprs.substitute(e, ctx.subst))
+    def visit(node: Any) -> bool:
+        if isinstance(node, L.Var):
+            return node.name == "in_channels"
+        if isinstance(node, L.SetChannels):
+            return False
+        if isinstance(node, L.Node):
+            return any(
+                visit(getattr(node, f))
+                for f in type(node).model_fields
+                if f not in ("in_channels", "out_channels")
+            )
+        if isinstance(node, tuple):
+            return any(visit(i) for i in node)
+        return False
 
-    def emit(self) -> str:
-        decl = self.decl
-        params = ["x: keras.KerasTensor"] if not decl.is_arch else []
-        for p in decl.params:
+    return visit(d.body) or visit(d.forward)
+
+
+class _DefinitionPrinter:
+    def __init__(
+        self,
+        d: L.Definition,
+        fn_names: dict[str, str],
+        spell: Spelling,
+        helpers: dict[str, bool],
+    ) -> None:
+        self.d = d
+        self.fn_names = fn_names
+        self.spell = spell
+        self.helpers = helpers
+        self.members = {
+            s.name: s for s in d.body if isinstance(s, L.Member) and s.name and s.suffix is None
+        }
+        self.loops = {s.id: s for s in d.body if isinstance(s, L.Loop)}
+        self.taken = {"x", "name", "inputs", "in_channels", *fn_names.values()}
+        for node in L.walk(d.body):
+            if isinstance(node, L.Let):
+                self.taken.add(node.name)
+            elif isinstance(node, L.Loop):
+                self.taken |= set(node.targets) | ({node.index} if node.index else set())
+        self.taken |= {p.name for p in d.params}
+
+    def py(self, e: L.Expr) -> str:
+        return python(e, self.spell)
+
+    def local(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.taken:
+            name = f"{base}_{n}"
+            n += 1
+        self.taken.add(name)
+        return name
+
+    def print(self) -> str:
+        d = self.d
+        params = ["x: keras.KerasTensor"] if d.kind == "block" else []
+        for p in d.params:
             text = f"{p.name}: {_PY_TYPES[p.type]}"
-            if p.type in ("list", "block"):
-                self.gen.imports["sequence" if p.type == "list" else "callable"] = True
-            default = self.gen.c.default_of(decl, p)
-            if default is not None:
-                text += f" = {self.default(default)}"
+            if p.default is not None:
+                text += f" = {default_value(p.default, self.spell)}"
             params.append(text)
         body: list[str] = []
-        if decl.is_arch:
-            declared = next(s for s in decl.body if isinstance(s, ast.Input)).shape
-            if exprs.names_in(declared) & {p.name for p in decl.params}:
+        if d.input is not None:
+            if d.input.parametric:
                 # the input size follows the model's parameters (EfficientNet's resolution)
                 params.append("input_shape: tuple[int, ...] | None = None")
                 body.append("if input_shape is None:")
-                body.append(f"    input_shape = {self.channels_last(declared)}")
+                body.append(f"    input_shape = {self.channels_last(d.input.shape)}")
             else:
-                c, *spatial = self.gen.c.model.input_shape
-                shape = tuple(spatial) + (c,)
-                params.append(f"input_shape: tuple[int, ...] = {shape!r}")
-            params.append(f'name: str = "{decl.name}"')
+                c, *spatial = d.input.value
+                params.append(f"input_shape: tuple[int, ...] = {(*spatial, c)!r}")
+            params.append(f'name: str = "{d.name}"')
             body.append('inputs = keras.Input(shape=input_shape, name="input")')
             body.append("x = inputs")
             prefix = LayerName(())
         else:
-            params.append(f'name: str = "{self.gen.fn_names[decl.name]}"')
+            params.append(f'name: str = "{self.fn_names[d.name]}"')
             prefix = LayerName(((True, "name"),))
-        if self.needs_in_channels():
+        if d.kind == "block" and _reads_in_channels(d):
             body.append("in_channels = x.shape[-1]")
-        if self.sequence:
-            self.sequence_body(decl.body, "x", prefix, Ctx(), body)
+        if d.forward is None:
+            self.sequence_body(d.body, "x", prefix, body)
         else:
-            for stmt in decl.body:
-                if isinstance(stmt, ast.Let):
-                    body.append(f"{stmt.name} = {self.render(stmt.value, Ctx())}")
-                elif isinstance(stmt, ast.Require):
-                    body.extend(requirement(stmt, lambda e: self.render(e, Ctx())))
-            self.fwd(forward_of(decl), "x", "x", prefix, body)
-        if decl.is_arch:
+            for stmt in d.body:
+                if isinstance(stmt, L.Let | L.Require):
+                    body.extend(self.plain(stmt))
+            self.fwd(d.forward, "x", "x", prefix, body)
+        if d.kind == "arch":
             # auxiliary heads are outputs too: the main output, then the auxiliaries deepest first
-            outputs = f"[{', '.join(['x', *reversed(self.aux_vars)])}]" if self.aux_vars else "x"
+            outs = ["x", *reversed(d.aux_outputs)]
+            outputs = f"[{', '.join(outs)}]" if d.aux_outputs else "x"
             body.append(f"return keras.Model(inputs=inputs, outputs={outputs}, name=name)")
-            ret = "keras.Model"
-            fname = decl.name
+            ret, fname = "keras.Model", d.name
         else:
             body.append("return x")
-            ret = "keras.KerasTensor"
-            fname = self.gen.fn_names[decl.name]
-        kind = "Model" if decl.is_arch else "Block"
+            ret, fname = "keras.KerasTensor", self.fn_names[d.name]
         lines = [
             f"def {fname}({', '.join(params)}) -> {ret}:",
-            f'    """{kind} `{decl.name}` from the spec."""',
+            f'    """{docstring(d.doc)}"""',
         ]
         lines.extend(indent(body))
         return "\n".join(lines)
 
-    def channels_last(self, shape: ast.Expr) -> str:
+    def channels_last(self, shape: L.Expr) -> str:
         """The spec's [C, H, W] input as Keras's (H, W, C), as Python source."""
-        if isinstance(shape, ast.ListExpr):
-            items = [self.render(i, Ctx()) for i in (*shape.items[1:], *shape.items[:1])]
+        if isinstance(shape, L.ListOf):
+            items = [self.py(i) for i in (*shape.items[1:], *shape.items[:1])]
             return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-        source = self.render(shape, Ctx())
+        source = self.py(shape)
         return f"(*{source}[1:], {source}[0])"
 
-    def default(self, e: ast.Expr) -> str:
-        if isinstance(e, ast.ListExpr):
-            items = [self.gen.value(i) for i in e.items]
-            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-        return self.gen.value(e)
-
-    def needs_in_channels(self) -> bool:
-        return uses(self.decl.body, "in_channels") and not self.decl.is_arch
+    def plain(self, stmt: L.Let | L.Require) -> list[str]:
+        if isinstance(stmt, L.Let):
+            return [f"{stmt.name} = {self.py(stmt.value)}"]
+        return [
+            f"if {self.py(L.Unary(op='not', operand=stmt.cond))}:",
+            f"    raise ValueError({stmt.message!r})",
+        ]
 
     # ---- forward -------------------------------------------------------------------------
-    def fwd(self, flow: ast.Expr, src: str, dst: str, prefix: LayerName, lines: list[str]) -> None:
-        if isinstance(flow, ast.Pipe):
-            if not flow.stages and src != dst:
+    def fwd(self, flow: L.Flow, src: str, dst: str, prefix: LayerName, lines: list[str]) -> None:
+        if isinstance(flow, L.Pipe):
+            if not flow.steps and src != dst:
                 lines.append(f"{dst} = {src}")
-            for stage in flow.stages:
-                self.fwd(stage, src, dst, prefix, lines)
+            for step in flow.steps:
+                self.fwd(step, src, dst, prefix, lines)
                 src = dst
-            return
-        if isinstance(flow, ast.Name):
-            if flow.id in self.groups:
-                loop = self.groups[flow.id]
-                if src != dst:
-                    lines.append(f"{dst} = {src}")
-                self.loop(loop, dst, prefix, Ctx(), lines, named=True)
-                return
-            stmt = self.members[flow.id]
-            n = self.uses.get(flow.id, 0)
-            self.uses[flow.id] = n + 1
-            name = prefix.child(flow.id if n == 0 else f"{flow.id}_{n}")
-            self.member(stmt, src, dst, name, Ctx(), lines)
-            return
-        if isinstance(flow, ast.IfExp):
+        elif isinstance(flow, L.UseGroup):
+            if src != dst:
+                lines.append(f"{dst} = {src}")
+            self.loop(self.loops[flow.loop], dst, prefix, lines)
+        elif isinstance(flow, L.UseMember):
+            self.member(self.members[flow.member], src, dst, prefix.child(flow.label), lines)
+        elif isinstance(flow, L.Branch):
             then: list[str] = []
             orelse: list[str] = []
-            before = dict(self.uses)
             self.fwd(flow.then, src, dst, prefix, then)
-            after_then, self.uses = self.uses, before  # the branches are exclusive
             self.fwd(flow.orelse, src, dst, prefix, orelse)
-            for key, n in after_then.items():
-                self.uses[key] = max(n, self.uses.get(key, 0))
-            lines.append(f"if {self.render(flow.cond, Ctx())}:")
+            lines.append(f"if {self.py(flow.cond)}:")
             lines.extend(indent(then or ["pass"]))
             lines.append("else:")
             lines.extend(indent(orelse or ["pass"]))
-            return
-        assert isinstance(flow, ast.Call)
-        if flow.func in COMBINATORS:
-            self.combine(flow, src, dst, prefix, lines)
-            return
-        layer = get_layer(flow.func)
-        assert layer is not None
-        name = self.op_name(prefix, flow.func)
-        self.layer(layer, flow, src, dst, name, Ctx(), lines)
-
-    def op_name(self, prefix: LayerName, base: str) -> LayerName:
-        key = "op:" + base
-        n = self.uses.get(key, 0)
-        self.uses[key] = n + 1
-        return prefix.child(base if n == 0 else f"{base}_{n}")
-
-    def combine(
-        self, call: ast.Call, src: str, dst: str, prefix: LayerName, lines: list[str]
-    ) -> None:
-        if call.func == "aux":
-            target = call.args[0]
-            var = self.namer.new(target.id if isinstance(target, ast.Name) else "aux")
-            self.aux_vars.append(var)
-            self.fwd(target, src, var, prefix, lines)
+        elif isinstance(flow, L.Aux):
+            self.fwd(flow.flow, src, flow.var, prefix, lines)
             if src != dst:
                 lines.append(f"{dst} = {src}")
-            return
-        if call.func == "residual":
-            out = self.namer.new("out")
-            self.fwd(call.args[0], src, out, prefix, lines)
-            shortcut = next((k.value for k in call.kwargs if k.name == "shortcut"), None)
+        elif isinstance(flow, L.Combine):
+            self.combine(flow, src, dst, prefix, lines)
+        elif isinstance(flow, L.Operation):
+            layer = get_layer(flow.layer)
+            assert layer is not None
+            self.layer(flow, src, dst, prefix.child(flow.label), lines)
+        else:
+            raise error("E0902", f"internal error: the Keras backend cannot print {flow.kind}")
+
+    def combine(
+        self, flow: L.Combine, src: str, dst: str, prefix: LayerName, lines: list[str]
+    ) -> None:
+        name = prefix.child(flow.label).source()
+        if flow.op == "residual":
+            out = self.local("out")
+            self.fwd(flow.branches[0], src, out, prefix, lines)
             identity = src
-            if shortcut is not None:
-                identity = self.namer.new("identity")
-                self.fwd(shortcut, src, identity, prefix, lines)
-            name = self.op_name(prefix, "add").source()
+            if flow.shortcut is not None:
+                identity = self.local("identity")
+                self.fwd(flow.shortcut, src, identity, prefix, lines)
             lines.append(f"{dst} = keras.layers.Add(name={name})([{out}, {identity}])")
             return
         branches = []
-        for a in call.args:
-            b = self.namer.new("branch")
-            self.fwd(a, src, b, prefix, lines)
-            branches.append(b)
-        if call.func == "add":
-            name = self.op_name(prefix, "add").source()
-            lines.append(f"{dst} = keras.layers.Add(name={name})([{', '.join(branches)}])")
-        elif call.func == "concat":
-            name = self.op_name(prefix, "concat").source()
-            lines.append(
-                f"{dst} = keras.layers.Concatenate(axis=-1, name={name})([{', '.join(branches)}])"
-            )
-        else:
-            name = self.op_name(prefix, "multiply").source()
+        for b in flow.branches:
+            var = self.local("branch")
+            self.fwd(b, src, var, prefix, lines)
+            branches.append(var)
+        joined = ", ".join(branches)
+        if flow.op == "add":
+            lines.append(f"{dst} = keras.layers.Add(name={name})([{joined}])")
+        elif flow.op == "concat":
+            assert flow.axis is not None
+            axis = -1 if flow.axis == 1 else flow.axis - 1  # channels last
+            lines.append(f"{dst} = keras.layers.Concatenate(axis={axis}, name={name})([{joined}])")
+        elif flow.op == "multiply":
             lines.append(f"{dst} = keras.layers.Multiply(name={name})([{src}, {branches[0]}])")
+        else:
+            raise error("E0902", f"internal error: the Keras backend cannot print `{flow.op}`")
 
-    # ---- members -------------------------------------------------------------------------
-    def member(
-        self, stmt: ast.Member, src: str, dst: str, name: LayerName, ctx: Ctx, lines: list[str]
-    ) -> None:
+    # ---- members ---------------------------------------------------------------------------
+    def member(self, stmt: L.Member, src: str, dst: str, name: LayerName, lines: list[str]) -> None:
         body: list[str] = []
-        inner_src = src
+        inner = src
         if stmt.guard is not None:
             if src != dst:
                 lines.append(f"{dst} = {src}")
-            inner_src = dst
+            inner = dst
         module = stmt.module
-        if isinstance(module, ast.Sequential):
-            if inner_src != dst:
-                body.append(f"{dst} = {inner_src}")
-            self.sequence_body(module.body, dst, name, ctx, body)
+        if isinstance(module, L.Sequence):
+            if inner != dst:
+                body.append(f"{dst} = {inner}")
+            self.sequence_body(module.body, dst, name, body)
+        elif isinstance(module, L.LayerCall):
+            self.layer(module, inner, dst, name, body)
         else:
-            layer = get_layer(module.func)
-            if layer is not None and module.func not in self.gen.prog.blocks:
-                self.layer(layer, module, inner_src, dst, name, ctx, body)
-            else:
-                fn = self.gen.fn_names.get(module.func, module.func)
-                parts = [inner_src]
-                parts += [self.render(a, ctx) for a in module.args]
-                parts += [f"{k.name}={self.render(k.value, ctx)}" for k in module.kwargs]
-                parts.append(f"name={name.source()}")
-                body.append(f"{dst} = {fn}({', '.join(parts)})")
+            parts = [inner, *(self.py(a) for a in module.args)]
+            parts += [f"{k.name}={self.py(k.value)}" for k in module.kwargs]
+            parts.append(f"name={name.source()}")
+            body.append(f"{dst} = {self.py(module.callee)}({', '.join(parts)})")
         if stmt.guard is not None:
-            lines.append(f"if {self.render(stmt.guard, ctx)}:")
+            lines.append(f"if {self.py(stmt.guard)}:")
             lines.extend(indent(body))
         else:
             lines.extend(body)
 
     def layer(
-        self, layer, call: ast.Call, src: str, dst: str, name: LayerName, ctx: Ctx, lines: list[str]
-    ) -> None:  # type: ignore[no-untyped-def]
-        given = call_arguments(layer, call)
-        args: dict[str, str] = {}
-        for fname, finfo in layer.schema.model_fields.items():
-            args[fname] = self.render(given[fname], ctx) if fname in given else repr(finfo.default)
-        if args.get("ceil_mode", "False") != "False":
-            self.gen.helpers["ceil_extra"] = True
+        self,
+        call: L.LayerCall | L.Operation,
+        src: str,
+        dst: str,
+        name: LayerName,
+        lines: list[str],
+    ) -> None:
+        layer = get_layer(call.layer)
+        assert layer is not None
+        args, given = layer_arguments(layer, call.args, self.py)
+        if "ceil_mode" in given:
+            self.helpers["ceil_extra"] = True
         if layer.name == "adaptive_avgpool2d" and args["output"] != "1":
-            self.gen.helpers["adaptive_avg_pool2d"] = True
+            self.helpers["adaptive_avg_pool2d"] = True
         if "momentum" in args:
-            m = given.get("momentum")
-            if m is None or isinstance(m, ast.Num):
-                value = (
-                    m.value
-                    if isinstance(m, ast.Num)
-                    else layer.schema.model_fields["momentum"].default
+            m = dict((a.name, a.value) for a in call.args).get("momentum")
+            if m is None:
+                args["keras_momentum"] = repr(
+                    round(1 - layer.schema.model_fields["momentum"].default, 12)
                 )
-                args["keras_momentum"] = repr(round(1 - value, 12))
+            elif isinstance(m, L.Const):
+                args["keras_momentum"] = repr(round(1 - m.value, 12))  # type: ignore[operator]
             else:
                 args["keras_momentum"] = f"1 - ({args['momentum']})"
         text = str(
-            layer_macro("keras", layer)(args, src, dst, lambda suffix: name.plus(suffix).source())
+            layer_macro("keras", layer)(
+                args, given, dict(call.known), src, dst, lambda s: name.plus(s).source()
+            )
         )
         lines.extend(line for line in text.splitlines() if line.strip())
 
     def sequence_body(
-        self, body: tuple[ast.Stmt, ...], var: str, prefix: LayerName, ctx: Ctx, lines: list[str]
+        self, body: tuple[L.Stmt, ...], var: str, prefix: LayerName, lines: list[str]
     ) -> None:
         """Apply anonymous items in order to ``var``; names count up like nn.Sequential indices."""
         position: list[int | str] = [0]  # a fixed index, or the name of a counter variable
 
-        def run(stmts: tuple[ast.Stmt, ...], c: Ctx, out: list[str]) -> None:
+        def run(stmts: tuple[L.Stmt, ...], out: list[str]) -> None:
             for stmt in stmts:
-                if isinstance(stmt, ast.Let):
-                    out.append(f"{stmt.name} = {self.render(stmt.value, c)}")
-                elif isinstance(stmt, ast.Require):
-                    out.extend(requirement(stmt, lambda e, c=c: self.render(e, c)))
-                elif isinstance(stmt, ast.Member):
+                if isinstance(stmt, L.Let | L.Require):
+                    out.extend(self.plain(stmt))
+                elif isinstance(stmt, L.Member):
                     pos = position[0]
                     if stmt.guard is not None and isinstance(pos, int):
-                        counter = self.namer.new("position")
+                        counter = self.local("position")
                         out.append(f"{counter} = {pos}")
                         position[0] = pos = counter
                     name = (
                         prefix.child(str(pos)) if isinstance(pos, int) else prefix.expr_child(pos)
                     )
                     step: list[str] = []
-                    self.member(ast.Member(None, stmt.module, None), var, var, name, c, step)
+                    plain = stmt.model_copy(update={"guard": None})
+                    self.member(plain, var, var, name, step)
                     if isinstance(pos, int):
                         position[0] = pos + 1
                     else:
                         step.append(f"{pos} += 1")
                     if stmt.guard is not None:
-                        out.append(f"if {self.render(stmt.guard, c)}:")
+                        out.append(f"if {self.py(stmt.guard)}:")
                         out.extend(indent(step))
                     else:
                         out.extend(step)
-                elif isinstance(stmt, ast.For | ast.Repeat):
+                elif isinstance(stmt, L.Loop):
                     pos = position[0]
                     if isinstance(pos, int):
-                        counter = self.namer.new("position")
+                        counter = self.local("position")
                         out.append(f"{counter} = {pos}")
                         position[0] = counter
-                    inner, header = loop_header(stmt, c, self.namer, self.gen.note_functions)
-                    out.append(header)
-                    inner_lines: list[str] = []
-                    run(stmt.body, inner, inner_lines)
-                    out.extend(indent(inner_lines or ["pass"]))
+                    inner: list[str] = []
+                    run(stmt.body, inner)
+                    out.append(loop_header(stmt, self.py))
+                    out.extend(indent(inner or ["pass"]))
 
-        run(body, ctx, lines)
+        run(body, lines)
 
-    def loop(
-        self,
-        stmt: ast.For | ast.Repeat,
-        var: str,
-        prefix: LayerName,
-        ctx: Ctx,
-        lines: list[str],
-        named: bool,
-    ) -> None:
-        inner, header = loop_header(stmt, ctx, self.namer, self.gen.note_functions)
-        lines.append(header)
+    def loop(self, stmt: L.Loop, var: str, prefix: LayerName, lines: list[str]) -> None:
         body: list[str] = []
         for s in stmt.body:
-            if isinstance(s, ast.Let):
-                body.append(f"{s.name} = {self.render(s.value, inner)}")
-            elif isinstance(s, ast.Require):
-                body.extend(requirement(s, lambda e: self.render(e, inner)))
-            elif isinstance(s, ast.For | ast.Repeat):
-                self.loop(s, var, prefix, inner, body, named)
-            elif isinstance(s, ast.Member):
-                assert s.target is not None and s.target.suffix is not None
-                suffix = self.render(s.target.suffix, inner)
-                name = prefix.expr_child(suffix, s.target.name)
-                self.member(s, var, var, name, inner, body)
+            if isinstance(s, L.Let | L.Require):
+                body.extend(self.plain(s))
+            elif isinstance(s, L.Loop):
+                self.loop(s, var, prefix, body)
+            elif isinstance(s, L.Member):
+                assert s.name is not None and s.suffix is not None
+                name = prefix.expr_child(self.py(s.suffix), s.name)
+                self.member(s, var, var, name, body)
+        lines.append(loop_header(stmt, self.py))
         lines.extend(indent(body or ["pass"]))

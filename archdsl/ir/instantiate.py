@@ -11,8 +11,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from archdsl.errors import ArchError, Span, error
+from archdsl.ir.combinators import COMBINATORS, Applied
 from archdsl.ir.evaluate import BlockRef, evaluate, reset_budget
-from archdsl.ir.program import COMBINATORS, Program
+from archdsl.ir.program import Program
 from archdsl.layers.registry import LayerType, Shape, ShapeError, get_layer
 from archdsl.names import bad_identifier, did_you_mean
 from archdsl.syntax import ast
@@ -36,6 +37,7 @@ class Instance:
     out_shapes: list[Shape] = field(default_factory=list)
     trainable: int = 0  # own parameters (layers only)
     stats: int = 0  # own batch-norm statistics (layers only)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # loop group -> members
 
     def walk(self) -> Iterator[Instance]:
         yield self
@@ -234,6 +236,7 @@ class _Builder:
                         "defined here",
                         help="use it in `forward`, or remove it",
                     )
+        inst.groups = {g: tuple(names) for g, names in scope.groups.items()}
         defs = scope.anonymous or list(scope.members.values())
         for m in defs:
             if m.instance is not None:
@@ -406,64 +409,24 @@ class _Builder:
         return out
 
     def combine(self, call: ast.Call, shape: Shape, scope: _Scope) -> Shape:
-        kw = {k.name: k.value for k in call.kwargs}
+        combinator = COMBINATORS[call.func]
+        kw = {k.name: k for k in call.kwargs}
+        outs = [self.flow(a, shape, scope) for a in call.args]
+        shortcut = None
+        for name in combinator.flow_keywords & set(kw):
+            shortcut = self.flow(kw[name].value, shape, scope)
+        values = {
+            name: check(evaluate(kw[name].value, scope.env), shape, kw[name].span)
+            for name, check in combinator.value_keywords.items()
+            if name in kw
+        }
+        out = combinator.shape(Applied(call, shape, outs, shortcut, values))
+        assert self.model is not None
+        self.model.op_shapes.setdefault(call.span, set()).add(shape)
         if call.func == "aux":
             assert self.model is not None
-            self.model.aux_shapes.append(self.flow(call.args[0], shape, scope))
-            return shape
-        if call.func == "residual":
-            if len(call.args) != 1:
-                raise error(
-                    "E0609", "`residual` takes one branch and an optional `shortcut=`", call.span
-                )
-            out = self.flow(call.args[0], shape, scope)
-            ident = self.flow(kw["shortcut"], shape, scope) if "shortcut" in kw else shape
-            if out != ident:
-                raise error(
-                    "E0402",
-                    "residual branch and shortcut have different shapes",
-                    call.func_span,
-                    f"branch gives {_fmt(out)}, shortcut gives {_fmt(ident)}",
-                    help="add a `shortcut=` member that projects the input to the branch's shape",
-                )
-            return out
-        if not call.args:
-            raise error("E0609", f"`{call.func}` needs at least one branch", call.span)
-        outs = [self.flow(a, shape, scope) for a in call.args]
-        if call.func == "add":
-            for a, o in zip(call.args[1:], outs[1:], strict=True):
-                if o != outs[0]:
-                    raise error(
-                        "E0402",
-                        "`add` branches have different shapes",
-                        a.span,
-                        f"gives {_fmt(o)}, the first branch gives {_fmt(outs[0])}",
-                    )
-            return outs[0]
-        if call.func == "concat":
-            for a, o in zip(call.args, outs, strict=True):
-                if o[1:] != outs[0][1:] or len(o) != len(outs[0]):
-                    raise error(
-                        "E0407",
-                        "`concat` branches differ in size",
-                        a.span,
-                        f"gives {_fmt(o)}, the first branch gives {_fmt(outs[0])}",
-                        help="branches are joined along the channels; their other sizes must match",
-                    )
-            return (sum(o[0] for o in outs),) + outs[0][1:]
-        # multiply: x * f(x), f(x) broadcast over the spatial dimensions
-        if len(outs) != 1:
-            raise error("E0609", "`multiply` takes one branch", call.span)
-        scale = outs[0]
-        if scale != shape and scale != (shape[0],) + (1,) * (len(shape) - 1):
-            raise error(
-                "E0402",
-                "`multiply` branch cannot scale its input",
-                call.args[0].span,
-                f"gives {_fmt(scale)} for an input of {_fmt(shape)}",
-                help="the branch must keep the channels and give one value per channel or element",
-            )
-        return shape
+            self.model.aux_shapes.append(outs[0])
+        return out
 
     # ---- members -------------------------------------------------------------------
     def apply_member(self, m: _MemberDef, shape: Shape, use_span: Span) -> Shape:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archdsl.errors import ArchError, Diagnostic, Span, error
+from archdsl.ir.combinators import COMBINATORS
 from archdsl.layers.registry import all_layers
 from archdsl.names import bad_identifier, did_you_mean
 from archdsl.source import SourceFile
@@ -23,7 +24,6 @@ FUNCTIONS = {
     "min", "max", "ceil", "floor", "round", "int", "float", "len", "zip", "range", "sum",
     "make_divisible", "abs",
 }  # fmt: skip
-COMBINATORS = {"residual", "add", "concat", "multiply", "aux"}
 SCOPE_NAMES = {"in_channels", "index", "first", "last"}
 MAX_IMPORT_DEPTH = 32
 
@@ -486,21 +486,42 @@ class _Resolver:
             self.flow(flow.then, scope, members, groups)
             self.flow(flow.orelse, scope, members, groups)
         elif isinstance(flow, ast.Call):
-            if flow.func in COMBINATORS:
+            combinator = COMBINATORS.get(flow.func)
+            if combinator is not None:
+                n = len(flow.args)
+                most = combinator.max_branches
+                if n < combinator.min_branches or (most is not None and n > most):
+                    count = (
+                        f"{most} branch" + ("es" if most != 1 else "")
+                        if most == combinator.min_branches
+                        else f"at least {combinator.min_branches} branch"
+                    )
+                    self.fail(
+                        error(
+                            "E0609",
+                            f"`{flow.func}` takes {count}",
+                            flow.span,
+                            f"{n} given",
+                            help=f"example: {combinator.example}",
+                        )
+                    )
                 for a in flow.args:
                     self.flow(a, scope, members, groups)
                 for kw in flow.kwargs:
-                    if kw.name == "shortcut" and flow.func == "residual":
+                    if kw.name in combinator.flow_keywords:
                         self.flow(kw.value, scope, members, groups)
-                    elif kw.name == "dim" and flow.func == "concat":
+                    elif kw.name in combinator.value_keywords:
                         self.expr(kw.value, scope)
                     else:
+                        known = combinator.flow_keywords | set(combinator.value_keywords)
                         self.fail(
                             error(
                                 "E0217",
                                 f"`{flow.func}` takes no argument `{kw.name}`",
                                 kw.span,
                                 "unknown keyword",
+                                help=did_you_mean(kw.name, known)
+                                or f"example: {combinator.example}",
                             )
                         )
             else:

@@ -6,7 +6,8 @@ expression trees built from these nodes and rendered to Python by ``backends.exp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 
 from archdsl.errors import Span
 
@@ -16,6 +17,57 @@ NO_SPAN = Span("<generated>", 0, 0)
 @dataclass(frozen=True, slots=True)
 class Node:
     span: Span = field(default=NO_SPAN, compare=False, kw_only=True)
+
+    def children(self) -> Iterator[Node]:
+        """The nodes this node holds, in field order."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Node):
+                yield value
+            elif isinstance(value, tuple):
+                yield from (v for v in value if isinstance(v, Node))
+
+    def walk(self) -> Iterator[Node]:
+        """This node and every node below it, depth first."""
+        stack: list[Node] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(list(node.children())))
+
+    def expressions(self) -> Iterator[Expr]:
+        """The expressions a statement reads itself (not those of statements nested in it)."""
+        for child in self.children():
+            if isinstance(child, Keyword):
+                yield child.value
+            elif isinstance(child, Target):
+                if child.suffix is not None:
+                    yield child.suffix
+            elif isinstance(child, Call) and isinstance(self, Member):
+                yield from child.args
+                yield from (k.value for k in child.kwargs)
+            elif not isinstance(child, _STATEMENTS + (Sequential,)):
+                yield child  # type: ignore[misc]
+
+    def walk_statements(self) -> Iterator[Node]:
+        """Statements nested in loops below this one (not inside `sequential`)."""
+        for child in self.children():
+            if isinstance(child, _STATEMENTS):
+                yield child
+                if isinstance(child, For | Repeat):
+                    yield from child.walk_statements()
+
+
+def free_names(e: Node) -> set[str]:
+    """Names an expression reads; comprehension targets are bound inside it."""
+    if isinstance(e, Name):
+        return {e.id}
+    if isinstance(e, ListComp):
+        return free_names(e.iterable) | (free_names(e.value) - set(e.targets))
+    out: set[str] = set()
+    for child in e.children():
+        out |= free_names(child)
+    return out
 
 
 # ---- expressions -------------------------------------------------------------
@@ -185,6 +237,7 @@ class Repeat(Node):
 
 
 Stmt = Member | Let | Require | Input | Forward | For | Repeat
+_STATEMENTS = (Member, Let, Require, Input, Forward, For, Repeat)
 
 
 # ---- declarations ----------------------------------------------------------------

@@ -51,34 +51,32 @@ def AlexNet(
         [256, 3, 1, 1, True],
     ]:
         x = keras.layers.ZeroPadding2D(
-            padding=padding, name=f"features.{position}.pad"
+            padding=padding, name=f"features>{position}>pad"
         )(x)
         x = keras.layers.Conv2D(
             filters=maps,
             kernel_size=kernel,
             strides=stride,
-            padding="valid",
-            use_bias=True,
-            name=f"features.{position}",
+            name=f"features>{position}",
         )(x)
         position += 1
-        x = keras.layers.ReLU(name=f"features.{position}")(x)
+        x = keras.layers.ReLU(name=f"features>{position}")(x)
         position += 1
         if pool:
             x = keras.layers.MaxPooling2D(
-                pool_size=3, strides=2, padding="valid", name=f"features.{position}"
+                pool_size=3, strides=2, name=f"features>{position}"
             )(x)
             position += 1
     x = adaptive_avg_pool2d(x, 6, name="avgpool")
-    x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
+    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier.0")(x)
-    x = keras.layers.Dense(units=4096, use_bias=True, name="classifier.1")(x)
-    x = keras.layers.ReLU(name="classifier.2")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier.3")(x)
-    x = keras.layers.Dense(units=4096, use_bias=True, name="classifier.4")(x)
-    x = keras.layers.ReLU(name="classifier.5")(x)
-    x = keras.layers.Dense(units=num_classes, use_bias=True, name="classifier.6")(x)
+    x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
+    x = keras.layers.Dense(units=4096, name="classifier>1")(x)
+    x = keras.layers.ReLU(name="classifier>2")(x)
+    x = keras.layers.Dropout(rate=dropout, name="classifier>3")(x)
+    x = keras.layers.Dense(units=4096, name="classifier>4")(x)
+    x = keras.layers.ReLU(name="classifier>5")(x)
+    x = keras.layers.Dense(units=num_classes, name="classifier>6")(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

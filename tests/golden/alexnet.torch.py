@@ -28,29 +28,24 @@ class AlexNet(nn.Module):
         ]:
             features.append(
                 nn.Conv2d(
-                    channels,
-                    maps,
-                    kernel_size=kernel,
-                    stride=stride,
-                    padding=padding,
-                    bias=True,
+                    channels, maps, kernel_size=kernel, stride=stride, padding=padding
                 )
             )
             features.append(nn.ReLU())
             channels = maps
             if pool:
-                features.append(nn.MaxPool2d(kernel_size=3, stride=2, padding=0))
+                features.append(nn.MaxPool2d(kernel_size=3, stride=2))
                 channels = maps
         self.features = nn.Sequential(*features)
         self.avgpool = nn.AdaptiveAvgPool2d(6)
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout),
-            nn.Linear(channels * 6 * 6, 4096, bias=True),
+            nn.Linear(channels * 6 * 6, 4096),
             nn.ReLU(),
             nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096, bias=True),
+            nn.Linear(4096, 4096),
             nn.ReLU(),
-            nn.Linear(4096, num_classes, bias=True),
+            nn.Linear(4096, num_classes),
         )
 
     def forward(self, x: Tensor) -> Tensor:

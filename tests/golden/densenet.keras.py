@@ -17,34 +17,27 @@ import keras
 def dense_layer(
     x: keras.KerasTensor, growth_rate: int, bn_size: int, name: str = "dense_layer"
 ) -> keras.KerasTensor:
-    """Block `DenseLayer` from the spec."""
-    branch = keras.layers.Identity(name=f"{name}.identity")(x)
+    """BN-ReLU-Conv(1x1) bottleneck to bn_size * growth_rate channels, then BN-ReLU-Conv(3x3) to growth_rate channels, appended to the layer's input."""
+    branch = keras.layers.Identity(name=f"{name}>identity")(x)
     branch_1 = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.norm1"
+        momentum=0.9, epsilon=1e-05, name=f"{name}>norm1"
     )(x)
-    branch_1 = keras.layers.ReLU(name=f"{name}.relu1")(branch_1)
+    branch_1 = keras.layers.ReLU(name=f"{name}>relu1")(branch_1)
     branch_1 = keras.layers.Conv2D(
         filters=bn_size * growth_rate,
         kernel_size=1,
-        strides=1,
-        padding="valid",
         use_bias=False,
-        name=f"{name}.conv1",
+        name=f"{name}>conv1",
     )(branch_1)
     branch_1 = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.norm2"
+        momentum=0.9, epsilon=1e-05, name=f"{name}>norm2"
     )(branch_1)
-    branch_1 = keras.layers.ReLU(name=f"{name}.relu2")(branch_1)
-    branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.conv2.pad")(branch_1)
+    branch_1 = keras.layers.ReLU(name=f"{name}>relu2")(branch_1)
+    branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(branch_1)
     branch_1 = keras.layers.Conv2D(
-        filters=growth_rate,
-        kernel_size=3,
-        strides=1,
-        padding="valid",
-        use_bias=False,
-        name=f"{name}.conv2",
+        filters=growth_rate, kernel_size=3, use_bias=False, name=f"{name}>conv2"
     )(branch_1)
-    x = keras.layers.Concatenate(axis=-1, name=f"{name}.concat")([branch, branch_1])
+    x = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")([branch, branch_1])
     return x
 
 
@@ -55,30 +48,23 @@ def dense_block(
     bn_size: int,
     name: str = "dense_block",
 ) -> keras.KerasTensor:
-    """Block `DenseBlock` from the spec."""
+    """num_layers dense layers; the block adds num_layers * growth_rate channels."""
     for i in range(num_layers):
-        x = dense_layer(x, growth_rate, bn_size, name=f"{name}.denselayer{i + 1}")
+        x = dense_layer(x, growth_rate, bn_size, name=f"{name}>denselayer{i + 1}")
     return x
 
 
 def transition(x: keras.KerasTensor, name: str = "transition") -> keras.KerasTensor:
-    """Block `Transition` from the spec."""
+    """Compression between dense blocks: BN-ReLU-Conv(1x1) to half the channels, 2x2 average pooling."""
     in_channels = x.shape[-1]
     x = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.norm"
+        momentum=0.9, epsilon=1e-05, name=f"{name}>norm"
     )(x)
-    x = keras.layers.ReLU(name=f"{name}.relu")(x)
+    x = keras.layers.ReLU(name=f"{name}>relu")(x)
     x = keras.layers.Conv2D(
-        filters=in_channels // 2,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=False,
-        name=f"{name}.conv",
+        filters=in_channels // 2, kernel_size=1, use_bias=False, name=f"{name}>conv"
     )(x)
-    x = keras.layers.AveragePooling2D(
-        pool_size=2, strides=2, padding="valid", name=f"{name}.pool"
-    )(x)
+    x = keras.layers.AveragePooling2D(pool_size=2, strides=2, name=f"{name}>pool")(x)
     return x
 
 
@@ -90,38 +76,35 @@ def features(
     bn_size: int,
     name: str = "features",
 ) -> keras.KerasTensor:
-    """Block `Features` from the spec."""
-    x = keras.layers.ZeroPadding2D(padding=3, name=f"{name}.conv0.pad")(x)
+    """The convolutional trunk (torchvision's `features`): a 7x7 stem and max pooling, one dense block per entry of block_config with a transition after each but the last, and a final batch norm."""
+    x = keras.layers.ZeroPadding2D(padding=3, name=f"{name}>conv0>pad")(x)
     x = keras.layers.Conv2D(
         filters=num_init_features,
         kernel_size=7,
         strides=2,
-        padding="valid",
         use_bias=False,
-        name=f"{name}.conv0",
+        name=f"{name}>conv0",
     )(x)
     x = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.norm0"
+        momentum=0.9, epsilon=1e-05, name=f"{name}>norm0"
     )(x)
-    x = keras.layers.ReLU(name=f"{name}.relu0")(x)
+    x = keras.layers.ReLU(name=f"{name}>relu0")(x)
     x = keras.ops.pad(
         x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=float("-inf")
     )
-    x = keras.layers.MaxPooling2D(
-        pool_size=3, strides=2, padding="valid", name=f"{name}.pool0"
-    )(x)
+    x = keras.layers.MaxPooling2D(pool_size=3, strides=2, name=f"{name}>pool0")(x)
     for i, num_layers in enumerate(block_config):
         x = dense_block(
             x,
             num_layers,
             growth_rate=growth_rate,
             bn_size=bn_size,
-            name=f"{name}.denseblock{i + 1}",
+            name=f"{name}>denseblock{i + 1}",
         )
         if not i == len(block_config) - 1:
-            x = transition(x, name=f"{name}.transition{i + 1}")
+            x = transition(x, name=f"{name}>transition{i + 1}")
     x = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.norm5"
+        momentum=0.9, epsilon=1e-05, name=f"{name}>norm5"
     )(x)
     return x
 
@@ -135,7 +118,7 @@ def DenseNet(
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "DenseNet",
 ) -> keras.Model:
-    """Model `DenseNet` from the spec."""
+    """growth_rate k new maps per layer, block_config the layers per dense block, bn_size the width of each layer's 1x1 bottleneck in multiples of k. The head is functional in torchvision: ReLU after norm5, global average pooling, then the linear classifier."""
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     x = features(
@@ -143,9 +126,9 @@ def DenseNet(
     )
     x = keras.layers.ReLU(name="relu")(x)
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="adaptive_avgpool2d")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
+    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(units=num_classes, use_bias=True, name="classifier")(x)
+    x = keras.layers.Dense(units=num_classes, name="classifier")(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -15,29 +15,19 @@ from torch import Tensor, nn
 
 
 class DenseLayer(nn.Module):
-    """Block `DenseLayer` from the spec."""
+    """BN-ReLU-Conv(1x1) bottleneck to bn_size * growth_rate channels, then BN-ReLU-Conv(3x3) to growth_rate channels, appended to the layer's input."""
 
     def __init__(self, in_channels: int, growth_rate: int, bn_size: int) -> None:
         super().__init__()
-        self.norm1 = nn.BatchNorm2d(in_channels, eps=1e-05, momentum=0.1)
+        self.norm1 = nn.BatchNorm2d(in_channels)
         self.relu1 = nn.ReLU()
         self.conv1 = nn.Conv2d(
-            in_channels,
-            bn_size * growth_rate,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            bias=False,
+            in_channels, bn_size * growth_rate, kernel_size=1, bias=False
         )
-        self.norm2 = nn.BatchNorm2d(bn_size * growth_rate, eps=1e-05, momentum=0.1)
+        self.norm2 = nn.BatchNorm2d(bn_size * growth_rate)
         self.relu2 = nn.ReLU()
         self.conv2 = nn.Conv2d(
-            bn_size * growth_rate,
-            growth_rate,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            bias=False,
+            bn_size * growth_rate, growth_rate, kernel_size=3, padding=1, bias=False
         )
         self.out_channels = in_channels + growth_rate
 
@@ -54,7 +44,7 @@ class DenseLayer(nn.Module):
 
 
 class DenseBlock(nn.Sequential):
-    """Block `DenseBlock` from the spec."""
+    """num_layers dense layers; the block adds num_layers * growth_rate channels."""
 
     def __init__(
         self, in_channels: int, num_layers: int, growth_rate: int, bn_size: int
@@ -70,26 +60,19 @@ class DenseBlock(nn.Sequential):
 
 
 class Transition(nn.Sequential):
-    """Block `Transition` from the spec."""
+    """Compression between dense blocks: BN-ReLU-Conv(1x1) to half the channels, 2x2 average pooling."""
 
     def __init__(self, in_channels: int) -> None:
         super().__init__()
-        self.norm = nn.BatchNorm2d(in_channels, eps=1e-05, momentum=0.1)
+        self.norm = nn.BatchNorm2d(in_channels)
         self.relu = nn.ReLU()
-        self.conv = nn.Conv2d(
-            in_channels,
-            in_channels // 2,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            bias=False,
-        )
-        self.pool = nn.AvgPool2d(kernel_size=2, stride=2, padding=0)
+        self.conv = nn.Conv2d(in_channels, in_channels // 2, kernel_size=1, bias=False)
+        self.pool = nn.AvgPool2d(kernel_size=2, stride=2)
         self.out_channels = in_channels // 2
 
 
 class Features(nn.Sequential):
-    """Block `Features` from the spec."""
+    """The convolutional trunk (torchvision's `features`): a 7x7 stem and max pooling, one dense block per entry of block_config with a transition after each but the last, and a final batch norm."""
 
     def __init__(
         self,
@@ -108,7 +91,7 @@ class Features(nn.Sequential):
             padding=3,
             bias=False,
         )
-        self.norm0 = nn.BatchNorm2d(num_init_features, eps=1e-05, momentum=0.1)
+        self.norm0 = nn.BatchNorm2d(num_init_features)
         self.relu0 = nn.ReLU()
         self.pool0 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         channels = num_init_features
@@ -123,12 +106,12 @@ class Features(nn.Sequential):
             if not i == len(block_config) - 1:
                 self.add_module(f"transition{i + 1}", Transition(channels))
                 channels = channels // 2
-        self.norm5 = nn.BatchNorm2d(channels, eps=1e-05, momentum=0.1)
+        self.norm5 = nn.BatchNorm2d(channels)
         self.out_channels = channels
 
 
 class DenseNet(nn.Module):
-    """Model `DenseNet` from the spec."""
+    """growth_rate k new maps per layer, block_config the layers per dense block, bn_size the width of each layer's 1x1 bottleneck in multiples of k. The head is functional in torchvision: ReLU after norm5, global average pooling, then the linear classifier."""
 
     def __init__(
         self,
@@ -142,7 +125,7 @@ class DenseNet(nn.Module):
         self.features = Features(
             3, growth_rate, block_config, num_init_features, bn_size
         )
-        self.classifier = nn.Linear(self.features.out_channels, num_classes, bias=True)
+        self.classifier = nn.Linear(self.features.out_channels, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)

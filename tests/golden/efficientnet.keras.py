@@ -35,7 +35,7 @@ def conv_bn_activation(
     momentum: float = 0.1,
     name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
-    """Block `ConvBNActivation` from the spec."""
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3, EfficientNet)."""
     if not (
         activation == "relu"
         or activation == "relu6"
@@ -44,40 +44,35 @@ def conv_bn_activation(
         or activation == "none"
     ):
         raise ValueError('activation is "relu", "relu6", "hardswish", "silu" or "none"')
-    x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}.0.pad")(x)
+    x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}>0>pad")(x)
     if groups == x.shape[-1] == out:
         x = keras.layers.DepthwiseConv2D(
-            kernel_size=kernel,
-            strides=stride,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.0",
+            kernel_size=kernel, strides=stride, use_bias=False, name=f"{name}>0"
         )(x)
     else:
         x = keras.layers.Conv2D(
             filters=out,
             kernel_size=kernel,
             strides=stride,
-            padding="valid",
-            groups=groups,
             use_bias=False,
-            name=f"{name}.0",
+            groups=groups,
+            name=f"{name}>0",
         )(x)
     x = keras.layers.BatchNormalization(
-        axis=-1, momentum=1 - (momentum), epsilon=eps, name=f"{name}.1"
+        momentum=1 - (momentum), epsilon=eps, name=f"{name}>1"
     )(x)
     position = 2
     if activation == "relu":
-        x = keras.layers.ReLU(name=f"{name}.{position}")(x)
+        x = keras.layers.ReLU(name=f"{name}>{position}")(x)
         position += 1
     if activation == "relu6":
-        x = keras.layers.ReLU(max_value=6.0, name=f"{name}.{position}")(x)
+        x = keras.layers.ReLU(max_value=6.0, name=f"{name}>{position}")(x)
         position += 1
     if activation == "hardswish":
-        x = keras.layers.Activation("hard_swish", name=f"{name}.{position}")(x)
+        x = keras.layers.Activation("hard_swish", name=f"{name}>{position}")(x)
         position += 1
     if activation == "silu":
-        x = keras.layers.Activation("silu", name=f"{name}.{position}")(x)
+        x = keras.layers.Activation("silu", name=f"{name}>{position}")(x)
         position += 1
     return x
 
@@ -89,42 +84,32 @@ def squeeze_excitation(
     gate: str = "sigmoid",
     name: str = "squeeze_excitation",
 ) -> keras.KerasTensor:
-    """Block `SqueezeExcitation` from the spec."""
+    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales every channel."""
     in_channels = x.shape[-1]
     if not (activation == "relu" or activation == "silu"):
         raise ValueError('activation is "relu" or "silu"')
     if not (gate == "sigmoid" or gate == "hardsigmoid"):
         raise ValueError('gate is "sigmoid" or "hardsigmoid"')
-    branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}.avgpool")(
+    branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}>avgpool")(
         x
     )
-    branch = keras.layers.Conv2D(
-        filters=squeeze,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=True,
-        name=f"{name}.fc1",
-    )(branch)
+    branch = keras.layers.Conv2D(filters=squeeze, kernel_size=1, name=f"{name}>fc1")(
+        branch
+    )
     if activation == "silu":
-        branch = keras.layers.Activation("silu", name=f"{name}.silu")(branch)
+        branch = keras.layers.Activation("silu", name=f"{name}>silu")(branch)
     else:
-        branch = keras.layers.ReLU(name=f"{name}.relu")(branch)
+        branch = keras.layers.ReLU(name=f"{name}>relu")(branch)
     branch = keras.layers.Conv2D(
-        filters=in_channels,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=True,
-        name=f"{name}.fc2",
+        filters=in_channels, kernel_size=1, name=f"{name}>fc2"
     )(branch)
     if gate == "hardsigmoid":
-        branch = keras.layers.Activation("hard_sigmoid", name=f"{name}.hardsigmoid")(
+        branch = keras.layers.Activation("hard_sigmoid", name=f"{name}>hardsigmoid")(
             branch
         )
     else:
-        branch = keras.layers.Activation("sigmoid", name=f"{name}.sigmoid")(branch)
-    x = keras.layers.Multiply(name=f"{name}.multiply")([x, branch])
+        branch = keras.layers.Activation("sigmoid", name=f"{name}>sigmoid")(branch)
+    x = keras.layers.Multiply(name=f"{name}>multiply")([x, branch])
     return x
 
 
@@ -139,7 +124,7 @@ def mb_conv(
     momentum: float,
     name: str = "mb_conv",
 ) -> keras.KerasTensor:
-    """Block `MBConv` from the spec."""
+    """Mobile inverted bottleneck: expand (1x1, skipped for expansion 1), depthwise kernel x kernel (it carries the stride), squeeze-and-excitation (to a quarter of the block's INPUT channels, SiLU, sigmoid gate), project (1x1, linear). A residual block adds its input back, and in training drops its whole branch per sample with probability sd_prob (stochastic depth)."""
     in_channels = x.shape[-1]
     if not (stride == 1 or stride == 2):
         raise ValueError("illegal stride value")
@@ -157,7 +142,7 @@ def mb_conv(
                 activation="silu",
                 eps=eps,
                 momentum=momentum,
-                name=f"{name}.block.{position}",
+                name=f"{name}>block>{position}",
             )
             position += 1
         out_1 = conv_bn_activation(
@@ -169,7 +154,7 @@ def mb_conv(
             activation="silu",
             eps=eps,
             momentum=momentum,
-            name=f"{name}.block.{position}",
+            name=f"{name}>block>{position}",
         )
         position += 1
         out_1 = squeeze_excitation(
@@ -177,7 +162,7 @@ def mb_conv(
             squeeze,
             activation="silu",
             gate="sigmoid",
-            name=f"{name}.block.{position}",
+            name=f"{name}>block>{position}",
         )
         position += 1
         out_1 = conv_bn_activation(
@@ -187,16 +172,16 @@ def mb_conv(
             activation="none",
             eps=eps,
             momentum=momentum,
-            name=f"{name}.block.{position}",
+            name=f"{name}>block>{position}",
         )
         position += 1
         if use_res_connect:
             out_1 = keras.layers.Dropout(
                 rate=sd_prob,
                 noise_shape=(None, 1, 1, 1),
-                name=f"{name}.stochastic_depth",
+                name=f"{name}>stochastic_depth",
             )(out_1)
-        x = keras.layers.Add(name=f"{name}.add")([out_1, x])
+        x = keras.layers.Add(name=f"{name}>add")([out_1, x])
     else:
         position_1 = 0
         if expanded != in_channels:
@@ -207,7 +192,7 @@ def mb_conv(
                 activation="silu",
                 eps=eps,
                 momentum=momentum,
-                name=f"{name}.block.{position_1}",
+                name=f"{name}>block>{position_1}",
             )
             position_1 += 1
         x = conv_bn_activation(
@@ -219,7 +204,7 @@ def mb_conv(
             activation="silu",
             eps=eps,
             momentum=momentum,
-            name=f"{name}.block.{position_1}",
+            name=f"{name}>block>{position_1}",
         )
         position_1 += 1
         x = squeeze_excitation(
@@ -227,7 +212,7 @@ def mb_conv(
             squeeze,
             activation="silu",
             gate="sigmoid",
-            name=f"{name}.block.{position_1}",
+            name=f"{name}>block>{position_1}",
         )
         position_1 += 1
         x = conv_bn_activation(
@@ -237,7 +222,7 @@ def mb_conv(
             activation="none",
             eps=eps,
             momentum=momentum,
-            name=f"{name}.block.{position_1}",
+            name=f"{name}>block>{position_1}",
         )
         position_1 += 1
     return x
@@ -275,7 +260,7 @@ def EfficientNet(
         activation="silu",
         eps=norm_eps,
         momentum=norm_momentum,
-        name="features.0",
+        name="features>0",
     )
     position = 1
     for i, (e, k, s, c, n) in enumerate(rows):
@@ -293,7 +278,7 @@ def EfficientNet(
                 / total_blocks,
                 eps=norm_eps,
                 momentum=norm_momentum,
-                name=f"features.{position}.{position_1}",
+                name=f"features>{position}>{position_1}",
             )
             position_1 += 1
         position += 1
@@ -304,14 +289,14 @@ def EfficientNet(
         activation="silu",
         eps=norm_eps,
         momentum=norm_momentum,
-        name=f"features.{position}",
+        name=f"features>{position}",
     )
     position += 1
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
+    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier.0")(x)
-    x = keras.layers.Dense(units=num_classes, use_bias=True, name="classifier.1")(x)
+    x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
+    x = keras.layers.Dense(units=num_classes, name="classifier>1")(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

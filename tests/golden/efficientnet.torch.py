@@ -45,7 +45,7 @@ class StochasticDepth(nn.Module):
 
 
 class ConvBNActivation(nn.Sequential):
-    """Block `ConvBNActivation` from the spec."""
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3, EfficientNet)."""
 
     def __init__(
         self,
@@ -96,7 +96,7 @@ class ConvBNActivation(nn.Sequential):
 
 
 class SqueezeExcitation(nn.Module):
-    """Block `SqueezeExcitation` from the spec."""
+    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales every channel."""
 
     def __init__(
         self,
@@ -111,12 +111,8 @@ class SqueezeExcitation(nn.Module):
         if not (gate == "sigmoid" or gate == "hardsigmoid"):
             raise ValueError('gate is "sigmoid" or "hardsigmoid"')
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(
-            in_channels, squeeze, kernel_size=1, stride=1, padding=0, bias=True
-        )
-        self.fc2 = nn.Conv2d(
-            squeeze, in_channels, kernel_size=1, stride=1, padding=0, bias=True
-        )
+        self.fc1 = nn.Conv2d(in_channels, squeeze, kernel_size=1)
+        self.fc2 = nn.Conv2d(squeeze, in_channels, kernel_size=1)
         self.activation = activation
         self.gate = gate
         self.out_channels = in_channels
@@ -138,7 +134,7 @@ class SqueezeExcitation(nn.Module):
 
 
 class MBConv(nn.Module):
-    """Block `MBConv` from the spec."""
+    """Mobile inverted bottleneck: expand (1x1, skipped for expansion 1), depthwise kernel x kernel (it carries the stride), squeeze-and-excitation (to a quarter of the block's INPUT channels, SiLU, sigmoid gate), project (1x1, linear). A residual block adds its input back, and in training drops its whole branch per sample with probability sd_prob (stochastic depth)."""
 
     def __init__(
         self,
@@ -237,6 +233,7 @@ class EfficientNet(nn.Module):
         repeats = [math.ceil(n * depth_mult) for e, k, s, c, n in rows]
         total_blocks = sum(repeats)
         features: list[nn.Module] = []
+        channels = 3
         features.append(
             ConvBNActivation(
                 3,
@@ -247,7 +244,6 @@ class EfficientNet(nn.Module):
                 momentum=norm_momentum,
             )
         )
-        channels = 3
         channels = features[-1].out_channels
         for i, (e, k, s, c, n) in enumerate(rows):
             stage = i
@@ -285,7 +281,7 @@ class EfficientNet(nn.Module):
         self.features = nn.Sequential(*features)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout), nn.Linear(channels, num_classes, bias=True)
+            nn.Dropout(p=dropout), nn.Linear(channels, num_classes)
         )
 
     def forward(self, x: Tensor) -> Tensor:

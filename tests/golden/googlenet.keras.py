@@ -53,20 +53,19 @@ def basic_conv2d(
     padding: int = 0,
     name: str = "basic_conv2d",
 ) -> keras.KerasTensor:
-    """Block `BasicConv2d` from the spec."""
-    x = keras.layers.ZeroPadding2D(padding=padding, name=f"{name}.conv.pad")(x)
+    """Convolution without bias, batch norm, ReLU."""
+    x = keras.layers.ZeroPadding2D(padding=padding, name=f"{name}>conv>pad")(x)
     x = keras.layers.Conv2D(
         filters=out,
         kernel_size=kernel,
         strides=stride,
-        padding="valid",
         use_bias=False,
-        name=f"{name}.conv",
+        name=f"{name}>conv",
     )(x)
-    x = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=0.001, name=f"{name}.bn"
-    )(x)
-    x = keras.layers.ReLU(name=f"{name}.relu")(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, epsilon=0.001, name=f"{name}>bn")(
+        x
+    )
+    x = keras.layers.ReLU(name=f"{name}>relu")(x)
     return x
 
 
@@ -80,17 +79,17 @@ def inception(
     pool_proj: int,
     name: str = "inception",
 ) -> keras.KerasTensor:
-    """Block `Inception` from the spec."""
-    branch = basic_conv2d(x, ch1x1, name=f"{name}.branch1")
+    """Four parallel branches joined along the channels."""
+    branch = basic_conv2d(x, ch1x1, name=f"{name}>branch1")
     branch_1 = x
-    branch_1 = basic_conv2d(branch_1, ch3x3red, name=f"{name}.branch2.0")
+    branch_1 = basic_conv2d(branch_1, ch3x3red, name=f"{name}>branch2>0")
     branch_1 = basic_conv2d(
-        branch_1, ch3x3, kernel=3, padding=1, name=f"{name}.branch2.1"
+        branch_1, ch3x3, kernel=3, padding=1, name=f"{name}>branch2>1"
     )
     branch_2 = x
-    branch_2 = basic_conv2d(branch_2, ch5x5red, name=f"{name}.branch3.0")
+    branch_2 = basic_conv2d(branch_2, ch5x5red, name=f"{name}>branch3>0")
     branch_2 = basic_conv2d(
-        branch_2, ch5x5, kernel=3, padding=1, name=f"{name}.branch3.1"
+        branch_2, ch5x5, kernel=3, padding=1, name=f"{name}>branch3>1"
     )
     branch_3 = x
     branch_3 = keras.ops.pad(
@@ -104,10 +103,10 @@ def inception(
         constant_values=float("-inf"),
     )
     branch_3 = keras.layers.MaxPooling2D(
-        pool_size=3, strides=1, padding="valid", name=f"{name}.branch4.0"
+        pool_size=3, strides=1, name=f"{name}>branch4>0"
     )(branch_3)
-    branch_3 = basic_conv2d(branch_3, pool_proj, name=f"{name}.branch4.1")
-    x = keras.layers.Concatenate(axis=-1, name=f"{name}.concat")(
+    branch_3 = basic_conv2d(branch_3, pool_proj, name=f"{name}>branch4>1")
+    x = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")(
         [branch, branch_1, branch_2, branch_3]
     )
     return x
@@ -119,15 +118,15 @@ def inception_aux(
     dropout: float = 0.7,
     name: str = "inception_aux",
 ) -> keras.KerasTensor:
-    """Block `InceptionAux` from the spec."""
-    x = adaptive_avg_pool2d(x, 4, name=f"{name}.adaptive_avgpool2d")
-    x = basic_conv2d(x, 128, name=f"{name}.conv")
-    x = keras.layers.Permute((3, 1, 2), name=f"{name}.flatten.permute")(x)
-    x = keras.layers.Flatten(name=f"{name}.flatten")(x)
-    x = keras.layers.Dense(units=1024, use_bias=True, name=f"{name}.fc1")(x)
-    x = keras.layers.ReLU(name=f"{name}.relu")(x)
-    x = keras.layers.Dropout(rate=dropout, name=f"{name}.dropout")(x)
-    x = keras.layers.Dense(units=num_classes, use_bias=True, name=f"{name}.fc2")(x)
+    """Auxiliary classifier: 4x4 average pooling, 1x1 convolution, two dense layers."""
+    x = adaptive_avg_pool2d(x, 4, name=f"{name}>adaptive_avgpool2d")
+    x = basic_conv2d(x, 128, name=f"{name}>conv")
+    x = keras.layers.Permute((3, 1, 2), name=f"{name}>flatten>permute")(x)
+    x = keras.layers.Flatten(name=f"{name}>flatten")(x)
+    x = keras.layers.Dense(units=1024, name=f"{name}>fc1")(x)
+    x = keras.layers.ReLU(name=f"{name}>relu")(x)
+    x = keras.layers.Dropout(rate=dropout, name=f"{name}>dropout")(x)
+    x = keras.layers.Dense(units=num_classes, name=f"{name}>fc2")(x)
     return x
 
 
@@ -152,9 +151,7 @@ def GoogLeNet(
         ],
         constant_values=float("-inf"),
     )
-    x = keras.layers.MaxPooling2D(
-        pool_size=3, strides=2, padding="valid", name="maxpool1"
-    )(x)
+    x = keras.layers.MaxPooling2D(pool_size=3, strides=2, name="maxpool1")(x)
     x = basic_conv2d(x, 64, name="conv2")
     x = basic_conv2d(x, 192, kernel=3, padding=1, name="conv3")
     x = keras.ops.pad(
@@ -167,9 +164,7 @@ def GoogLeNet(
         ],
         constant_values=float("-inf"),
     )
-    x = keras.layers.MaxPooling2D(
-        pool_size=3, strides=2, padding="valid", name="maxpool2"
-    )(x)
+    x = keras.layers.MaxPooling2D(pool_size=3, strides=2, name="maxpool2")(x)
     x = inception(x, 64, 96, 128, 16, 32, 32, name="inception3a")
     x = inception(x, 128, 128, 192, 32, 96, 64, name="inception3b")
     x = keras.ops.pad(
@@ -182,9 +177,7 @@ def GoogLeNet(
         ],
         constant_values=float("-inf"),
     )
-    x = keras.layers.MaxPooling2D(
-        pool_size=3, strides=2, padding="valid", name="maxpool3"
-    )(x)
+    x = keras.layers.MaxPooling2D(pool_size=3, strides=2, name="maxpool3")(x)
     x = inception(x, 192, 96, 208, 16, 48, 64, name="inception4a")
     aux1 = inception_aux(x, num_classes, dropout=dropout_aux, name="aux1")
     x = inception(x, 160, 112, 224, 24, 64, 64, name="inception4b")
@@ -202,16 +195,14 @@ def GoogLeNet(
         ],
         constant_values=float("-inf"),
     )
-    x = keras.layers.MaxPooling2D(
-        pool_size=2, strides=2, padding="valid", name="maxpool4"
-    )(x)
+    x = keras.layers.MaxPooling2D(pool_size=2, strides=2, name="maxpool4")(x)
     x = inception(x, 256, 160, 320, 32, 128, 128, name="inception5a")
     x = inception(x, 384, 192, 384, 48, 128, 128, name="inception5b")
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
+    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(rate=dropout, name="dropout")(x)
-    x = keras.layers.Dense(units=num_classes, use_bias=True, name="fc")(x)
+    x = keras.layers.Dense(units=num_classes, name="fc")(x)
     return keras.Model(inputs=inputs, outputs=[x, aux2, aux1], name=name)
 
 

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 
 class BasicConv2d(nn.Module):
-    """Block `BasicConv2d` from the spec."""
+    """Convolution without bias, batch norm, ReLU."""
 
     def __init__(
         self,
@@ -33,7 +33,7 @@ class BasicConv2d(nn.Module):
             padding=padding,
             bias=False,
         )
-        self.bn = nn.BatchNorm2d(out, eps=0.001, momentum=0.1)
+        self.bn = nn.BatchNorm2d(out, eps=0.001)
         self.out_channels = out
 
     def forward(self, x: Tensor) -> Tensor:
@@ -44,7 +44,7 @@ class BasicConv2d(nn.Module):
 
 
 class Inception(nn.Module):
-    """Block `Inception` from the spec."""
+    """Four parallel branches joined along the channels."""
 
     def __init__(
         self,
@@ -82,15 +82,15 @@ class Inception(nn.Module):
 
 
 class InceptionAux(nn.Module):
-    """Block `InceptionAux` from the spec."""
+    """Auxiliary classifier: 4x4 average pooling, 1x1 convolution, two dense layers."""
 
     def __init__(
         self, in_channels: int, num_classes: int, dropout: float = 0.7
     ) -> None:
         super().__init__()
         self.conv = BasicConv2d(in_channels, 128)
-        self.fc1 = nn.Linear(128 * 4 * 4, 1024, bias=True)
-        self.fc2 = nn.Linear(1024, num_classes, bias=True)
+        self.fc1 = nn.Linear(128 * 4 * 4, 1024)
+        self.fc2 = nn.Linear(1024, num_classes)
         self.dropout = nn.Dropout(p=dropout)
         self.out_channels = num_classes
 
@@ -113,28 +113,28 @@ class GoogLeNet(nn.Module):
     ) -> None:
         super().__init__()
         self.conv1 = BasicConv2d(3, 64, kernel=7, stride=2, padding=3)
-        self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=0, ceil_mode=True)
+        self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
         self.conv2 = BasicConv2d(64, 64)
         self.conv3 = BasicConv2d(64, 192, kernel=3, padding=1)
-        self.maxpool2 = nn.MaxPool2d(kernel_size=3, stride=2, padding=0, ceil_mode=True)
+        self.maxpool2 = nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
         self.inception3a = Inception(192, 64, 96, 128, 16, 32, 32)
         self.inception3b = Inception(64 + 128 + 32 + 32, 128, 128, 192, 32, 96, 64)
-        self.maxpool3 = nn.MaxPool2d(kernel_size=3, stride=2, padding=0, ceil_mode=True)
+        self.maxpool3 = nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
         self.inception4a = Inception(128 + 192 + 96 + 64, 192, 96, 208, 16, 48, 64)
         self.inception4b = Inception(192 + 208 + 48 + 64, 160, 112, 224, 24, 64, 64)
         self.inception4c = Inception(160 + 224 + 64 + 64, 128, 128, 256, 24, 64, 64)
         self.inception4d = Inception(128 + 256 + 64 + 64, 112, 144, 288, 32, 64, 64)
         self.inception4e = Inception(112 + 288 + 64 + 64, 256, 160, 320, 32, 128, 128)
-        self.maxpool4 = nn.MaxPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=True)
+        self.maxpool4 = nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=True)
         self.inception5a = Inception(256 + 320 + 128 + 128, 256, 160, 320, 32, 128, 128)
         self.inception5b = Inception(256 + 320 + 128 + 128, 384, 192, 384, 48, 128, 128)
         self.aux1 = InceptionAux(192 + 208 + 48 + 64, num_classes, dropout=dropout_aux)
         self.aux2 = InceptionAux(112 + 288 + 64 + 64, num_classes, dropout=dropout_aux)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(p=dropout)
-        self.fc = nn.Linear(384 + 384 + 128 + 128, num_classes, bias=True)
+        self.fc = nn.Linear(384 + 384 + 128 + 128, num_classes)
 
-    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, ...]:
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor, Tensor]:
         x = self.conv1(x)
         x = self.maxpool1(x)
         x = self.conv2(x)
@@ -144,13 +144,13 @@ class GoogLeNet(nn.Module):
         x = self.inception3b(x)
         x = self.maxpool3(x)
         x = self.inception4a(x)
-        aux1 = None
+        aux1: Tensor | None = None
         if self.training:
             aux1 = self.aux1(x)
         x = self.inception4b(x)
         x = self.inception4c(x)
         x = self.inception4d(x)
-        aux2 = None
+        aux2: Tensor | None = None
         if self.training:
             aux2 = self.aux2(x)
         x = self.inception4e(x)

@@ -21,37 +21,19 @@ def LeNet5(
     """Model `LeNet5` from the spec."""
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
-    x = keras.layers.Conv2D(
-        filters=6,
-        kernel_size=5,
-        strides=1,
-        padding="valid",
-        use_bias=True,
-        name="features.0",
-    )(x)
-    x = keras.layers.Activation("tanh", name="features.1")(x)
-    x = keras.layers.AveragePooling2D(
-        pool_size=2, strides=2, padding="valid", name="features.2"
-    )(x)
-    x = keras.layers.Conv2D(
-        filters=16,
-        kernel_size=5,
-        strides=1,
-        padding="valid",
-        use_bias=True,
-        name="features.3",
-    )(x)
-    x = keras.layers.Activation("tanh", name="features.4")(x)
-    x = keras.layers.AveragePooling2D(
-        pool_size=2, strides=2, padding="valid", name="features.5"
-    )(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
+    x = keras.layers.Conv2D(filters=6, kernel_size=5, name="features>0")(x)
+    x = keras.layers.Activation("tanh", name="features>1")(x)
+    x = keras.layers.AveragePooling2D(pool_size=2, name="features>2")(x)
+    x = keras.layers.Conv2D(filters=16, kernel_size=5, name="features>3")(x)
+    x = keras.layers.Activation("tanh", name="features>4")(x)
+    x = keras.layers.AveragePooling2D(pool_size=2, name="features>5")(x)
+    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(units=120, use_bias=True, name="classifier.0")(x)
-    x = keras.layers.Activation("tanh", name="classifier.1")(x)
-    x = keras.layers.Dense(units=84, use_bias=True, name="classifier.2")(x)
-    x = keras.layers.Activation("tanh", name="classifier.3")(x)
-    x = keras.layers.Dense(units=num_classes, use_bias=True, name="classifier.4")(x)
+    x = keras.layers.Dense(units=120, name="classifier>0")(x)
+    x = keras.layers.Activation("tanh", name="classifier>1")(x)
+    x = keras.layers.Dense(units=84, name="classifier>2")(x)
+    x = keras.layers.Activation("tanh", name="classifier>3")(x)
+    x = keras.layers.Dense(units=num_classes, name="classifier>4")(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

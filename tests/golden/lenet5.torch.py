@@ -18,19 +18,19 @@ class LeNet5(nn.Module):
     def __init__(self, num_classes: int = 10) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 6, kernel_size=5, stride=1, padding=0, bias=True),
+            nn.Conv2d(1, 6, kernel_size=5),
             nn.Tanh(),
-            nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
-            nn.Conv2d(6, 16, kernel_size=5, stride=1, padding=0, bias=True),
+            nn.AvgPool2d(kernel_size=2),
+            nn.Conv2d(6, 16, kernel_size=5),
             nn.Tanh(),
-            nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
+            nn.AvgPool2d(kernel_size=2),
         )
         self.classifier = nn.Sequential(
-            nn.Linear(16 * 5 * 5, 120, bias=True),
+            nn.Linear(16 * 5 * 5, 120),
             nn.Tanh(),
-            nn.Linear(120, 84, bias=True),
+            nn.Linear(120, 84),
             nn.Tanh(),
-            nn.Linear(84, num_classes, bias=True),
+            nn.Linear(84, num_classes),
         )
 
     def forward(self, x: Tensor) -> Tensor:

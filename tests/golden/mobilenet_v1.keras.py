@@ -29,43 +29,23 @@ def depthwise_separable_conv(
     stride: int = 1,
     name: str = "depthwise_separable_conv",
 ) -> keras.KerasTensor:
-    """Block `DepthwiseSeparableConv` from the spec."""
+    """Depthwise 3x3 (it carries the stride), then pointwise 1x1; no skip connection."""
     in_channels = x.shape[-1]
-    x = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.conv_dw.pad")(x)
-    if in_channels == x.shape[-1] == in_channels:
-        x = keras.layers.DepthwiseConv2D(
-            kernel_size=3,
-            strides=stride,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.conv_dw",
-        )(x)
-    else:
-        x = keras.layers.Conv2D(
-            filters=in_channels,
-            kernel_size=3,
-            strides=stride,
-            padding="valid",
-            groups=in_channels,
-            use_bias=False,
-            name=f"{name}.conv_dw",
-        )(x)
-    x = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn1"
+    x = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv_dw>pad")(x)
+    x = keras.layers.DepthwiseConv2D(
+        kernel_size=3, strides=stride, use_bias=False, name=f"{name}>conv_dw"
     )(x)
-    x = keras.layers.ReLU(max_value=6.0, name=f"{name}.relu6")(x)
+    x = keras.layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-05, name=f"{name}>bn1"
+    )(x)
+    x = keras.layers.ReLU(max_value=6.0, name=f"{name}>relu6")(x)
     x = keras.layers.Conv2D(
-        filters=out,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=False,
-        name=f"{name}.conv_pw",
+        filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv_pw"
     )(x)
     x = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn2"
+        momentum=0.9, epsilon=1e-05, name=f"{name}>bn2"
     )(x)
-    x = keras.layers.ReLU(max_value=6.0, name=f"{name}.relu6_1")(x)
+    x = keras.layers.ReLU(max_value=6.0, name=f"{name}>relu6_1")(x)
     return x
 
 
@@ -78,35 +58,32 @@ def MobileNetV1(
     """Model `MobileNetV1` from the spec."""
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
-    x = keras.layers.ZeroPadding2D(padding=1, name="conv_stem.pad")(x)
+    x = keras.layers.ZeroPadding2D(padding=1, name="conv_stem>pad")(x)
     x = keras.layers.Conv2D(
         filters=make_divisible(32 * width_mult, 8),
         kernel_size=3,
         strides=2,
-        padding="valid",
         use_bias=False,
         name="conv_stem",
     )(x)
-    x = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name="bn1"
-    )(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-05, name="bn1")(x)
     x = keras.layers.ReLU(max_value=6.0, name="relu6")(x)
     position = 0
     for c, n, s in [[64, 1, 1], [128, 2, 2], [256, 2, 2], [512, 6, 2], [1024, 2, 2]]:
         position_1 = 0
-        for j in range(n):
+        for i in range(n):
             x = depthwise_separable_conv(
                 x,
                 make_divisible(c * width_mult, 8),
-                stride=s if j == 0 else 1,
-                name=f"blocks.{position}.{position_1}",
+                stride=s if i == 0 else 1,
+                name=f"blocks>{position}>{position_1}",
             )
             position_1 += 1
         position += 1
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="global_pool")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
+    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(units=num_classes, use_bias=True, name="classifier")(x)
+    x = keras.layers.Dense(units=num_classes, name="classifier")(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 
@@ -117,4 +94,4 @@ def mobilenetv1(**kwargs: Any) -> keras.Model:
 
 def mobilenetv1_100(**kwargs: Any) -> keras.Model:
     """MobileNetV1 configured as `mobilenetv1_100`."""
-    return MobileNetV1(**{"width_mult": 1.0, **kwargs})
+    return MobileNetV1(**kwargs)

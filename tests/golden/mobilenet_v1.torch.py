@@ -24,7 +24,7 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 class DepthwiseSeparableConv(nn.Module):
-    """Block `DepthwiseSeparableConv` from the spec."""
+    """Depthwise 3x3 (it carries the stride), then pointwise 1x1; no skip connection."""
 
     def __init__(self, in_channels: int, out: int, stride: int = 1) -> None:
         super().__init__()
@@ -37,11 +37,9 @@ class DepthwiseSeparableConv(nn.Module):
             groups=in_channels,
             bias=False,
         )
-        self.bn1 = nn.BatchNorm2d(in_channels, eps=1e-05, momentum=0.1)
-        self.conv_pw = nn.Conv2d(
-            in_channels, out, kernel_size=1, stride=1, padding=0, bias=False
-        )
-        self.bn2 = nn.BatchNorm2d(out, eps=1e-05, momentum=0.1)
+        self.bn1 = nn.BatchNorm2d(in_channels)
+        self.conv_pw = nn.Conv2d(in_channels, out, kernel_size=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out)
         self.out_channels = out
 
     def forward(self, x: Tensor) -> Tensor:
@@ -67,9 +65,7 @@ class MobileNetV1(nn.Module):
             padding=1,
             bias=False,
         )
-        self.bn1 = nn.BatchNorm2d(
-            make_divisible(32 * width_mult, 8), eps=1e-05, momentum=0.1
-        )
+        self.bn1 = nn.BatchNorm2d(make_divisible(32 * width_mult, 8))
         blocks: list[nn.Module] = []
         channels = make_divisible(32 * width_mult, 8)
         for c, n, s in [
@@ -81,12 +77,12 @@ class MobileNetV1(nn.Module):
         ]:
             blocks_1: list[nn.Module] = []
             channels_1 = channels
-            for j in range(n):
+            for i in range(n):
                 blocks_1.append(
                     DepthwiseSeparableConv(
                         channels_1,
                         make_divisible(c * width_mult, 8),
-                        stride=s if j == 0 else 1,
+                        stride=s if i == 0 else 1,
                     )
                 )
                 channels_1 = make_divisible(c * width_mult, 8)
@@ -94,7 +90,7 @@ class MobileNetV1(nn.Module):
             channels = channels_1
         self.blocks = nn.Sequential(*blocks)
         self.global_pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(channels, num_classes, bias=True)
+        self.classifier = nn.Linear(channels, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.conv_stem(x)
@@ -114,4 +110,4 @@ def mobilenetv1(**kwargs: Any) -> MobileNetV1:
 
 def mobilenetv1_100(**kwargs: Any) -> MobileNetV1:
     """MobileNetV1 configured as `mobilenetv1_100`."""
-    return MobileNetV1(**{"width_mult": 1.0, **kwargs})
+    return MobileNetV1(**kwargs)

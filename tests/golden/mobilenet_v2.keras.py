@@ -34,7 +34,7 @@ def conv_bn_activation(
     momentum: float = 0.1,
     name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
-    """Block `ConvBNActivation` from the spec."""
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3, EfficientNet)."""
     if not (
         activation == "relu"
         or activation == "relu6"
@@ -43,40 +43,35 @@ def conv_bn_activation(
         or activation == "none"
     ):
         raise ValueError('activation is "relu", "relu6", "hardswish", "silu" or "none"')
-    x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}.0.pad")(x)
+    x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}>0>pad")(x)
     if groups == x.shape[-1] == out:
         x = keras.layers.DepthwiseConv2D(
-            kernel_size=kernel,
-            strides=stride,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.0",
+            kernel_size=kernel, strides=stride, use_bias=False, name=f"{name}>0"
         )(x)
     else:
         x = keras.layers.Conv2D(
             filters=out,
             kernel_size=kernel,
             strides=stride,
-            padding="valid",
-            groups=groups,
             use_bias=False,
-            name=f"{name}.0",
+            groups=groups,
+            name=f"{name}>0",
         )(x)
     x = keras.layers.BatchNormalization(
-        axis=-1, momentum=1 - (momentum), epsilon=eps, name=f"{name}.1"
+        momentum=1 - (momentum), epsilon=eps, name=f"{name}>1"
     )(x)
     position = 2
     if activation == "relu":
-        x = keras.layers.ReLU(name=f"{name}.{position}")(x)
+        x = keras.layers.ReLU(name=f"{name}>{position}")(x)
         position += 1
     if activation == "relu6":
-        x = keras.layers.ReLU(max_value=6.0, name=f"{name}.{position}")(x)
+        x = keras.layers.ReLU(max_value=6.0, name=f"{name}>{position}")(x)
         position += 1
     if activation == "hardswish":
-        x = keras.layers.Activation("hard_swish", name=f"{name}.{position}")(x)
+        x = keras.layers.Activation("hard_swish", name=f"{name}>{position}")(x)
         position += 1
     if activation == "silu":
-        x = keras.layers.Activation("silu", name=f"{name}.{position}")(x)
+        x = keras.layers.Activation("silu", name=f"{name}>{position}")(x)
         position += 1
     return x
 
@@ -88,7 +83,7 @@ def inverted_residual(
     expand_ratio: int,
     name: str = "inverted_residual",
 ) -> keras.KerasTensor:
-    """Block `InvertedResidual` from the spec."""
+    """Expand (1x1), depthwise (3x3), project (1x1, linear); a skip when the shape is unchanged."""
     in_channels = x.shape[-1]
     hidden = round(in_channels * expand_ratio)
     use_res_connect = stride == 1 and in_channels == out
@@ -101,7 +96,7 @@ def inverted_residual(
                 hidden,
                 kernel=1,
                 activation="relu6",
-                name=f"{name}.conv.{position}",
+                name=f"{name}>conv>{position}",
             )
             position += 1
         out_1 = conv_bn_activation(
@@ -110,23 +105,18 @@ def inverted_residual(
             stride=stride,
             groups=hidden,
             activation="relu6",
-            name=f"{name}.conv.{position}",
+            name=f"{name}>conv>{position}",
         )
         position += 1
         out_1 = keras.layers.Conv2D(
-            filters=out,
-            kernel_size=1,
-            strides=1,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.conv.{position}",
+            filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv>{position}"
         )(out_1)
         position += 1
         out_1 = keras.layers.BatchNormalization(
-            axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.conv.{position}"
+            momentum=0.9, epsilon=1e-05, name=f"{name}>conv>{position}"
         )(out_1)
         position += 1
-        x = keras.layers.Add(name=f"{name}.add")([out_1, x])
+        x = keras.layers.Add(name=f"{name}>add")([out_1, x])
     else:
         position_1 = 0
         if expand_ratio != 1:
@@ -135,7 +125,7 @@ def inverted_residual(
                 hidden,
                 kernel=1,
                 activation="relu6",
-                name=f"{name}.conv.{position_1}",
+                name=f"{name}>conv>{position_1}",
             )
             position_1 += 1
         x = conv_bn_activation(
@@ -144,20 +134,15 @@ def inverted_residual(
             stride=stride,
             groups=hidden,
             activation="relu6",
-            name=f"{name}.conv.{position_1}",
+            name=f"{name}>conv>{position_1}",
         )
         position_1 += 1
         x = keras.layers.Conv2D(
-            filters=out,
-            kernel_size=1,
-            strides=1,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.conv.{position_1}",
+            filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv>{position_1}"
         )(x)
         position_1 += 1
         x = keras.layers.BatchNormalization(
-            axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.conv.{position_1}"
+            momentum=0.9, epsilon=1e-05, name=f"{name}>conv>{position_1}"
         )(x)
         position_1 += 1
     return x
@@ -179,7 +164,7 @@ def MobileNetV2(
         make_divisible(32 * width_mult, 8),
         stride=2,
         activation="relu6",
-        name="features.0",
+        name="features>0",
     )
     position = 1
     for t, c, n, s in [
@@ -191,24 +176,24 @@ def MobileNetV2(
         [6, 160, 3, 2],
         [6, 320, 1, 1],
     ]:
-        for j in range(n):
+        for i in range(n):
             x = inverted_residual(
                 x,
                 make_divisible(c * width_mult, 8),
-                stride=s if j == 0 else 1,
+                stride=s if i == 0 else 1,
                 expand_ratio=t,
-                name=f"features.{position}",
+                name=f"features>{position}",
             )
             position += 1
     x = conv_bn_activation(
-        x, last_channel, kernel=1, activation="relu6", name=f"features.{position}"
+        x, last_channel, kernel=1, activation="relu6", name=f"features>{position}"
     )
     position += 1
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="adaptive_avgpool2d")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
+    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier.0")(x)
-    x = keras.layers.Dense(units=num_classes, use_bias=True, name="classifier.1")(x)
+    x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
+    x = keras.layers.Dense(units=num_classes, name="classifier>1")(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -24,7 +24,7 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 class ConvBNActivation(nn.Sequential):
-    """Block `ConvBNActivation` from the spec."""
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3, EfficientNet)."""
 
     def __init__(
         self,
@@ -75,7 +75,7 @@ class ConvBNActivation(nn.Sequential):
 
 
 class InvertedResidual(nn.Module):
-    """Block `InvertedResidual` from the spec."""
+    """Expand (1x1), depthwise (3x3), project (1x1, linear); a skip when the shape is unchanged."""
 
     def __init__(
         self, in_channels: int, out: int, stride: int, expand_ratio: int
@@ -96,10 +96,8 @@ class InvertedResidual(nn.Module):
             )
         )
         channels = conv[-1].out_channels
-        conv.append(
-            nn.Conv2d(channels, out, kernel_size=1, stride=1, padding=0, bias=False)
-        )
-        conv.append(nn.BatchNorm2d(out, eps=1e-05, momentum=0.1))
+        conv.append(nn.Conv2d(channels, out, kernel_size=1, bias=False))
+        conv.append(nn.BatchNorm2d(out))
         self.conv = nn.Sequential(*conv)
         self.use_res_connect = use_res_connect
         self.out_channels = out
@@ -122,12 +120,12 @@ class MobileNetV2(nn.Module):
         super().__init__()
         last_channel = make_divisible(1280 * max(1.0, width_mult), 8)
         features: list[nn.Module] = []
+        channels = 3
         features.append(
             ConvBNActivation(
                 3, make_divisible(32 * width_mult, 8), stride=2, activation="relu6"
             )
         )
-        channels = 3
         channels = features[-1].out_channels
         for t, c, n, s in [
             [1, 16, 1, 1],
@@ -138,12 +136,12 @@ class MobileNetV2(nn.Module):
             [6, 160, 3, 2],
             [6, 320, 1, 1],
         ]:
-            for j in range(n):
+            for i in range(n):
                 features.append(
                     InvertedResidual(
                         channels,
                         make_divisible(c * width_mult, 8),
-                        stride=s if j == 0 else 1,
+                        stride=s if i == 0 else 1,
                         expand_ratio=t,
                     )
                 )
@@ -154,7 +152,7 @@ class MobileNetV2(nn.Module):
         channels = features[-1].out_channels
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout), nn.Linear(channels, num_classes, bias=True)
+            nn.Dropout(p=dropout), nn.Linear(channels, num_classes)
         )
 
     def forward(self, x: Tensor) -> Tensor:

@@ -34,7 +34,7 @@ def conv_bn_activation(
     momentum: float = 0.1,
     name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
-    """Block `ConvBNActivation` from the spec."""
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3, EfficientNet)."""
     if not (
         activation == "relu"
         or activation == "relu6"
@@ -43,40 +43,35 @@ def conv_bn_activation(
         or activation == "none"
     ):
         raise ValueError('activation is "relu", "relu6", "hardswish", "silu" or "none"')
-    x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}.0.pad")(x)
+    x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}>0>pad")(x)
     if groups == x.shape[-1] == out:
         x = keras.layers.DepthwiseConv2D(
-            kernel_size=kernel,
-            strides=stride,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.0",
+            kernel_size=kernel, strides=stride, use_bias=False, name=f"{name}>0"
         )(x)
     else:
         x = keras.layers.Conv2D(
             filters=out,
             kernel_size=kernel,
             strides=stride,
-            padding="valid",
-            groups=groups,
             use_bias=False,
-            name=f"{name}.0",
+            groups=groups,
+            name=f"{name}>0",
         )(x)
     x = keras.layers.BatchNormalization(
-        axis=-1, momentum=1 - (momentum), epsilon=eps, name=f"{name}.1"
+        momentum=1 - (momentum), epsilon=eps, name=f"{name}>1"
     )(x)
     position = 2
     if activation == "relu":
-        x = keras.layers.ReLU(name=f"{name}.{position}")(x)
+        x = keras.layers.ReLU(name=f"{name}>{position}")(x)
         position += 1
     if activation == "relu6":
-        x = keras.layers.ReLU(max_value=6.0, name=f"{name}.{position}")(x)
+        x = keras.layers.ReLU(max_value=6.0, name=f"{name}>{position}")(x)
         position += 1
     if activation == "hardswish":
-        x = keras.layers.Activation("hard_swish", name=f"{name}.{position}")(x)
+        x = keras.layers.Activation("hard_swish", name=f"{name}>{position}")(x)
         position += 1
     if activation == "silu":
-        x = keras.layers.Activation("silu", name=f"{name}.{position}")(x)
+        x = keras.layers.Activation("silu", name=f"{name}>{position}")(x)
         position += 1
     return x
 
@@ -88,42 +83,32 @@ def squeeze_excitation(
     gate: str = "sigmoid",
     name: str = "squeeze_excitation",
 ) -> keras.KerasTensor:
-    """Block `SqueezeExcitation` from the spec."""
+    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales every channel."""
     in_channels = x.shape[-1]
     if not (activation == "relu" or activation == "silu"):
         raise ValueError('activation is "relu" or "silu"')
     if not (gate == "sigmoid" or gate == "hardsigmoid"):
         raise ValueError('gate is "sigmoid" or "hardsigmoid"')
-    branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}.avgpool")(
+    branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}>avgpool")(
         x
     )
-    branch = keras.layers.Conv2D(
-        filters=squeeze,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=True,
-        name=f"{name}.fc1",
-    )(branch)
+    branch = keras.layers.Conv2D(filters=squeeze, kernel_size=1, name=f"{name}>fc1")(
+        branch
+    )
     if activation == "silu":
-        branch = keras.layers.Activation("silu", name=f"{name}.silu")(branch)
+        branch = keras.layers.Activation("silu", name=f"{name}>silu")(branch)
     else:
-        branch = keras.layers.ReLU(name=f"{name}.relu")(branch)
+        branch = keras.layers.ReLU(name=f"{name}>relu")(branch)
     branch = keras.layers.Conv2D(
-        filters=in_channels,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=True,
-        name=f"{name}.fc2",
+        filters=in_channels, kernel_size=1, name=f"{name}>fc2"
     )(branch)
     if gate == "hardsigmoid":
-        branch = keras.layers.Activation("hard_sigmoid", name=f"{name}.hardsigmoid")(
+        branch = keras.layers.Activation("hard_sigmoid", name=f"{name}>hardsigmoid")(
             branch
         )
     else:
-        branch = keras.layers.Activation("sigmoid", name=f"{name}.sigmoid")(branch)
-    x = keras.layers.Multiply(name=f"{name}.multiply")([x, branch])
+        branch = keras.layers.Activation("sigmoid", name=f"{name}>sigmoid")(branch)
+    x = keras.layers.Multiply(name=f"{name}>multiply")([x, branch])
     return x
 
 
@@ -139,7 +124,7 @@ def inverted_residual(
     momentum: float,
     name: str = "inverted_residual",
 ) -> keras.KerasTensor:
-    """Block `InvertedResidual` from the spec."""
+    """One bneck row: expand (1x1, skipped when the expansion size equals the input), depthwise kernel x kernel (it carries the stride), optional squeeze-and-excitation to a quarter of the expansion with a hard-sigmoid gate, project (1x1, linear); a skip when the shape is unchanged. nl is the row's nonlinearity: "RE" (ReLU) or "HS" (hard-swish)."""
     in_channels = x.shape[-1]
     if not (stride == 1 or stride == 2):
         raise ValueError("illegal stride value")
@@ -158,7 +143,7 @@ def inverted_residual(
                 activation=activation,
                 eps=eps,
                 momentum=momentum,
-                name=f"{name}.block.{position}",
+                name=f"{name}>block>{position}",
             )
             position += 1
         out_1 = conv_bn_activation(
@@ -170,7 +155,7 @@ def inverted_residual(
             activation=activation,
             eps=eps,
             momentum=momentum,
-            name=f"{name}.block.{position}",
+            name=f"{name}>block>{position}",
         )
         position += 1
         if use_se:
@@ -179,7 +164,7 @@ def inverted_residual(
                 make_divisible(expanded // 4, 8),
                 activation="relu",
                 gate="hardsigmoid",
-                name=f"{name}.block.{position}",
+                name=f"{name}>block>{position}",
             )
             position += 1
         out_1 = conv_bn_activation(
@@ -189,10 +174,10 @@ def inverted_residual(
             activation="none",
             eps=eps,
             momentum=momentum,
-            name=f"{name}.block.{position}",
+            name=f"{name}>block>{position}",
         )
         position += 1
-        x = keras.layers.Add(name=f"{name}.add")([out_1, x])
+        x = keras.layers.Add(name=f"{name}>add")([out_1, x])
     else:
         position_1 = 0
         if expanded != in_channels:
@@ -203,7 +188,7 @@ def inverted_residual(
                 activation=activation,
                 eps=eps,
                 momentum=momentum,
-                name=f"{name}.block.{position_1}",
+                name=f"{name}>block>{position_1}",
             )
             position_1 += 1
         x = conv_bn_activation(
@@ -215,7 +200,7 @@ def inverted_residual(
             activation=activation,
             eps=eps,
             momentum=momentum,
-            name=f"{name}.block.{position_1}",
+            name=f"{name}>block>{position_1}",
         )
         position_1 += 1
         if use_se:
@@ -224,7 +209,7 @@ def inverted_residual(
                 make_divisible(expanded // 4, 8),
                 activation="relu",
                 gate="hardsigmoid",
-                name=f"{name}.block.{position_1}",
+                name=f"{name}>block>{position_1}",
             )
             position_1 += 1
         x = conv_bn_activation(
@@ -234,7 +219,7 @@ def inverted_residual(
             activation="none",
             eps=eps,
             momentum=momentum,
-            name=f"{name}.block.{position_1}",
+            name=f"{name}>block>{position_1}",
         )
         position_1 += 1
     return x
@@ -250,7 +235,7 @@ def MobileNetV3(
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "MobileNetV3",
 ) -> keras.Model:
-    """Model `MobileNetV3` from the spec."""
+    """config picks Table 1 ("large") or Table 2 ("small") of the paper. width_mult scales every channel count of the table and the hidden dense layer (rounded to multiples of 8)."""
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     if not (config == "large" or config == "small"):
@@ -295,7 +280,7 @@ def MobileNetV3(
         activation="hardswish",
         eps=norm_eps,
         momentum=norm_momentum,
-        name="features.0",
+        name="features>0",
     )
     position = 1
     for _input, k, exp, out, se, nl, s in rows:
@@ -309,7 +294,7 @@ def MobileNetV3(
             stride=s,
             eps=norm_eps,
             momentum=norm_momentum,
-            name=f"features.{position}",
+            name=f"features>{position}",
         )
         position += 1
     x = conv_bn_activation(
@@ -319,16 +304,16 @@ def MobileNetV3(
         activation="hardswish",
         eps=norm_eps,
         momentum=norm_momentum,
-        name=f"features.{position}",
+        name=f"features>{position}",
     )
     position += 1
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
+    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(units=last_channel, use_bias=True, name="classifier.0")(x)
-    x = keras.layers.Activation("hard_swish", name="classifier.1")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier.2")(x)
-    x = keras.layers.Dense(units=num_classes, use_bias=True, name="classifier.3")(x)
+    x = keras.layers.Dense(units=last_channel, name="classifier>0")(x)
+    x = keras.layers.Activation("hard_swish", name="classifier>1")(x)
+    x = keras.layers.Dropout(rate=dropout, name="classifier>2")(x)
+    x = keras.layers.Dense(units=num_classes, name="classifier>3")(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -24,7 +24,7 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 class ConvBNActivation(nn.Sequential):
-    """Block `ConvBNActivation` from the spec."""
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3, EfficientNet)."""
 
     def __init__(
         self,
@@ -75,7 +75,7 @@ class ConvBNActivation(nn.Sequential):
 
 
 class SqueezeExcitation(nn.Module):
-    """Block `SqueezeExcitation` from the spec."""
+    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales every channel."""
 
     def __init__(
         self,
@@ -90,12 +90,8 @@ class SqueezeExcitation(nn.Module):
         if not (gate == "sigmoid" or gate == "hardsigmoid"):
             raise ValueError('gate is "sigmoid" or "hardsigmoid"')
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(
-            in_channels, squeeze, kernel_size=1, stride=1, padding=0, bias=True
-        )
-        self.fc2 = nn.Conv2d(
-            squeeze, in_channels, kernel_size=1, stride=1, padding=0, bias=True
-        )
+        self.fc1 = nn.Conv2d(in_channels, squeeze, kernel_size=1)
+        self.fc2 = nn.Conv2d(squeeze, in_channels, kernel_size=1)
         self.activation = activation
         self.gate = gate
         self.out_channels = in_channels
@@ -117,7 +113,7 @@ class SqueezeExcitation(nn.Module):
 
 
 class InvertedResidual(nn.Module):
-    """Block `InvertedResidual` from the spec."""
+    """One bneck row: expand (1x1, skipped when the expansion size equals the input), depthwise kernel x kernel (it carries the stride), optional squeeze-and-excitation to a quarter of the expansion with a hard-sigmoid gate, project (1x1, linear); a skip when the shape is unchanged. nl is the row's nonlinearity: "RE" (ReLU) or "HS" (hard-swish)."""
 
     def __init__(
         self,
@@ -194,7 +190,7 @@ class InvertedResidual(nn.Module):
 
 
 class MobileNetV3(nn.Module):
-    """Model `MobileNetV3` from the spec."""
+    """config picks Table 1 ("large") or Table 2 ("small") of the paper. width_mult scales every channel count of the table and the hidden dense layer (rounded to multiples of 8)."""
 
     def __init__(
         self,
@@ -244,6 +240,7 @@ class MobileNetV3(nn.Module):
             (1280 if config == "large" else 1024) * width_mult, 8
         )
         features: list[nn.Module] = []
+        channels = 3
         features.append(
             ConvBNActivation(
                 3,
@@ -254,7 +251,6 @@ class MobileNetV3(nn.Module):
                 momentum=norm_momentum,
             )
         )
-        channels = 3
         channels = features[-1].out_channels
         for _input, k, exp, out, se, nl, s in rows:
             features.append(
@@ -285,10 +281,10 @@ class MobileNetV3(nn.Module):
         self.features = nn.Sequential(*features)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(
-            nn.Linear(channels, last_channel, bias=True),
+            nn.Linear(channels, last_channel),
             nn.Hardswish(),
             nn.Dropout(p=dropout),
-            nn.Linear(last_channel, num_classes, bias=True),
+            nn.Linear(last_channel, num_classes),
         )
 
     def forward(self, x: Tensor) -> Tensor:

@@ -21,42 +21,32 @@ def squeeze_excitation(
     gate: str = "sigmoid",
     name: str = "squeeze_excitation",
 ) -> keras.KerasTensor:
-    """Block `SqueezeExcitation` from the spec."""
+    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales every channel."""
     in_channels = x.shape[-1]
     if not (activation == "relu" or activation == "silu"):
         raise ValueError('activation is "relu" or "silu"')
     if not (gate == "sigmoid" or gate == "hardsigmoid"):
         raise ValueError('gate is "sigmoid" or "hardsigmoid"')
-    branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}.avgpool")(
+    branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}>avgpool")(
         x
     )
-    branch = keras.layers.Conv2D(
-        filters=squeeze,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=True,
-        name=f"{name}.fc1",
-    )(branch)
+    branch = keras.layers.Conv2D(filters=squeeze, kernel_size=1, name=f"{name}>fc1")(
+        branch
+    )
     if activation == "silu":
-        branch = keras.layers.Activation("silu", name=f"{name}.silu")(branch)
+        branch = keras.layers.Activation("silu", name=f"{name}>silu")(branch)
     else:
-        branch = keras.layers.ReLU(name=f"{name}.relu")(branch)
+        branch = keras.layers.ReLU(name=f"{name}>relu")(branch)
     branch = keras.layers.Conv2D(
-        filters=in_channels,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=True,
-        name=f"{name}.fc2",
+        filters=in_channels, kernel_size=1, name=f"{name}>fc2"
     )(branch)
     if gate == "hardsigmoid":
-        branch = keras.layers.Activation("hard_sigmoid", name=f"{name}.hardsigmoid")(
+        branch = keras.layers.Activation("hard_sigmoid", name=f"{name}>hardsigmoid")(
             branch
         )
     else:
-        branch = keras.layers.Activation("sigmoid", name=f"{name}.sigmoid")(branch)
-    x = keras.layers.Multiply(name=f"{name}.multiply")([x, branch])
+        branch = keras.layers.Activation("sigmoid", name=f"{name}>sigmoid")(branch)
+    x = keras.layers.Multiply(name=f"{name}>multiply")([x, branch])
     return x
 
 
@@ -69,58 +59,37 @@ def bottleneck(
     use_se: bool = False,
     name: str = "bottleneck",
 ) -> keras.KerasTensor:
-    """Block `Bottleneck` from the spec."""
+    """1x1 reduce, 3x3, 1x1 expand by 4; ResNet-50 and deeper. The stride sits on the 3x3 (ResNet v1.5). ResNeXt (Xie et al., 2017) splits the 3x3 into `groups` paths of `base_width` channels per 64 planes."""
     in_channels = x.shape[-1]
     width = planes * base_width // 64 * groups
     out = keras.layers.Conv2D(
-        filters=width,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=False,
-        name=f"{name}.conv1",
+        filters=width, kernel_size=1, use_bias=False, name=f"{name}>conv1"
     )(x)
     out = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn1"
+        momentum=0.9, epsilon=1e-05, name=f"{name}>bn1"
     )(out)
-    out = keras.layers.ReLU(name=f"{name}.relu")(out)
-    out = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.conv2.pad")(out)
-    if groups == out.shape[-1] == width:
-        out = keras.layers.DepthwiseConv2D(
-            kernel_size=3,
-            strides=stride,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.conv2",
-        )(out)
-    else:
-        out = keras.layers.Conv2D(
-            filters=width,
-            kernel_size=3,
-            strides=stride,
-            padding="valid",
-            groups=groups,
-            use_bias=False,
-            name=f"{name}.conv2",
-        )(out)
-    out = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn2"
-    )(out)
-    out = keras.layers.ReLU(name=f"{name}.relu_1")(out)
+    out = keras.layers.ReLU(name=f"{name}>relu")(out)
+    out = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(out)
     out = keras.layers.Conv2D(
-        filters=planes * 4,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
+        filters=width,
+        kernel_size=3,
+        strides=stride,
         use_bias=False,
-        name=f"{name}.conv3",
+        name=f"{name}>conv2",
     )(out)
     out = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.bn3"
+        momentum=0.9, epsilon=1e-05, name=f"{name}>bn2"
+    )(out)
+    out = keras.layers.ReLU(name=f"{name}>relu_1")(out)
+    out = keras.layers.Conv2D(
+        filters=planes * 4, kernel_size=1, use_bias=False, name=f"{name}>conv3"
+    )(out)
+    out = keras.layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-05, name=f"{name}>bn3"
     )(out)
     if use_se:
         out = squeeze_excitation(
-            out, max(8, int(planes * 4 / 16 + 4) // 8 * 8), name=f"{name}.se"
+            out, max(8, int(planes * 4 / 16 + 4) // 8 * 8), name=f"{name}>se"
         )
     identity = x
     if stride != 1 or in_channels != planes * 4:
@@ -128,15 +97,14 @@ def bottleneck(
             filters=planes * 4,
             kernel_size=1,
             strides=stride,
-            padding="valid",
             use_bias=False,
-            name=f"{name}.downsample.0",
+            name=f"{name}>downsample>0",
         )(identity)
         identity = keras.layers.BatchNormalization(
-            axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.downsample.1"
+            momentum=0.9, epsilon=1e-05, name=f"{name}>downsample>1"
         )(identity)
-    x = keras.layers.Add(name=f"{name}.add")([out, identity])
-    x = keras.layers.ReLU(name=f"{name}.relu_2")(x)
+    x = keras.layers.Add(name=f"{name}>add")([out, identity])
+    x = keras.layers.ReLU(name=f"{name}>relu_2")(x)
     return x
 
 
@@ -153,27 +121,18 @@ def ResNet(
     """Model `ResNet` from the spec."""
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
-    x = keras.layers.ZeroPadding2D(padding=3, name="conv1.pad")(x)
+    x = keras.layers.ZeroPadding2D(padding=3, name="conv1>pad")(x)
     x = keras.layers.Conv2D(
-        filters=64,
-        kernel_size=7,
-        strides=2,
-        padding="valid",
-        use_bias=False,
-        name="conv1",
+        filters=64, kernel_size=7, strides=2, use_bias=False, name="conv1"
     )(x)
-    x = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name="bn1"
-    )(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-05, name="bn1")(x)
     x = keras.layers.ReLU(name="relu")(x)
     x = keras.ops.pad(
         x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=float("-inf")
     )
-    x = keras.layers.MaxPooling2D(
-        pool_size=3, strides=2, padding="valid", name="maxpool"
-    )(x)
+    x = keras.layers.MaxPooling2D(pool_size=3, strides=2, name="maxpool")(x)
     for i, (planes, stride, blocks) in enumerate(
-        zip([64, 128, 256, 512], [1, 2, 2, 2], layers, strict=False)
+        zip([64, 128, 256, 512], [1, 2, 2, 2], layers, strict=True)
     ):
         position = 0
         for j in range(blocks):
@@ -184,13 +143,13 @@ def ResNet(
                 groups=groups,
                 base_width=width_per_group,
                 use_se=use_se,
-                name=f"layer{i + 1}.{position}",
+                name=f"layer{i + 1}>{position}",
             )
             position += 1
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
+    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(units=num_classes, use_bias=True, name="fc")(x)
+    x = keras.layers.Dense(units=num_classes, name="fc")(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 
 class SqueezeExcitation(nn.Module):
-    """Block `SqueezeExcitation` from the spec."""
+    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales every channel."""
 
     def __init__(
         self,
@@ -30,12 +30,8 @@ class SqueezeExcitation(nn.Module):
         if not (gate == "sigmoid" or gate == "hardsigmoid"):
             raise ValueError('gate is "sigmoid" or "hardsigmoid"')
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(
-            in_channels, squeeze, kernel_size=1, stride=1, padding=0, bias=True
-        )
-        self.fc2 = nn.Conv2d(
-            squeeze, in_channels, kernel_size=1, stride=1, padding=0, bias=True
-        )
+        self.fc1 = nn.Conv2d(in_channels, squeeze, kernel_size=1)
+        self.fc2 = nn.Conv2d(squeeze, in_channels, kernel_size=1)
         self.activation = activation
         self.gate = gate
         self.out_channels = in_channels
@@ -57,7 +53,7 @@ class SqueezeExcitation(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """Block `Bottleneck` from the spec."""
+    """1x1 reduce, 3x3, 1x1 expand by 4; ResNet-50 and deeper. The stride sits on the 3x3 (ResNet v1.5). ResNeXt (Xie et al., 2017) splits the 3x3 into `groups` paths of `base_width` channels per 64 planes."""
 
     def __init__(
         self,
@@ -70,10 +66,8 @@ class Bottleneck(nn.Module):
     ) -> None:
         super().__init__()
         width = planes * base_width // 64 * groups
-        self.conv1 = nn.Conv2d(
-            in_channels, width, kernel_size=1, stride=1, padding=0, bias=False
-        )
-        self.bn1 = nn.BatchNorm2d(width, eps=1e-05, momentum=0.1)
+        self.conv1 = nn.Conv2d(in_channels, width, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
         self.conv2 = nn.Conv2d(
             width,
             width,
@@ -83,11 +77,9 @@ class Bottleneck(nn.Module):
             groups=groups,
             bias=False,
         )
-        self.bn2 = nn.BatchNorm2d(width, eps=1e-05, momentum=0.1)
-        self.conv3 = nn.Conv2d(
-            width, planes * 4, kernel_size=1, stride=1, padding=0, bias=False
-        )
-        self.bn3 = nn.BatchNorm2d(planes * 4, eps=1e-05, momentum=0.1)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, planes * 4, kernel_size=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
         self.se = None
         if use_se:
             self.se = SqueezeExcitation(
@@ -98,14 +90,9 @@ class Bottleneck(nn.Module):
         if stride != 1 or in_channels != planes * 4:
             self.downsample = nn.Sequential(
                 nn.Conv2d(
-                    in_channels,
-                    planes * 4,
-                    kernel_size=1,
-                    stride=stride,
-                    padding=0,
-                    bias=False,
+                    in_channels, planes * 4, kernel_size=1, stride=stride, bias=False
                 ),
-                nn.BatchNorm2d(planes * 4, eps=1e-05, momentum=0.1),
+                nn.BatchNorm2d(planes * 4),
             )
         self.out_channels = planes * 4
 
@@ -142,12 +129,12 @@ class ResNet(nn.Module):
     ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64, eps=1e-05, momentum=0.1)
+        self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU()
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         channels = 64
         for i, (planes, stride, blocks) in enumerate(
-            zip([64, 128, 256, 512], [1, 2, 2, 2], layers, strict=False)
+            zip([64, 128, 256, 512], [1, 2, 2, 2], layers, strict=True)
         ):
             layer: list[nn.Module] = []
             channels_1 = channels
@@ -166,7 +153,7 @@ class ResNet(nn.Module):
             self.add_module(f"layer{i + 1}", nn.Sequential(*layer))
             channels = channels_1
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(channels, num_classes, bias=True)
+        self.fc = nn.Linear(channels, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(x)

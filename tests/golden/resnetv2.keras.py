@@ -25,36 +25,24 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 def stem(x: keras.KerasTensor, out: int, name: str = "stem") -> keras.KerasTensor:
-    """Block `Stem` from the spec."""
-    x = keras.layers.ZeroPadding2D(padding=3, name=f"{name}.conv.pad")(x)
+    """7x7 convolution and max pooling; no norm here, the first block normalises its input."""
+    x = keras.layers.ZeroPadding2D(padding=3, name=f"{name}>conv>pad")(x)
     x = keras.layers.Conv2D(
-        filters=out,
-        kernel_size=7,
-        strides=2,
-        padding="valid",
-        use_bias=False,
-        name=f"{name}.conv",
+        filters=out, kernel_size=7, strides=2, use_bias=False, name=f"{name}>conv"
     )(x)
     x = keras.ops.pad(
         x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=float("-inf")
     )
-    x = keras.layers.MaxPooling2D(
-        pool_size=3, strides=2, padding="valid", name=f"{name}.pool"
-    )(x)
+    x = keras.layers.MaxPooling2D(pool_size=3, strides=2, name=f"{name}>pool")(x)
     return x
 
 
 def downsample_conv(
     x: keras.KerasTensor, out: int, stride: int = 1, name: str = "downsample_conv"
 ) -> keras.KerasTensor:
-    """Block `DownsampleConv` from the spec."""
+    """1x1 projection shortcut, without a norm of its own (the input is already normalised)."""
     x = keras.layers.Conv2D(
-        filters=out,
-        kernel_size=1,
-        strides=stride,
-        padding="valid",
-        use_bias=False,
-        name=f"{name}.conv",
+        filters=out, kernel_size=1, strides=stride, use_bias=False, name=f"{name}>conv"
     )(x)
     return x
 
@@ -67,98 +55,76 @@ def pre_act_bottleneck(
     bottle_ratio: float = 0.25,
     name: str = "pre_act_bottleneck",
 ) -> keras.KerasTensor:
-    """Block `PreActBottleneck` from the spec."""
+    """BN-ReLU-1x1, BN-ReLU-3x3 (with the stride), BN-ReLU-1x1 expanding to out. The projection shortcut (first block of every stage) reads the pre-activated input; the identity one the raw input."""
     mid = make_divisible(out * bottle_ratio, 8)
     if project:
         x = keras.layers.BatchNormalization(
-            axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.norm1"
+            momentum=0.9, epsilon=1e-05, name=f"{name}>norm1"
         )(x)
-        x = keras.layers.ReLU(name=f"{name}.relu")(x)
+        x = keras.layers.ReLU(name=f"{name}>relu")(x)
         branch = keras.layers.Conv2D(
-            filters=mid,
-            kernel_size=1,
-            strides=1,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.conv1",
+            filters=mid, kernel_size=1, use_bias=False, name=f"{name}>conv1"
         )(x)
         branch = keras.layers.BatchNormalization(
-            axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.norm2"
+            momentum=0.9, epsilon=1e-05, name=f"{name}>norm2"
         )(branch)
-        branch = keras.layers.ReLU(name=f"{name}.relu_1")(branch)
-        branch = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.conv2.pad")(branch)
+        branch = keras.layers.ReLU(name=f"{name}>relu_1")(branch)
+        branch = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(branch)
         branch = keras.layers.Conv2D(
             filters=mid,
             kernel_size=3,
             strides=stride,
-            padding="valid",
             use_bias=False,
-            name=f"{name}.conv2",
+            name=f"{name}>conv2",
         )(branch)
         branch = keras.layers.BatchNormalization(
-            axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.norm3"
+            momentum=0.9, epsilon=1e-05, name=f"{name}>norm3"
         )(branch)
-        branch = keras.layers.ReLU(name=f"{name}.relu_2")(branch)
+        branch = keras.layers.ReLU(name=f"{name}>relu_2")(branch)
         branch = keras.layers.Conv2D(
-            filters=out,
-            kernel_size=1,
-            strides=1,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.conv3",
+            filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv3"
         )(branch)
         branch_1 = x
         if project:
             branch_1 = downsample_conv(
-                branch_1, out, stride=stride, name=f"{name}.downsample"
+                branch_1, out, stride=stride, name=f"{name}>downsample"
             )
-        x = keras.layers.Add(name=f"{name}.add")([branch, branch_1])
+        x = keras.layers.Add(name=f"{name}>add")([branch, branch_1])
     else:
         out_1 = keras.layers.BatchNormalization(
-            axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.norm1"
+            momentum=0.9, epsilon=1e-05, name=f"{name}>norm1"
         )(x)
-        out_1 = keras.layers.ReLU(name=f"{name}.relu")(out_1)
+        out_1 = keras.layers.ReLU(name=f"{name}>relu")(out_1)
         out_1 = keras.layers.Conv2D(
-            filters=mid,
-            kernel_size=1,
-            strides=1,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.conv1",
+            filters=mid, kernel_size=1, use_bias=False, name=f"{name}>conv1"
         )(out_1)
         out_1 = keras.layers.BatchNormalization(
-            axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.norm2"
+            momentum=0.9, epsilon=1e-05, name=f"{name}>norm2"
         )(out_1)
-        out_1 = keras.layers.ReLU(name=f"{name}.relu_1")(out_1)
-        out_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.conv2.pad")(out_1)
+        out_1 = keras.layers.ReLU(name=f"{name}>relu_1")(out_1)
+        out_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(out_1)
         out_1 = keras.layers.Conv2D(
             filters=mid,
             kernel_size=3,
             strides=stride,
-            padding="valid",
             use_bias=False,
-            name=f"{name}.conv2",
+            name=f"{name}>conv2",
         )(out_1)
         out_1 = keras.layers.BatchNormalization(
-            axis=-1, momentum=0.9, epsilon=1e-05, name=f"{name}.norm3"
+            momentum=0.9, epsilon=1e-05, name=f"{name}>norm3"
         )(out_1)
-        out_1 = keras.layers.ReLU(name=f"{name}.relu_2")(out_1)
+        out_1 = keras.layers.ReLU(name=f"{name}>relu_2")(out_1)
         out_1 = keras.layers.Conv2D(
-            filters=out,
-            kernel_size=1,
-            strides=1,
-            padding="valid",
-            use_bias=False,
-            name=f"{name}.conv3",
+            filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv3"
         )(out_1)
-        x = keras.layers.Add(name=f"{name}.add")([out_1, x])
+        x = keras.layers.Add(name=f"{name}>add")([out_1, x])
     return x
 
 
 def res_net_stage(
     x: keras.KerasTensor, out: int, stride: int, depth: int, name: str = "res_net_stage"
 ) -> keras.KerasTensor:
-    """Block `ResNetStage` from the spec."""
+    """A stage of `depth` bottlenecks; the first one changes the width and the resolution, and always has the projection shortcut."""
     position = 0
     for i in range(depth):
         x = pre_act_bottleneck(
@@ -166,7 +132,7 @@ def res_net_stage(
             out,
             stride=stride if i == 0 else 1,
             project=i == 0,
-            name=f"{name}.blocks.{position}",
+            name=f"{name}>blocks>{position}",
         )
         position += 1
     return x
@@ -175,21 +141,14 @@ def res_net_stage(
 def classifier_head(
     x: keras.KerasTensor, num_classes: int, name: str = "classifier_head"
 ) -> keras.KerasTensor:
-    """Block `ClassifierHead` from the spec."""
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}.global_pool")(
+    """timm's classifier head: global average pooling, then the classifier as a 1x1 convolution."""
+    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}>global_pool")(
         x
     )
-    x = keras.layers.Dropout(rate=0.0, name=f"{name}.drop")(x)
-    x = keras.layers.Conv2D(
-        filters=num_classes,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=True,
-        name=f"{name}.fc",
-    )(x)
-    x = keras.layers.Permute((3, 1, 2), name=f"{name}.flatten.permute")(x)
-    x = keras.layers.Flatten(name=f"{name}.flatten")(x)
+    x = keras.layers.Dropout(rate=0.0, name=f"{name}>drop")(x)
+    x = keras.layers.Conv2D(filters=num_classes, kernel_size=1, name=f"{name}>fc")(x)
+    x = keras.layers.Permute((3, 1, 2), name=f"{name}>flatten>permute")(x)
+    x = keras.layers.Flatten(name=f"{name}>flatten")(x)
     return x
 
 
@@ -201,17 +160,15 @@ def ResNetV2(
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "ResNetV2",
 ) -> keras.Model:
-    """Model `ResNetV2` from the spec."""
+    """Four stages with the stride on the first block of stages 2-4; a final BN-ReLU (the blocks end on a bare addition) before the head."""
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     x = stem(x, stem_chs, name="stem")
     position = 0
-    for out, stride, depth in zip(channels, [1, 2, 2, 2], layers, strict=False):
-        x = res_net_stage(x, out, stride=stride, depth=depth, name=f"stages.{position}")
+    for out, stride, depth in zip(channels, [1, 2, 2, 2], layers, strict=True):
+        x = res_net_stage(x, out, stride=stride, depth=depth, name=f"stages>{position}")
         position += 1
-    x = keras.layers.BatchNormalization(
-        axis=-1, momentum=0.9, epsilon=1e-05, name="norm"
-    )(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-05, name="norm")(x)
     x = keras.layers.ReLU(name="relu")(x)
     x = classifier_head(x, num_classes, name="head")
     return keras.Model(inputs=inputs, outputs=x, name=name)

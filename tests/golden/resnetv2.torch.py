@@ -24,7 +24,7 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 class Stem(nn.Sequential):
-    """Block `Stem` from the spec."""
+    """7x7 convolution and max pooling; no norm here, the first block normalises its input."""
 
     def __init__(self, in_channels: int, out: int) -> None:
         super().__init__()
@@ -36,18 +36,18 @@ class Stem(nn.Sequential):
 
 
 class DownsampleConv(nn.Sequential):
-    """Block `DownsampleConv` from the spec."""
+    """1x1 projection shortcut, without a norm of its own (the input is already normalised)."""
 
     def __init__(self, in_channels: int, out: int, stride: int = 1) -> None:
         super().__init__()
         self.conv = nn.Conv2d(
-            in_channels, out, kernel_size=1, stride=stride, padding=0, bias=False
+            in_channels, out, kernel_size=1, stride=stride, bias=False
         )
         self.out_channels = out
 
 
 class PreActBottleneck(nn.Module):
-    """Block `PreActBottleneck` from the spec."""
+    """BN-ReLU-1x1, BN-ReLU-3x3 (with the stride), BN-ReLU-1x1 expanding to out. The projection shortcut (first block of every stage) reads the pre-activated input; the identity one the raw input."""
 
     def __init__(
         self,
@@ -62,16 +62,14 @@ class PreActBottleneck(nn.Module):
         self.downsample = None
         if project:
             self.downsample = DownsampleConv(in_channels, out, stride=stride)
-        self.norm1 = nn.BatchNorm2d(in_channels, eps=1e-05, momentum=0.1)
-        self.conv1 = nn.Conv2d(
-            in_channels, mid, kernel_size=1, stride=1, padding=0, bias=False
-        )
-        self.norm2 = nn.BatchNorm2d(mid, eps=1e-05, momentum=0.1)
+        self.norm1 = nn.BatchNorm2d(in_channels)
+        self.conv1 = nn.Conv2d(in_channels, mid, kernel_size=1, bias=False)
+        self.norm2 = nn.BatchNorm2d(mid)
         self.conv2 = nn.Conv2d(
             mid, mid, kernel_size=3, stride=stride, padding=1, bias=False
         )
-        self.norm3 = nn.BatchNorm2d(mid, eps=1e-05, momentum=0.1)
-        self.conv3 = nn.Conv2d(mid, out, kernel_size=1, stride=1, padding=0, bias=False)
+        self.norm3 = nn.BatchNorm2d(mid)
+        self.conv3 = nn.Conv2d(mid, out, kernel_size=1, bias=False)
         self.project = project
         self.out_channels = out
 
@@ -105,7 +103,7 @@ class PreActBottleneck(nn.Module):
 
 
 class ResNetStage(nn.Sequential):
-    """Block `ResNetStage` from the spec."""
+    """A stage of `depth` bottlenecks; the first one changes the width and the resolution, and always has the projection shortcut."""
 
     def __init__(self, in_channels: int, out: int, stride: int, depth: int) -> None:
         super().__init__()
@@ -123,21 +121,19 @@ class ResNetStage(nn.Sequential):
 
 
 class ClassifierHead(nn.Sequential):
-    """Block `ClassifierHead` from the spec."""
+    """timm's classifier head: global average pooling, then the classifier as a 1x1 convolution."""
 
     def __init__(self, in_channels: int, num_classes: int) -> None:
         super().__init__()
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.drop = nn.Dropout(p=0.0)
-        self.fc = nn.Conv2d(
-            in_channels, num_classes, kernel_size=1, stride=1, padding=0, bias=True
-        )
+        self.fc = nn.Conv2d(in_channels, num_classes, kernel_size=1)
         self.flatten = nn.Flatten(1)
         self.out_channels = num_classes
 
 
 class ResNetV2(nn.Module):
-    """Model `ResNetV2` from the spec."""
+    """Four stages with the stride on the first block of stages 2-4; a final BN-ReLU (the blocks end on a bare addition) before the head."""
 
     def __init__(
         self,
@@ -150,11 +146,11 @@ class ResNetV2(nn.Module):
         self.stem = Stem(3, stem_chs)
         stages: list[nn.Module] = []
         channels_1 = stem_chs
-        for out, stride, depth in zip(channels, [1, 2, 2, 2], layers, strict=False):
+        for out, stride, depth in zip(channels, [1, 2, 2, 2], layers, strict=True):
             stages.append(ResNetStage(channels_1, out, stride=stride, depth=depth))
             channels_1 = stages[-1].out_channels
         self.stages = nn.Sequential(*stages)
-        self.norm = nn.BatchNorm2d(channels_1, eps=1e-05, momentum=0.1)
+        self.norm = nn.BatchNorm2d(channels_1)
         self.head = ClassifierHead(channels_1, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:

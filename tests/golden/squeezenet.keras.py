@@ -34,87 +34,50 @@ def fire(
     bypass: str = "none",
     name: str = "fire",
 ) -> keras.KerasTensor:
-    """Block `Fire` from the spec."""
+    """Fire module (section 3.2): a 1x1 "squeeze" convolution feeds 1x1 and 3x3 "expand" convolutions whose outputs are concatenated. `bypass` adds the shortcuts of section 6: "simple" adds the input to the output where the module keeps the channel count (identity); "complex" also adds a 1x1 convolution of the input, with as many filters as the output has channels, where it does not. The bypass is added after the expand ReLUs, with no activation after the sum."""
     in_channels = x.shape[-1]
     keeps_channels = in_channels == e1x1 + e3x3
     use_bypass = bypass == "complex" or bypass == "simple" and keeps_channels
     if use_bypass:
-        out = keras.layers.Conv2D(
-            filters=s1x1,
-            kernel_size=1,
-            strides=1,
-            padding="valid",
-            use_bias=True,
-            name=f"{name}.squeeze",
-        )(x)
-        out = keras.layers.ReLU(name=f"{name}.squeeze_activation")(out)
+        out = keras.layers.Conv2D(filters=s1x1, kernel_size=1, name=f"{name}>squeeze")(
+            x
+        )
+        out = keras.layers.ReLU(name=f"{name}>squeeze_activation")(out)
         branch = keras.layers.Conv2D(
-            filters=e1x1,
-            kernel_size=1,
-            strides=1,
-            padding="valid",
-            use_bias=True,
-            name=f"{name}.expand1x1",
+            filters=e1x1, kernel_size=1, name=f"{name}>expand1x1"
         )(out)
-        branch = keras.layers.ReLU(name=f"{name}.expand1x1_activation")(branch)
-        branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.expand3x3.pad")(
+        branch = keras.layers.ReLU(name=f"{name}>expand1x1_activation")(branch)
+        branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>expand3x3>pad")(
             out
         )
         branch_1 = keras.layers.Conv2D(
-            filters=e3x3,
-            kernel_size=3,
-            strides=1,
-            padding="valid",
-            use_bias=True,
-            name=f"{name}.expand3x3",
+            filters=e3x3, kernel_size=3, name=f"{name}>expand3x3"
         )(branch_1)
-        branch_1 = keras.layers.ReLU(name=f"{name}.expand3x3_activation")(branch_1)
-        out = keras.layers.Concatenate(axis=-1, name=f"{name}.concat")(
+        branch_1 = keras.layers.ReLU(name=f"{name}>expand3x3_activation")(branch_1)
+        out = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")(
             [branch, branch_1]
         )
         identity = x
         if bypass == "complex" and not keeps_channels:
             identity = keras.layers.Conv2D(
-                filters=e1x1 + e3x3,
-                kernel_size=1,
-                strides=1,
-                padding="valid",
-                use_bias=True,
-                name=f"{name}.bypass_conv",
+                filters=e1x1 + e3x3, kernel_size=1, name=f"{name}>bypass_conv"
             )(identity)
-        x = keras.layers.Add(name=f"{name}.add")([out, identity])
+        x = keras.layers.Add(name=f"{name}>add")([out, identity])
     else:
-        x = keras.layers.Conv2D(
-            filters=s1x1,
-            kernel_size=1,
-            strides=1,
-            padding="valid",
-            use_bias=True,
-            name=f"{name}.squeeze",
-        )(x)
-        x = keras.layers.ReLU(name=f"{name}.squeeze_activation")(x)
+        x = keras.layers.Conv2D(filters=s1x1, kernel_size=1, name=f"{name}>squeeze")(x)
+        x = keras.layers.ReLU(name=f"{name}>squeeze_activation")(x)
         branch_2 = keras.layers.Conv2D(
-            filters=e1x1,
-            kernel_size=1,
-            strides=1,
-            padding="valid",
-            use_bias=True,
-            name=f"{name}.expand1x1",
+            filters=e1x1, kernel_size=1, name=f"{name}>expand1x1"
         )(x)
-        branch_2 = keras.layers.ReLU(name=f"{name}.expand1x1_activation")(branch_2)
-        branch_3 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}.expand3x3.pad")(
+        branch_2 = keras.layers.ReLU(name=f"{name}>expand1x1_activation")(branch_2)
+        branch_3 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>expand3x3>pad")(
             x
         )
         branch_3 = keras.layers.Conv2D(
-            filters=e3x3,
-            kernel_size=3,
-            strides=1,
-            padding="valid",
-            use_bias=True,
-            name=f"{name}.expand3x3",
+            filters=e3x3, kernel_size=3, name=f"{name}>expand3x3"
         )(branch_3)
-        branch_3 = keras.layers.ReLU(name=f"{name}.expand3x3_activation")(branch_3)
-        x = keras.layers.Concatenate(axis=-1, name=f"{name}.concat")(
+        branch_3 = keras.layers.ReLU(name=f"{name}>expand3x3_activation")(branch_3)
+        x = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")(
             [branch_2, branch_3]
         )
     return x
@@ -130,18 +93,13 @@ def SqueezeNet(
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "SqueezeNet",
 ) -> keras.Model:
-    """Model `SqueezeNet` from the spec."""
+    """The stem convolution (no padding) and where the 3x3/2 max poolings sit are what tell the versions apart: 1.0 has a 96-map 7x7 stem and pools after conv1, fire4 and fire8; 1.1 has a 64-map 3x3 stem and pools after conv1, fire3 and fire5. All poolings round up (ceil_mode)."""
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     x = keras.layers.Conv2D(
-        filters=stem_channels,
-        kernel_size=stem_kernel,
-        strides=2,
-        padding="valid",
-        use_bias=True,
-        name="features.0",
+        filters=stem_channels, kernel_size=stem_kernel, strides=2, name="features>0"
     )(x)
-    x = keras.layers.ReLU(name="features.1")(x)
+    x = keras.layers.ReLU(name="features>1")(x)
     x = keras.ops.pad(
         x,
         [
@@ -152,9 +110,7 @@ def SqueezeNet(
         ],
         constant_values=float("-inf"),
     )
-    x = keras.layers.MaxPooling2D(
-        pool_size=3, strides=2, padding="valid", name="features.2"
-    )(x)
+    x = keras.layers.MaxPooling2D(pool_size=3, strides=2, name="features>2")(x)
     position = 3
     for i, (s1x1, e1x1, e3x3) in enumerate(
         [
@@ -169,7 +125,7 @@ def SqueezeNet(
         ]
     ):
         number = i + 2
-        x = fire(x, s1x1, e1x1, e3x3, bypass=bypass, name=f"features.{position}")
+        x = fire(x, s1x1, e1x1, e3x3, bypass=bypass, name=f"features>{position}")
         position += 1
         if sum([p == number for p in pool_after]) > 0:
             x = keras.ops.pad(
@@ -183,21 +139,14 @@ def SqueezeNet(
                 constant_values=float("-inf"),
             )
             x = keras.layers.MaxPooling2D(
-                pool_size=3, strides=2, padding="valid", name=f"features.{position}"
+                pool_size=3, strides=2, name=f"features>{position}"
             )(x)
             position += 1
-    x = keras.layers.Dropout(rate=dropout, name="classifier.0")(x)
-    x = keras.layers.Conv2D(
-        filters=num_classes,
-        kernel_size=1,
-        strides=1,
-        padding="valid",
-        use_bias=True,
-        name="classifier.1",
-    )(x)
-    x = keras.layers.ReLU(name="classifier.2")(x)
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="classifier.3")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
+    x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
+    x = keras.layers.Conv2D(filters=num_classes, kernel_size=1, name="classifier>1")(x)
+    x = keras.layers.ReLU(name="classifier>2")(x)
+    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="classifier>3")(x)
+    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 

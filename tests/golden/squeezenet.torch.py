@@ -14,30 +14,22 @@ from torch import Tensor, nn
 
 
 class Fire(nn.Module):
-    """Block `Fire` from the spec."""
+    """Fire module (section 3.2): a 1x1 "squeeze" convolution feeds 1x1 and 3x3 "expand" convolutions whose outputs are concatenated. `bypass` adds the shortcuts of section 6: "simple" adds the input to the output where the module keeps the channel count (identity); "complex" also adds a 1x1 convolution of the input, with as many filters as the output has channels, where it does not. The bypass is added after the expand ReLUs, with no activation after the sum."""
 
     def __init__(
         self, in_channels: int, s1x1: int, e1x1: int, e3x3: int, bypass: str = "none"
     ) -> None:
         super().__init__()
-        self.squeeze = nn.Conv2d(
-            in_channels, s1x1, kernel_size=1, stride=1, padding=0, bias=True
-        )
+        self.squeeze = nn.Conv2d(in_channels, s1x1, kernel_size=1)
         self.squeeze_activation = nn.ReLU()
-        self.expand1x1 = nn.Conv2d(
-            s1x1, e1x1, kernel_size=1, stride=1, padding=0, bias=True
-        )
+        self.expand1x1 = nn.Conv2d(s1x1, e1x1, kernel_size=1)
         self.expand1x1_activation = nn.ReLU()
-        self.expand3x3 = nn.Conv2d(
-            s1x1, e3x3, kernel_size=3, stride=1, padding=1, bias=True
-        )
+        self.expand3x3 = nn.Conv2d(s1x1, e3x3, kernel_size=3, padding=1)
         self.expand3x3_activation = nn.ReLU()
         keeps_channels = in_channels == e1x1 + e3x3
         self.bypass_conv = None
         if bypass == "complex" and not keeps_channels:
-            self.bypass_conv = nn.Conv2d(
-                in_channels, e1x1 + e3x3, kernel_size=1, stride=1, padding=0, bias=True
-            )
+            self.bypass_conv = nn.Conv2d(in_channels, e1x1 + e3x3, kernel_size=1)
         use_bypass = bypass == "complex" or bypass == "simple" and keeps_channels
         self.use_bypass = use_bypass
         self.out_channels = e1x1 + e3x3
@@ -67,7 +59,7 @@ class Fire(nn.Module):
 
 
 class SqueezeNet(nn.Module):
-    """Model `SqueezeNet` from the spec."""
+    """The stem convolution (no padding) and where the 3x3/2 max poolings sit are what tell the versions apart: 1.0 has a 96-map 7x7 stem and pools after conv1, fire4 and fire8; 1.1 has a 64-map 3x3 stem and pools after conv1, fire3 and fire5. All poolings round up (ceil_mode)."""
 
     def __init__(
         self,
@@ -80,20 +72,9 @@ class SqueezeNet(nn.Module):
     ) -> None:
         super().__init__()
         features: list[nn.Module] = []
-        features.append(
-            nn.Conv2d(
-                3,
-                stem_channels,
-                kernel_size=stem_kernel,
-                stride=2,
-                padding=0,
-                bias=True,
-            )
-        )
+        features.append(nn.Conv2d(3, stem_channels, kernel_size=stem_kernel, stride=2))
         features.append(nn.ReLU())
-        features.append(
-            nn.MaxPool2d(kernel_size=3, stride=2, padding=0, ceil_mode=True)
-        )
+        features.append(nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True))
         channels = stem_channels
         for i, (s1x1, e1x1, e3x3) in enumerate(
             [
@@ -111,16 +92,12 @@ class SqueezeNet(nn.Module):
             features.append(Fire(channels, s1x1, e1x1, e3x3, bypass=bypass))
             channels = e1x1 + e3x3
             if sum([p == number for p in pool_after]) > 0:
-                features.append(
-                    nn.MaxPool2d(kernel_size=3, stride=2, padding=0, ceil_mode=True)
-                )
+                features.append(nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True))
                 channels = e1x1 + e3x3
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout),
-            nn.Conv2d(
-                channels, num_classes, kernel_size=1, stride=1, padding=0, bias=True
-            ),
+            nn.Conv2d(channels, num_classes, kernel_size=1),
             nn.ReLU(),
             nn.AdaptiveAvgPool2d(1),
         )

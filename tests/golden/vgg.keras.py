@@ -96,40 +96,35 @@ def VGG(
     for v in cfg:
         if v == "M":
             x = keras.layers.MaxPooling2D(
-                pool_size=2, strides=2, padding="valid", name=f"features.{position}"
+                pool_size=2, strides=2, name=f"features>{position}"
             )(x)
             position += 1
         if v != "M":
-            x = keras.layers.ZeroPadding2D(padding=1, name=f"features.{position}.pad")(
+            x = keras.layers.ZeroPadding2D(padding=1, name=f"features>{position}>pad")(
                 x
             )
             x = keras.layers.Conv2D(
-                filters=v,
-                kernel_size=3,
-                strides=1,
-                padding="valid",
-                use_bias=True,
-                name=f"features.{position}",
+                filters=v, kernel_size=3, name=f"features>{position}"
             )(x)
             position += 1
         if v != "M" and batch_norm:
             x = keras.layers.BatchNormalization(
-                axis=-1, momentum=0.9, epsilon=1e-05, name=f"features.{position}"
+                momentum=0.9, epsilon=1e-05, name=f"features>{position}"
             )(x)
             position += 1
         if v != "M":
-            x = keras.layers.ReLU(name=f"features.{position}")(x)
+            x = keras.layers.ReLU(name=f"features>{position}")(x)
             position += 1
     x = adaptive_avg_pool2d(x, 7, name="avgpool")
-    x = keras.layers.Permute((3, 1, 2), name="flatten.permute")(x)
+    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(units=4096, use_bias=True, name="classifier.0")(x)
-    x = keras.layers.ReLU(name="classifier.1")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier.2")(x)
-    x = keras.layers.Dense(units=4096, use_bias=True, name="classifier.3")(x)
-    x = keras.layers.ReLU(name="classifier.4")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier.5")(x)
-    x = keras.layers.Dense(units=num_classes, use_bias=True, name="classifier.6")(x)
+    x = keras.layers.Dense(units=4096, name="classifier>0")(x)
+    x = keras.layers.ReLU(name="classifier>1")(x)
+    x = keras.layers.Dropout(rate=dropout, name="classifier>2")(x)
+    x = keras.layers.Dense(units=4096, name="classifier>3")(x)
+    x = keras.layers.ReLU(name="classifier>4")(x)
+    x = keras.layers.Dropout(rate=dropout, name="classifier>5")(x)
+    x = keras.layers.Dense(units=num_classes, name="classifier>6")(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

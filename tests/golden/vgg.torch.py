@@ -75,28 +75,24 @@ class VGG(nn.Module):
         channels = 3
         for v in cfg:
             if v == "M":
-                features.append(nn.MaxPool2d(kernel_size=2, stride=2, padding=0))
+                features.append(nn.MaxPool2d(kernel_size=2, stride=2))
             if v != "M":
-                features.append(
-                    nn.Conv2d(
-                        channels, v, kernel_size=3, stride=1, padding=1, bias=True
-                    )
-                )
+                features.append(nn.Conv2d(channels, v, kernel_size=3, padding=1))
                 channels = v
             if v != "M" and batch_norm:
-                features.append(nn.BatchNorm2d(channels, eps=1e-05, momentum=0.1))
+                features.append(nn.BatchNorm2d(channels))
             if v != "M":
                 features.append(nn.ReLU())
         self.features = nn.Sequential(*features)
         self.avgpool = nn.AdaptiveAvgPool2d(7)
         self.classifier = nn.Sequential(
-            nn.Linear(channels * 7 * 7, 4096, bias=True),
+            nn.Linear(channels * 7 * 7, 4096),
             nn.ReLU(),
             nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096, bias=True),
+            nn.Linear(4096, 4096),
             nn.ReLU(),
             nn.Dropout(p=dropout),
-            nn.Linear(4096, num_classes, bias=True),
+            nn.Linear(4096, num_classes),
         )
 
     def forward(self, x: Tensor) -> Tensor:

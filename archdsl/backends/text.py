@@ -1,0 +1,30 @@
+"""The one sink for free text (file names, spec comments, messages) that reaches generated
+code: as the body of a docstring or as a string literal, escaped so that no text can end the
+literal, add a line of code, or hide characters."""
+
+from __future__ import annotations
+
+
+def docstring(text: str) -> str:
+    """``text`` as the inside of a triple-quoted docstring: backslashes, quotes and every
+    non-printable character escaped, one line."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch == '"' and (
+            i + 1 == len(text) or '"' in text[max(0, i - 1) : i] + text[i + 1 : i + 2]
+        ):
+            out.append('\\"')  # no two quotes in a row, none at the end: nothing can close it
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch.isprintable() and ch.isascii():
+            out.append(ch)
+        elif ch.isprintable() and ch not in "\u2028\u2029":
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def literal(text: str) -> str:
+    """``text`` as a Python string literal."""
+    return repr(text)

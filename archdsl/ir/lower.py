@@ -1,0 +1,893 @@
+"""Lowering: the resolved program and the inferred model become the ``LoweredModel``.
+
+This is where the generated code's semantics are decided, once for every backend: the
+constructor statements of each block in definition (state_dict) order, every member's input and
+output channels as expressions over the block's parameters (``planes * 4``), loops with their
+counters, the running channel count where a closed expression does not exist, the forward graph
+with each combinator's arguments, the members each loop group contributes (from inference, the
+same in every instance or an error), the arguments that differ from a layer's defaults, and the
+names of generated locals. Every check a backend would otherwise need ends here, so ``check``
+and every backend accept the same specs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archdsl.errors import Span, error
+from archdsl.ir import lowered as L
+from archdsl.ir.combinators import COMBINATORS, concat_axis
+from archdsl.ir.evaluate import BlockRef, evaluate
+from archdsl.ir.instantiate import Instance, Model
+from archdsl.ir.program import Program
+from archdsl.layers.registry import LayerType, get_layer
+from archdsl.names import RESERVED
+from archdsl.syntax import ast
+
+Subst = dict[str, L.Expr]
+_OPAQUE = L.Var(name="<opaque>")  # channels known only when the module is built
+# names every generated function has in scope, whatever its spec says
+_LOCALS_TAKEN = RESERVED | {"Tensor"}
+
+
+def lower(
+    program: Program,
+    model: Model,
+    *,
+    entry: str,
+    spec: str,
+    title: str,
+    factories: dict[str, dict[str, ast.Expr]],
+    defaults: dict[str, ast.Expr],
+) -> L.LoweredModel:
+    """``factories``: factory name -> the arguments its variant gives the arch; ``defaults``:
+    new defaults for the arch's parameters (``--set``)."""
+    low = _Lowering(program, model, defaults)
+    order = _block_order(program, model.arch, list(model.params.values()))
+    definitions = tuple(low.definition(name) for name in order)
+    made: list[L.Factory] = []
+    for name, args in factories.items():
+        if any(f.name == name for f in made):
+            continue
+        made.append(L.Factory(name=name, arch=model.arch, args=low.factory_args(args)))
+    return L.LoweredModel(
+        spec=spec,
+        title=title,
+        arch=model.arch,
+        entry=entry,
+        definitions=definitions,
+        factories=tuple(made),
+        input_shape=model.input_shape,
+        output_shape=model.output_shape,
+        aux_shapes=tuple(model.aux_shapes),
+        trainable=model.trainable,
+        stats=model.stats,
+        instances=tuple(
+            L.InstanceFacts(
+                path=i.path,
+                type=i.type,
+                kind=i.kind,  # type: ignore[arg-type]
+                in_shapes=tuple(i.in_shapes),
+                out_shapes=tuple(i.out_shapes),
+                trainable=i.trainable,
+                stats=i.stats,
+            )
+            for i in model.root.walk()
+        ),
+    )
+
+
+# ---- expressions ---------------------------------------------------------------------------
+
+
+def convert(e: ast.Expr, subst: Subst, blocks: set[str]) -> L.Expr:
+    """A spec expression as an IR expression, with ``subst`` applied to its names."""
+    c = lambda x: convert(x, subst, blocks)  # noqa: E731
+    if isinstance(e, ast.Bool | ast.Num | ast.Str):
+        return L.Const(value=e.value)
+    if isinstance(e, ast.Name):
+        if e.id in subst:
+            return subst[e.id]
+        if e.id in blocks:
+            return L.BlockRef(name=e.id)
+        return L.Var(name=e.id)
+    if isinstance(e, ast.ListExpr):
+        return L.ListOf(items=tuple(c(i) for i in e.items))
+    if isinstance(e, ast.ListComp):
+        inner = {k: v for k, v in subst.items() if k not in e.targets}
+        return L.Comprehension(
+            value=convert(e.value, inner, blocks - set(e.targets)),
+            targets=e.targets,
+            iterable=c(e.iterable),
+        )
+    if isinstance(e, ast.BinOp):
+        return L.Binary(op=e.op, left=c(e.left), right=c(e.right))  # type: ignore[arg-type]
+    if isinstance(e, ast.UnaryOp):
+        return L.Unary(op=e.op, operand=c(e.operand))  # type: ignore[arg-type]
+    if isinstance(e, ast.IfExp):
+        return L.Choice(cond=c(e.cond), then=c(e.then), orelse=c(e.orelse))
+    if isinstance(e, ast.Index):
+        return L.Subscript(value=c(e.value), index=c(e.index))
+    if isinstance(e, ast.Call):
+        args = tuple(c(a) for a in e.args)
+        kwargs = tuple(L.Argument(name=k.name, value=c(k.value)) for k in e.kwargs)
+        strict = e.func == "zip" and not _same_known_length(args)
+        return L.FunctionCall(func=e.func, args=args, kwargs=kwargs, strict=strict)
+    raise error("E0901", "internal error: cannot lower expression", e.span)
+
+
+def _same_known_length(args: tuple[L.Expr, ...]) -> bool:
+    lengths = {len(a.items) if isinstance(a, L.ListOf) else None for a in args}
+    return len(lengths) == 1 and None not in lengths
+
+
+def substitute(e: L.Expr, mapping: Subst) -> L.Expr:
+    """Replace variables by expressions."""
+    if isinstance(e, L.Var):
+        return mapping.get(e.name, e)
+    if isinstance(e, L.Comprehension):
+        inner = {k: v for k, v in mapping.items() if k not in e.targets}
+        return e.model_copy(
+            update={
+                "value": substitute(e.value, inner),
+                "iterable": substitute(e.iterable, mapping),
+            }
+        )
+    updates: dict[str, Any] = {}
+    for name in type(e).model_fields:
+        value = getattr(e, name)
+        if isinstance(value, L.Node) and name != "kind":
+            updates[name] = (
+                L.Argument(name=value.name, value=substitute(value.value, mapping))
+                if isinstance(value, L.Argument)
+                else substitute(value, mapping)  # type: ignore[arg-type]
+            )
+        elif isinstance(value, tuple) and value and isinstance(value[0], L.Node):
+            updates[name] = tuple(
+                L.Argument(name=v.name, value=substitute(v.value, mapping))
+                if isinstance(v, L.Argument)
+                else substitute(v, mapping)
+                for v in value
+            )
+    return e.model_copy(update=updates) if updates else e
+
+
+def variables(e: Any) -> set[str]:
+    """Variables an expression reads (comprehension targets excluded)."""
+    if isinstance(e, L.Var):
+        return {e.name}
+    if isinstance(e, L.Comprehension):
+        return variables(e.iterable) | (variables(e.value) - set(e.targets))
+    out: set[str] = set()
+    if isinstance(e, L.Node):
+        for name in type(e).model_fields:
+            out |= variables(getattr(e, name))
+    elif isinstance(e, tuple):
+        for item in e:
+            out |= variables(item)
+    return out
+
+
+def _runtime(e: L.Expr) -> bool:
+    return any(isinstance(n, L.OutChannels) for n in L.walk(e)) or e == _OPAQUE
+
+
+def _add(a: L.Expr, b: L.Expr) -> L.Expr:
+    if isinstance(a, L.Const) and isinstance(b, L.Const):
+        return L.Const(value=a.value + b.value)  # type: ignore[operator]
+    return L.Binary(op="+", left=a, right=b)
+
+
+def _mul(a: L.Expr, b: int) -> L.Expr:
+    if b == 1:
+        return a
+    return L.Binary(op="*", left=a, right=L.Const(value=b))
+
+
+def _choose(cond: L.Expr, then: L.Expr, orelse: L.Expr) -> L.Expr:
+    return then if then == orelse else L.Choice(cond=cond, then=then, orelse=orelse)
+
+
+# ---- the definitions ------------------------------------------------------------------------
+
+
+class _Namer:
+    """Local names for one generated function that clash with nothing else in it."""
+
+    def __init__(self, taken: set[str]) -> None:
+        self.taken = set(taken)
+
+    def new(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.taken:
+            name = f"{base}_{n}"
+            n += 1
+        self.taken.add(name)
+        return name
+
+
+@dataclass
+class _Seq:
+    """A sequence being built: its list local, its channel local and the current channels."""
+
+    items: str | None
+    channels: str | None
+    cur: L.Expr
+
+
+@dataclass
+class _Labels:
+    """Names of the layers one forward creates: a member's second use is `relu_1`."""
+
+    uses: dict[str, int] = field(default_factory=dict)
+
+    def next(self, key: str, base: str) -> str:
+        n = self.uses.get(key, 0)
+        self.uses[key] = n + 1
+        return base if n == 0 else f"{base}_{n}"
+
+
+class _Lowering:
+    def __init__(self, program: Program, model: Model, defaults: dict[str, ast.Expr]) -> None:
+        self.prog = program
+        self.model = model
+        self.defaults = defaults
+        self.blocks = {n for n, b in program.blocks.items() if not b.is_arch}
+        self.outs: dict[str, L.Expr] = {}
+        self.done: dict[str, L.Definition] = {}
+        self.loop_ids = 0
+        self.by_span: dict[Span, list[Instance]] = {}
+        for inst in model.root.walk():
+            self.by_span.setdefault(inst.span, []).append(inst)
+
+    def conv(self, e: ast.Expr, subst: Subst | None = None) -> L.Expr:
+        return convert(e, subst or {}, self.blocks)
+
+    def definition(self, name: str) -> L.Definition:
+        if name not in self.done:
+            self.done[name] = _Definition(self, self.prog.blocks[name]).lower()
+        return self.done[name]
+
+    def block_out(self, name: str) -> L.Expr:
+        """A block's output channels in its own parameters and ``in_channels``."""
+        if name not in self.outs:
+            self.definition(name)
+        return self.outs[name]
+
+    def factory_args(self, args: dict[str, ast.Expr]) -> tuple[L.Argument, ...]:
+        decl = self.prog.blocks[self.model.arch]
+        env = {n: BlockRef(n) for n in self.blocks}
+        out = []
+        for p in decl.params:
+            if p.name not in args:
+                continue
+            default = self.defaults.get(p.name, p.default)
+            value = evaluate(args[p.name], env)
+            if default is not None and _same_value(value, evaluate(default, env), p.type):
+                continue
+            out.append(L.Argument(name=p.name, value=self.conv(args[p.name])))
+        return tuple(out)
+
+
+def _same_value(a: Any, b: Any, type_name: str) -> bool:
+    if type_name == "float":
+        return float(a) == float(b)
+    return type(a) is type(b) and a == b
+
+
+class _Definition:
+    def __init__(self, low: _Lowering, decl: ast.BlockDecl) -> None:
+        self.low = low
+        self.decl = decl
+        self.members, self.groups = _units(decl)
+        self.sequence = _first_anonymous(decl.body)
+        taken = {p.name for p in decl.params} | _bound_names(decl.body) | _LOCALS_TAKEN
+        self.namer = _Namer(taken | set(low.prog.blocks))
+        self.member_ir: dict[str, L.Member] = {}
+        self.member_out: dict[str, L.Expr] = {}
+        self.unit_ir: dict[int, L.Loop] = {}
+        self.unit_pre: dict[int, list[L.Stmt]] = {}  # statements the loop needs before it
+        self.unit_out: dict[int, L.Expr] = {}
+        self.lets = {s.name: s.value for s in decl.body if isinstance(s, ast.Let)}
+        self.labels = _Labels()
+        self.channel_locals: set[str] = set()
+        self.aux: list[str] = []
+        self.instances = low.model.block_instances.get(decl.name, [])
+
+    def in_channels(self) -> L.Expr:
+        if self.decl.is_arch:
+            return L.Const(value=self.low.model.input_shape[0])
+        return L.Var(name="in_channels")
+
+    # ---- entry -------------------------------------------------------------------------------
+    def lower(self) -> L.Definition:
+        decl = self.decl
+        forward: L.Flow | None = None
+        if self.sequence:
+            seq = _Seq(None, None, self.in_channels())
+            body: list[L.Stmt] = []
+            direct = self.direct_items(decl.body, seq.cur, {})
+            if direct is not None:
+                body, out = direct
+                items = None
+            else:
+                items = self.namer.new("layers")
+                seq.items = items
+                for stmt in decl.body:
+                    self.sequence_stmt(stmt, seq, {}, body)
+                out = seq.cur
+        else:
+            items = None
+            flow = _forward_of(decl)
+            out = self.flow_channels(flow, self.in_channels())
+            forward = self.flow(flow)
+            body = []
+            for stmt in decl.body:
+                if isinstance(stmt, ast.Let):
+                    body.append(L.Let(name=stmt.name, value=self.low.conv(stmt.value)))
+                elif isinstance(stmt, ast.Require):
+                    body.append(L.Require(cond=self.low.conv(stmt.cond), message=stmt.message))
+                elif isinstance(stmt, ast.Member) and stmt.target is not None:
+                    name = stmt.target.name
+                    if name not in self.member_ir:
+                        raise error(
+                            "E0403",
+                            f"member `{name}` is never used in forward",
+                            stmt.span,
+                            "defined here",
+                            help="use it in `forward`, or remove it",
+                        )
+                    body.append(self.member_ir[name])
+                elif isinstance(stmt, ast.For | ast.Repeat) and id(stmt) in self.unit_ir:
+                    body.extend(self.unit_pre[id(stmt)])
+                    body.append(self.unit_ir[id(stmt)])
+        out = _inline_lets(out, {k: self.low.conv(v) for k, v in self.lets.items()})
+        # a caller can substitute the output channels unless they live in this block's locals
+        local = bool(variables(out) & self.channel_locals)
+        self.low.outs[decl.name] = _OPAQUE if local else out
+        return L.Definition(
+            name=decl.name,
+            kind="arch" if decl.is_arch else "block",
+            doc=_doc(self.low.prog, decl),
+            params=tuple(self.parameter(p) for p in decl.params),
+            sequential=self.sequence or not any(isinstance(s, ast.Forward) for s in decl.body),
+            body=tuple(body),
+            forward=forward,
+            out_channels=None if decl.is_arch else out,
+            input=self.input_shape() if decl.is_arch else None,
+            aux_outputs=tuple(self.aux),
+            items=items,
+        )
+
+    def parameter(self, p: ast.Param) -> L.Parameter:
+        default = p.default
+        if self.decl.is_arch and self.decl.name == self.low.model.arch:
+            default = self.low.defaults.get(p.name, default)
+        return L.Parameter(
+            name=p.name,
+            type=p.type,  # type: ignore[arg-type]
+            default=None if default is None else self.low.conv(default),
+        )
+
+    def input_shape(self) -> L.InputShape:
+        stmt = next(s for s in self.decl.body if isinstance(s, ast.Input))
+        shape = self.low.conv(stmt.shape)
+        params = {p.name for p in self.decl.params}
+        return L.InputShape(
+            shape=shape,
+            value=self.low.model.input_shape,
+            parametric=bool(variables(shape) & params),
+        )
+
+    # ---- channels along the forward flow (lowers each member at its first use) ----------------
+    def flow_channels(self, flow: ast.Expr, c: L.Expr) -> L.Expr:
+        if isinstance(flow, ast.Pipe):
+            for stage in flow.stages:
+                c = self.flow_channels(stage, c)
+            return c
+        if isinstance(flow, ast.Name):
+            if flow.id in self.groups:
+                loop = self.groups[flow.id]
+                if id(loop) not in self.unit_ir:
+                    seq = _Seq(None, None, c)
+                    stmts: list[L.Stmt] = []
+                    self.sequence_stmt(loop, seq, {}, stmts, group=flow.id)
+                    assert isinstance(stmts[-1], L.Loop)
+                    self.unit_ir[id(loop)] = stmts[-1]
+                    self.unit_pre[id(loop)] = stmts[:-1]
+                    self.unit_out[id(loop)] = seq.cur
+                return self.unit_out[id(loop)]
+            stmt = self.members[flow.id]
+            if flow.id not in self.member_ir:
+                self.member_ir[flow.id], self.member_out[flow.id] = self.named_member(stmt, c)
+                return self.member_out[flow.id]
+            module = stmt.module
+            if isinstance(module, ast.Call) and module.func not in self.low.prog.blocks:
+                layer = get_layer(module.func)
+                if layer is not None and layer.channels is None:
+                    return c  # a channel-preserving layer used again keeps its new input's
+            return self.member_out[flow.id]
+        if isinstance(flow, ast.IfExp):
+            a = self.flow_channels(flow.then, c)
+            b = self.flow_channels(flow.orelse, c)
+            return _choose(self.low.conv(flow.cond), a, b)
+        assert isinstance(flow, ast.Call)
+        if flow.func in COMBINATORS:
+            outs = [self.flow_channels(a, c) for a in flow.args]
+            for kw in flow.kwargs:
+                if kw.name in COMBINATORS[flow.func].flow_keywords:
+                    self.flow_channels(kw.value, c)
+            if flow.func == "concat" and self.concat_dim(flow) == 1:
+                total = outs[0]
+                for o in outs[1:]:
+                    total = _add(total, o)
+                return total
+            if flow.func in ("multiply", "aux"):
+                return c
+            return outs[0]
+        layer = get_layer(flow.func)
+        assert layer is not None
+        return self.layer_channels(layer, flow, c, {})
+
+    def concat_dim(self, call: ast.Call) -> int:
+        kw = next((k for k in call.kwargs if k.name == "dim"), None)
+        if kw is None:
+            return 1
+        shapes = self.low.model.op_shapes.get(call.span, set())
+        if any(_names(kw.value)):
+            raise error(
+                "E0414",
+                "`concat` needs a constant `dim`",
+                kw.span,
+                "depends on the block's values",
+                help="write the dim as a number (1 is the channels)",
+            )
+        shape = next(iter(shapes)) if shapes else (0, 0, 0)
+        return concat_axis(evaluate(kw.value, {}), shape, kw.span)
+
+    def layer_channels(self, layer: LayerType, call: ast.Call, c: L.Expr, subst: Subst) -> L.Expr:
+        if layer.flattens:
+            for extent in self.spatial_at(call.span, layer.name):
+                c = _mul(c, extent)
+            return c
+        given = {k: self.low.conv(v, subst) for k, v in _call_arguments(layer, call).items()}
+        return layer.out_channels(given, c)  # type: ignore[arg-type]
+
+    def spatial_at(self, span: Span, what: str) -> tuple[int, ...]:
+        shapes = self.low.model.op_shapes.get(span, set())
+        spatial = {s[1:] for s in shapes}
+        if len(spatial) != 1:
+            raise error(
+                "E0411",
+                f"`{what}` sees different spatial sizes in different instances",
+                span,
+                "the generated code needs one size here",
+                help="flatten in the arch, after pooling to a fixed size",
+            )
+        return next(iter(spatial))
+
+    def named_member(self, stmt: ast.Member, c: L.Expr) -> tuple[L.Member, L.Expr]:
+        assert stmt.target is not None
+        module, out = self.module(stmt.module, c, {}, stmt.target.name)
+        if out == _OPAQUE or _runtime(out):
+            out = L.OutChannels(member=stmt.target.name)
+        guard = self.low.conv(stmt.guard) if stmt.guard is not None else None
+        member = L.Member(name=stmt.target.name, guard=guard, module=module, out_channels=out)
+        if guard is not None:
+            out = _choose(guard, out, c)
+        return member, out
+
+    # ---- modules -------------------------------------------------------------------------------
+    def module(
+        self, module: ast.Call | ast.Sequential, c: L.Expr, subst: Subst, hint: str
+    ) -> tuple[L.Module, L.Expr]:
+        if isinstance(module, ast.Sequential):
+            return self.sequential(module, c, subst, hint)
+        layer = get_layer(module.func)
+        if layer is not None and module.func not in self.low.prog.blocks:
+            call = self.layer_call(layer, module, c, subst)
+            return call, self.layer_channels(layer, module, c, subst)
+        args = tuple(self.low.conv(a, subst) for a in module.args)
+        kwargs = tuple(
+            L.Argument(name=k.name, value=self.low.conv(k.value, subst)) for k in module.kwargs
+        )
+        callee = self.low.conv(ast.Name(module.func), subst)
+        ir = L.BlockCall(callee=callee, in_channels=c, args=args, kwargs=kwargs)
+        if module.func not in self.low.prog.blocks:
+            return ir, _OPAQUE
+        inner = self.low.block_out(module.func)
+        if _runtime(inner):
+            return ir, _OPAQUE
+        decl = self.low.prog.blocks[module.func]
+        mapping: Subst = {"in_channels": c}
+        positional = dict(zip([p.name for p in decl.params], args, strict=False))
+        named = {k.name: k.value for k in kwargs}
+        for p in decl.params:
+            value = named.get(p.name, positional.get(p.name))
+            if value is None:
+                assert p.default is not None
+                value = self.low.conv(p.default)
+            mapping[p.name] = value
+        return ir, substitute(inner, mapping)
+
+    def layer_call(self, layer: LayerType, call: ast.Call, c: L.Expr, subst: Subst) -> L.LayerCall:
+        fields = layer.schema.model_fields
+        args = []
+        for fname, value in _call_arguments(layer, call).items():
+            ir = self.low.conv(value, subst)
+            default = fields[fname].default
+            if isinstance(ir, L.Const) and _same_const(ir.value, default):
+                continue
+            args.append(L.Argument(name=fname, value=ir))
+        order = list(fields)
+        args.sort(key=lambda a: order.index(a.name))
+        return L.LayerCall(
+            layer=layer.name, in_channels=c, args=tuple(args), known=self.known(layer, call)
+        )
+
+    def known(self, layer: LayerType, call: ast.Call) -> tuple[tuple[str, Any], ...]:
+        """Arguments (and `depthwise`) that take one value in every instance of this call."""
+        insts = [i for i in self.low.by_span.get(call.span, []) if i.kind == "layer"]
+        if not insts:
+            return ()
+        out = []
+        for fname in layer.schema.model_fields:
+            values = {getattr(i.args, fname) for i in insts}
+            if len(values) == 1:
+                out.append((fname, next(iter(values))))
+        if "groups" in layer.schema.model_fields:
+            dw = {
+                i.args.groups == i.in_shapes[0][0] == i.args.out and i.args.groups > 1
+                for i in insts
+            }
+            if len(dw) == 1:
+                out.append(("depthwise", next(iter(dw))))
+        return tuple(out)
+
+    def sequential(
+        self, module: ast.Sequential, c: L.Expr, subst: Subst, hint: str
+    ) -> tuple[L.Sequence, L.Expr]:
+        direct = self.direct_items(module.body, c, subst)
+        if direct is not None:
+            stmts, out = direct
+            return L.Sequence(body=tuple(stmts)), out
+        seq = _Seq(self.namer.new(hint), None, c)
+        stmts = []
+        for stmt in module.body:
+            self.sequence_stmt(stmt, seq, subst, stmts)
+        return L.Sequence(body=tuple(stmts), items=seq.items, channels=seq.channels), seq.cur
+
+    def direct_items(
+        self, body: tuple[ast.Stmt, ...], c: L.Expr, subst: Subst
+    ) -> tuple[list[L.Stmt], L.Expr] | None:
+        """A fixed list of items (no loop, no optional item, channels known)."""
+        if not all(
+            isinstance(s, ast.Let | ast.Require)
+            or (isinstance(s, ast.Member) and s.guard is None and s.target is None)
+            for s in body
+        ):
+            return None
+        stmts: list[L.Stmt] = []
+        for stmt in body:
+            if isinstance(stmt, ast.Let):
+                stmts.append(L.Let(name=stmt.name, value=self.low.conv(stmt.value, subst)))
+            elif isinstance(stmt, ast.Require):
+                stmts.append(L.Require(cond=self.low.conv(stmt.cond, subst), message=stmt.message))
+            else:
+                assert isinstance(stmt, ast.Member)
+                module, out = self.module(stmt.module, c, subst, "layers")
+                if out == _OPAQUE:
+                    return None
+                stmts.append(L.Member(name=None, module=module, out_channels=out))
+                c = out
+        return stmts, c
+
+    def flush(self, seq: _Seq, stmts: list[L.Stmt]) -> None:
+        """Keep the running channel count in a local before a loop or an optional item."""
+        if seq.channels is None:
+            seq.channels = self.namer.new("channels")
+            self.channel_locals.add(seq.channels)
+        var = L.Var(name=seq.channels)
+        if seq.cur != var:
+            stmts.append(L.SetChannels(var=seq.channels, value=seq.cur))
+            seq.cur = var
+
+    def sequence_stmt(
+        self,
+        stmt: ast.Stmt,
+        seq: _Seq,
+        subst: Subst,
+        stmts: list[L.Stmt],
+        group: str | None = None,
+    ) -> None:
+        if isinstance(stmt, ast.Let):
+            stmts.append(L.Let(name=stmt.name, value=self.low.conv(stmt.value, subst)))
+        elif isinstance(stmt, ast.Require):
+            stmts.append(L.Require(cond=self.low.conv(stmt.cond, subst), message=stmt.message))
+        elif isinstance(stmt, ast.For | ast.Repeat):
+            self.flush(seq, stmts)
+            loop, inner = self.loop_header(stmt, subst)
+            body: list[L.Stmt] = []
+            for s in stmt.body:
+                self.sequence_stmt(s, seq, inner, body)
+            self.flush(seq, body)
+            stmts.append(loop.model_copy(update={"body": tuple(body), "group": group}))
+        elif isinstance(stmt, ast.Member):
+            hint = stmt.target.name if stmt.target is not None else (seq.items or "layers")
+            module, out = self.module(stmt.module, seq.cur, subst, hint)
+            name = suffix = None
+            if stmt.target is not None:
+                assert stmt.target.suffix is not None
+                name = stmt.target.name
+                suffix = self.low.conv(stmt.target.suffix, subst)
+                fetch = L.OutChannels(member=name, suffix=suffix)
+            else:
+                fetch = L.OutChannels(items=seq.items)
+            guard = self.low.conv(stmt.guard, subst) if stmt.guard is not None else None
+            if guard is not None or out == _OPAQUE:
+                self.flush(seq, stmts)
+                if out == _OPAQUE:
+                    out = fetch
+                assert seq.channels is not None
+                update = seq.channels if out != seq.cur else None
+                stmts.append(
+                    L.Member(
+                        name=name,
+                        suffix=suffix,
+                        guard=guard,
+                        module=module,
+                        out_channels=out,
+                        update=update,
+                    )
+                )
+            else:
+                stmts.append(L.Member(name=name, suffix=suffix, module=module, out_channels=out))
+                seq.cur = out
+
+    def loop_header(self, stmt: ast.For | ast.Repeat, subst: Subst) -> tuple[L.Loop, Subst]:
+        """The loop's counter and the substitutions its body is lowered with."""
+        counted = bool(_own_names(stmt.body) & {"index", "first", "last"})
+        depth = sum(1 for v in subst.values() if isinstance(v, L.Var) and v.name in "ijklmn")
+        index = self.namer.new("ijklmn"[depth] if depth < 6 else "i") if counted else None
+        inner = dict(subst)
+        self.low.loop_ids += 1
+        loop_id = self.low.loop_ids
+        idx = L.Var(name=index or "_")
+        inner["index"] = idx
+        inner["first"] = L.Binary(op="==", left=idx, right=L.Const(value=0))
+        if isinstance(stmt, ast.Repeat):
+            count = self.low.conv(stmt.count, subst)
+            inner["last"] = L.Binary(
+                op="==", left=idx, right=L.Binary(op="-", left=count, right=L.Const(value=1))
+            )
+            return L.Loop(id=loop_id, index=index, count=count, body=()), inner
+        iterable = self.low.conv(stmt.iterable, subst)
+        length = L.FunctionCall(func="len", args=(iterable,))
+        inner["last"] = L.Binary(
+            op="==", left=idx, right=L.Binary(op="-", left=length, right=L.Const(value=1))
+        )
+        for t in stmt.targets:
+            inner.pop(t, None)
+        loop = L.Loop(id=loop_id, index=index, targets=stmt.targets, iterable=iterable, body=())
+        return loop, inner
+
+    # ---- the forward graph ------------------------------------------------------------------------
+    def flow(self, flow: ast.Expr) -> L.Flow:
+        if isinstance(flow, ast.Pipe):
+            return L.Pipe(steps=tuple(self.flow(s) for s in flow.stages))
+        if isinstance(flow, ast.Name):
+            if flow.id in self.groups:
+                loop = self.unit_ir[id(self.groups[flow.id])]
+                # without a forward of its own the block applies its members in order (an
+                # nn.Sequential), so loops may differ in length between instances
+                explicit = any(isinstance(s, ast.Forward) for s in self.decl.body)
+                members = self.group_members(flow) if explicit else ()
+                return L.UseGroup(group=flow.id, loop=loop.id, members=members)
+            stmt = self.members[flow.id]
+            label = self.labels.next(flow.id, flow.id)
+            return L.UseMember(member=flow.id, optional=stmt.guard is not None, label=label)
+        if isinstance(flow, ast.IfExp):
+            before = dict(self.labels.uses)
+            then = self.flow(flow.then)
+            after_then, self.labels.uses = self.labels.uses, before  # the branches exclude
+            orelse = self.flow(flow.orelse)
+            for key, n in after_then.items():
+                self.labels.uses[key] = max(n, self.labels.uses.get(key, 0))
+            return L.Branch(cond=self.low.conv(flow.cond), then=then, orelse=orelse)
+        assert isinstance(flow, ast.Call)
+        combinator = COMBINATORS.get(flow.func)
+        if combinator is not None:
+            if flow.func == "aux":
+                target = flow.args[0]
+                var = self.namer.new(target.id if isinstance(target, ast.Name) else "aux")
+                self.aux.append(var)
+                return L.Aux(flow=self.flow(target), var=var)
+            branches = tuple(self.flow(a) for a in flow.args)
+            shortcut = None
+            for kw in flow.kwargs:
+                if kw.name in combinator.flow_keywords:
+                    shortcut = self.flow(kw.value)
+            base = "add" if flow.func == "residual" else flow.func
+            return L.Combine(
+                op=flow.func,
+                branches=branches,
+                shortcut=shortcut,
+                axis=self.concat_dim(flow) if flow.func == "concat" else None,
+                label=self.labels.next("op:" + base, base),
+            )
+        layer = get_layer(flow.func)
+        assert layer is not None
+        call = self.layer_call(layer, flow, L.Const(value=0), {})
+        return L.Operation(
+            layer=layer.name,
+            args=call.args,
+            known=call.known,
+            label=self.labels.next("op:" + flow.func, flow.func),
+        )
+
+    def group_members(self, flow: ast.Name) -> tuple[str, ...]:
+        """The members a loop group gives: the same list in every instance, or an error."""
+        seen = {inst.groups.get(flow.id, ()) for inst in self.instances}
+        if len(seen) != 1:
+            loop = self.groups[flow.id]
+            raise error(
+                "E0412",
+                f"the members of `{flow.id}` differ between instances of `{self.decl.name}`",
+                loop.span,
+                "the generated forward needs one fixed list",
+                help="give every instance the same number of iterations",
+            )
+        return next(iter(seen))
+
+
+# ---- syntax queries --------------------------------------------------------------------------
+
+
+_names = ast.free_names
+
+
+def _same_const(value: Any, default: Any) -> bool:
+    if isinstance(value, bool) or isinstance(default, bool):
+        return value is default
+    if isinstance(default, int | float) and isinstance(value, int | float):
+        return value == default
+    return False
+
+
+def _call_arguments(layer: LayerType, call: ast.Call) -> dict[str, ast.Expr]:
+    """A layer call's arguments by field name (positional ones bind in schema order)."""
+    out: dict[str, ast.Expr] = dict(zip(layer.schema.model_fields, call.args, strict=False))
+    out.update({k.name: k.value for k in call.kwargs})
+    return out
+
+
+def _inline_lets(e: L.Expr, lets: Subst) -> L.Expr:
+    for _ in range(len(lets) + 1):
+        if not variables(e) & set(lets):
+            break
+        e = substitute(e, lets)
+    return e
+
+
+def _units(decl: ast.BlockDecl) -> tuple[dict[str, ast.Member], dict[str, ast.For | ast.Repeat]]:
+    """Top-level named members, and each group name -> the loop that declares it."""
+    members: dict[str, ast.Member] = {}
+    groups: dict[str, ast.For | ast.Repeat] = {}
+    for stmt in decl.body:
+        if isinstance(stmt, ast.Member) and stmt.target is not None:
+            members[stmt.target.name] = stmt
+        elif isinstance(stmt, ast.For | ast.Repeat):
+            for s in stmt.walk_statements():
+                if isinstance(s, ast.Member) and s.target is not None:
+                    groups[s.target.name] = stmt
+    return members, groups
+
+
+def _forward_of(decl: ast.BlockDecl) -> ast.Expr:
+    """The explicit forward flow, or the members (and loop groups) in definition order."""
+    for stmt in decl.body:
+        if isinstance(stmt, ast.Forward):
+            return stmt.flow
+    stages: list[ast.Expr] = []
+    for stmt in decl.body:
+        if isinstance(stmt, ast.Member) and stmt.target is not None:
+            stages.append(ast.Name(stmt.target.name, span=stmt.span))
+        elif isinstance(stmt, ast.For | ast.Repeat):
+            names = [
+                s.target.name
+                for s in stmt.walk_statements()
+                if isinstance(s, ast.Member) and s.target is not None
+            ]
+            if names:
+                stages.append(ast.Name(names[0], span=stmt.span))
+    return ast.Pipe(tuple(stages))
+
+
+def _first_anonymous(body: tuple[ast.Stmt, ...]) -> bool:
+    for stmt in body:
+        if isinstance(stmt, ast.Member) and stmt.target is None:
+            return True
+        if isinstance(stmt, ast.For | ast.Repeat) and _first_anonymous(stmt.body):
+            return True
+    return False
+
+
+def _bound_names(body: tuple[ast.Stmt, ...]) -> set[str]:
+    """Names a block binds itself: lets, loop targets and comprehension targets."""
+    out: set[str] = set()
+    for stmt in body:
+        for node in stmt.walk():
+            if isinstance(node, ast.Let):
+                out.add(node.name)
+            elif isinstance(node, ast.For | ast.ListComp):
+                out |= set(node.targets)
+    return out
+
+
+def _own_names(body: tuple[ast.Stmt, ...]) -> set[str]:
+    """Names a loop body reads at its own level: nested loops rebind index, first and last."""
+    out: set[str] = set()
+    for s in body:
+        for e in s.expressions():
+            out |= _names(e)
+        if isinstance(s, ast.Member) and isinstance(s.module, ast.Sequential):
+            out |= _own_names(s.module.body)
+        elif isinstance(s, ast.For | ast.Repeat):
+            out |= _own_names(s.body) - {"index", "first", "last"}
+    return out
+
+
+def _block_order(program: Program, root: str, extra: list[Any]) -> list[str]:
+    """Blocks the root arch needs, callees before callers, in declaration order otherwise."""
+    needed: list[str] = []
+    seen: set[str] = set()
+    blocks = {n for n, b in program.blocks.items() if not b.is_arch}
+
+    def refs(decl: ast.BlockDecl) -> list[str]:
+        out: list[str] = []
+        for p in decl.params:
+            if p.default is not None:
+                out.extend(sorted(_names(p.default) & blocks))
+        for stmt in decl.body:
+            for node in stmt.walk():
+                if isinstance(node, ast.Member) and isinstance(node.module, ast.Call):
+                    if node.module.func in program.blocks:
+                        out.append(node.module.func)
+                    for e in node.expressions():
+                        out.extend(sorted(_names(e) & blocks))
+        return out
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for dep in refs(program.blocks[name]):
+            visit(dep)
+        needed.append(name)
+
+    for value in extra:
+        if isinstance(value, BlockRef):
+            visit(value.name)
+    visit(root)
+    return needed
+
+
+def _doc(program: Program, decl: ast.BlockDecl) -> str:
+    """The comment lines right above the declaration, else a plain description."""
+    source = program.sources.get(decl.span.file)
+    if source is not None:
+        line, _ = source.line_col(decl.span.start)
+        lines: list[str] = []
+        n = line - 1
+        while n >= 1:
+            text = source.line_text(n).strip()
+            if not text.startswith("#"):
+                break
+            lines.insert(0, text.lstrip("#").strip())
+            n -= 1
+        text = " ".join(part for part in lines if part)
+        if text:
+            return text
+    kind = "Model" if decl.is_arch else "Block"
+    return f"{kind} `{decl.name}` from the spec."

@@ -1,0 +1,409 @@
+"""The lowered model: what every backend prints.
+
+Made once from the resolved program and the inferred model (``archdsl.ir.lower``). It is plain
+data: pydantic models, frozen and validated, that serialise to JSON and back unchanged
+(``archdsl compile SPEC --backend ir``; ``archdsl schema`` prints the JSON Schema). Everything a
+backend needs is here and already decided: each definition's parameters and constructor
+statements in state_dict order, every member's module with its input and output channels as
+expressions, loops and optional members as statements, the forward graph with every operation's
+arguments, the names of generated locals, and the per-instance shapes and counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT_VERSION = 1
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---- expressions -------------------------------------------------------------------------
+
+
+class Const(Node):
+    kind: Literal["const"] = "const"
+    value: bool | int | float | str
+
+
+class Var(Node):
+    """A name in the generated code: a parameter, a `let`, a loop variable or a local."""
+
+    kind: Literal["var"] = "var"
+    name: str
+
+
+class BlockRef(Node):
+    """A block used as a value (ResNet's `block=Bottleneck`)."""
+
+    kind: Literal["block_ref"] = "block_ref"
+    name: str
+
+
+class ListOf(Node):
+    kind: Literal["list"] = "list"
+    items: tuple[Expr, ...]
+
+
+class Comprehension(Node):
+    kind: Literal["comprehension"] = "comprehension"
+    value: Expr
+    targets: tuple[str, ...]
+    iterable: Expr
+
+
+class Binary(Node):
+    kind: Literal["binary"] = "binary"
+    op: Literal["+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">=", "and", "or"]
+    left: Expr
+    right: Expr
+
+
+class Unary(Node):
+    kind: Literal["unary"] = "unary"
+    op: Literal["-", "+", "not"]
+    operand: Expr
+
+
+class Choice(Node):
+    kind: Literal["choice"] = "choice"
+    cond: Expr
+    then: Expr
+    orelse: Expr
+
+
+class Subscript(Node):
+    kind: Literal["subscript"] = "subscript"
+    value: Expr
+    index: Expr
+
+
+class FunctionCall(Node):
+    """A built-in function of the spec language. ``zip`` has ``strict`` set when its lists are
+    not all of one known length, so the generated code checks what the compiler checked."""
+
+    kind: Literal["function"] = "function"
+    func: str
+    args: tuple[Expr, ...]
+    kwargs: tuple[Argument, ...] = ()
+    strict: bool = False
+
+
+class OutChannels(Node):
+    """The channels a module built at run time reports (`self.layer1.out_channels`): used where
+    they are not a closed expression (after a loop, or a block passed in as a parameter).
+    ``member`` names an attribute (with ``suffix`` for a numbered one); without it, the last
+    module appended to the list ``items``."""
+
+    kind: Literal["out_channels"] = "out_channels"
+    member: str | None = None
+    suffix: Expr | None = None
+    items: str | None = None
+
+
+Expr = Annotated[
+    Const
+    | Var
+    | BlockRef
+    | ListOf
+    | Comprehension
+    | Binary
+    | Unary
+    | Choice
+    | Subscript
+    | FunctionCall
+    | OutChannels,
+    Field(discriminator="kind"),
+]
+
+
+class Argument(Node):
+    name: str
+    value: Expr
+
+
+# ---- modules and constructor statements ----------------------------------------------------
+
+
+class LayerCall(Node):
+    """One registry layer. ``args`` holds only the arguments that differ from the layer's
+    defaults; ``known`` the arguments (and facts such as ``depthwise``) that take one value in
+    every instance of the enclosing definition, so printers may specialise on them."""
+
+    kind: Literal["layer"] = "layer"
+    layer: str
+    in_channels: Expr
+    args: tuple[Argument, ...] = ()
+    known: tuple[tuple[str, bool | int | float | str | None], ...] = ()
+
+
+class BlockCall(Node):
+    """A block, named (``callee`` a BlockRef) or passed in as a parameter (a Var)."""
+
+    kind: Literal["block_call"] = "block_call"
+    callee: Expr
+    in_channels: Expr
+    args: tuple[Expr, ...] = ()
+    kwargs: tuple[Argument, ...] = ()
+
+
+class Sequence(Node):
+    """An ``nn.Sequential``-like container of anonymous items. ``items`` is the local list it is
+    built into when it has loops or optional items; None when its items are a fixed list."""
+
+    kind: Literal["sequence"] = "sequence"
+    body: tuple[Stmt, ...]
+    items: str | None = None
+    channels: str | None = None
+
+
+Module = Annotated[LayerCall | BlockCall | Sequence, Field(discriminator="kind")]
+
+
+class Let(Node):
+    kind: Literal["let"] = "let"
+    name: str
+    value: Expr
+
+
+class Require(Node):
+    kind: Literal["require"] = "require"
+    cond: Expr
+    message: str
+
+
+class Member(Node):
+    """A module the definition owns. ``name`` is its attribute (None: the next anonymous item of
+    the enclosing sequence); ``suffix`` numbers it inside a loop (``layer{index + 1}``);
+    ``guard`` makes it optional. ``out_channels`` is what follows it, the guard included."""
+
+    kind: Literal["member"] = "member"
+    name: str | None
+    suffix: Expr | None = None
+    guard: Expr | None = None
+    module: Module
+    out_channels: Expr
+    update: str | None = None  # the channel local that takes out_channels once it is built
+
+
+class Loop(Node):
+    """``for``/``repeat``. ``index`` is the loop counter's local name when the body reads
+    ``index``, ``first`` or ``last`` (already substituted in the body); ``group`` the member
+    group a top-level loop declares."""
+
+    kind: Literal["loop"] = "loop"
+    id: int
+    index: str | None
+    targets: tuple[str, ...] = ()
+    iterable: Expr | None = None
+    count: Expr | None = None
+    body: tuple[Stmt, ...]
+    group: str | None = None
+
+
+class SetChannels(Node):
+    """The running channel count kept in a local while loops or optional items build."""
+
+    kind: Literal["set_channels"] = "set_channels"
+    var: str
+    value: Expr
+
+
+Stmt = Annotated[Let | Require | Member | Loop | SetChannels, Field(discriminator="kind")]
+
+
+# ---- forward graph -------------------------------------------------------------------------
+
+
+class UseMember(Node):
+    """Apply a member. ``label`` names this use among the definition's layers (second uses
+    of a parameter-free member get ``relu_1``, ...)."""
+
+    kind: Literal["use"] = "use"
+    member: str
+    optional: bool = False
+    label: str
+
+
+class UseGroup(Node):
+    """Apply a loop's members in order; ``members`` is the fixed list every instance has."""
+
+    kind: Literal["use_group"] = "use_group"
+    group: str
+    loop: int
+    members: tuple[str, ...]
+
+
+class Operation(Node):
+    """A parameter-free layer called inline in forward."""
+
+    kind: Literal["operation"] = "operation"
+    layer: str
+    args: tuple[Argument, ...] = ()
+    known: tuple[tuple[str, bool | int | float | str | None], ...] = ()
+    label: str
+
+
+class Combine(Node):
+    """A combinator from ``archdsl.ir.combinators``: its branches, optional shortcut and the
+    axis it joins along (channels: 1, batch excluded, channels-first)."""
+
+    kind: Literal["combine"] = "combine"
+    op: str
+    branches: tuple[Flow, ...]
+    shortcut: Flow | None = None
+    axis: int | None = None
+    label: str
+
+
+class Branch(Node):
+    kind: Literal["branch"] = "branch"
+    cond: Expr
+    then: Flow
+    orelse: Flow
+
+
+class Aux(Node):
+    """A training-mode auxiliary output tapped from the current value into local ``var``."""
+
+    kind: Literal["aux"] = "aux"
+    flow: Flow
+    var: str
+
+
+class Pipe(Node):
+    kind: Literal["pipe"] = "pipe"
+    steps: tuple[Flow, ...]
+
+
+Flow = Annotated[
+    UseMember | UseGroup | Operation | Combine | Branch | Aux | Pipe, Field(discriminator="kind")
+]
+
+
+# ---- definitions and the module --------------------------------------------------------------
+
+
+class Parameter(Node):
+    name: str
+    type: Literal["int", "float", "bool", "str", "list", "block"]
+    default: Expr | None = None
+
+
+class InputShape(Node):
+    shape: Expr
+    value: tuple[int, ...]
+    parametric: bool  # the shape reads the arch's parameters
+
+
+class Definition(Node):
+    """One block or arch: a torch class, a Keras function."""
+
+    name: str
+    kind: Literal["block", "arch"]
+    doc: str
+    params: tuple[Parameter, ...]
+    sequential: bool  # members applied in order: no forward of its own
+    body: tuple[Stmt, ...]
+    items: str | None = None  # a sequential block built into this list local
+    forward: Flow | None = None
+    out_channels: Expr | None = None
+    input: InputShape | None = None
+    aux_outputs: tuple[str, ...] = ()  # locals of the auxiliary outputs, in tap order
+
+
+class Factory(Node):
+    """A named configuration of the arch: only the arguments that differ from its defaults."""
+
+    name: str
+    arch: str
+    args: tuple[Argument, ...] = ()
+
+
+class InstanceFacts(Node):
+    path: str
+    type: str
+    kind: Literal["layer", "block", "sequential"]
+    in_shapes: tuple[tuple[int, ...], ...]
+    out_shapes: tuple[tuple[int, ...], ...]
+    trainable: int
+    stats: int
+
+
+class LoweredModel(Node):
+    format_version: Literal[1] = FORMAT_VERSION
+    spec: str
+    title: str
+    arch: str
+    entry: str
+    definitions: tuple[Definition, ...]  # callees before callers
+    factories: tuple[Factory, ...]
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    aux_shapes: tuple[tuple[int, ...], ...] = ()
+    trainable: int
+    stats: int
+    instances: tuple[InstanceFacts, ...]
+
+    def definition(self, name: str) -> Definition:
+        for d in self.definitions:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+
+for _model in (
+    ListOf,
+    Comprehension,
+    Binary,
+    Unary,
+    Choice,
+    Subscript,
+    FunctionCall,
+    OutChannels,
+    Argument,
+    LayerCall,
+    BlockCall,
+    Sequence,
+    Let,
+    Require,
+    Member,
+    Loop,
+    SetChannels,
+    UseMember,
+    UseGroup,
+    Operation,
+    Combine,
+    Branch,
+    Aux,
+    Pipe,
+    Parameter,
+    InputShape,
+    Definition,
+    Factory,
+    LoweredModel,
+):
+    _model.model_rebuild()
+
+
+def walk(node: Any) -> Iterator[Node]:
+    """Every IR node under ``node`` (itself included), depth first, in field order."""
+    if isinstance(node, Node):
+        yield node
+        for name in type(node).model_fields:
+            yield from walk(getattr(node, name))
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from walk(item)
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the lowered model, for tools that consume ``--backend ir``."""
+    out = LoweredModel.model_json_schema()
+    out["$id"] = f"https://archdsl.invalid/lowered-ir/v{FORMAT_VERSION}.json"
+    return out
