@@ -186,6 +186,63 @@ def check_cmd(
     _run(error_format, action)
 
 
+def _names(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+@cli.command("summary")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--batch", "-n", type=int, default=1, show_default=True, help="Batch size.")
+@click.option(
+    "--depth", "-d", type=int, default=3, show_default=True, help="Deepest module level shown."
+)
+@click.option(
+    "--columns",
+    metavar="A,B,...",
+    help="input_size, output_size, num_params, params_percent, kernel_size, mult_adds, "
+    "trainable [default: output_size,num_params].",
+)
+@click.option(
+    "--row-settings", metavar="A,B,...", help="var_names, depth, ascii_only [default: depth]."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "text", "markdown", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table: for the terminal; text: as torchinfo prints it; the others for scripts.",
+)
+@_model
+@_sets
+@_error_format
+def summary_cmd(
+    spec: Path,
+    batch: int,
+    depth: int,
+    columns: str | None,
+    row_settings: str | None,
+    fmt: str,
+    model: str | None,
+    sets: tuple[str, ...],
+    error_format: str,
+) -> None:
+    """torchinfo's summary of SPEC, computed from the spec alone (no framework)."""
+    overrides = _parse_sets(sets)
+
+    def action(sources: dict[str, Any]) -> None:
+        from archdsl.compiler import analyse
+        from archdsl.summary import summarize
+
+        result = _with_sources(sources, lambda: analyse(spec, model, overrides))
+        summary = summarize(
+            result.program, result.model, batch, depth, _names(columns), _names(row_settings)
+        )
+        click.echo(summary.render(fmt), nl=False)
+
+    _run(error_format, action)
+
+
 def _with_sources(sources: dict[str, Any], fn: Callable[[], Any]) -> Any:
     """Call ``fn``; on an error, make the files it read available for rendering."""
     try:
