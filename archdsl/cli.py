@@ -243,6 +243,55 @@ def summary_cmd(
     _run(error_format, action)
 
 
+@cli.command("graph")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="FILE.svg, FILE.png (through Graphviz's dot) or FILE.dot.",
+)
+@click.option(
+    "--depth",
+    "-d",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Module level drawn as boxes: 1 for an arch's members (stages), more for layers.",
+)
+@_model
+@_sets
+@_error_format
+def graph_cmd(
+    spec: Path,
+    output: Path,
+    depth: int,
+    model: str | None,
+    sets: tuple[str, ...],
+    error_format: str,
+) -> None:
+    """Draw SPEC's block diagram, with the shape on every edge."""
+    overrides = _parse_sets(sets)
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in ("svg", "png", "dot"):
+        raise click.BadParameter("the file must end in .svg, .png or .dot", param_hint="--output")
+
+    def action(sources: dict[str, Any]) -> None:
+        from archdsl.compiler import analyse
+        from archdsl.graph import build_graph, render
+
+        result = _with_sources(sources, lambda: analyse(spec, model, overrides))
+        dot = build_graph(result.program, result.model, depth).dot()
+        data = dot.encode("utf-8") if fmt == "dot" else render(dot, fmt)
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise click.FileError(str(output), hint=exc.strerror or str(exc)) from None
+
+    _run(error_format, action)
+
+
 def _with_sources(sources: dict[str, Any], fn: Callable[[], Any]) -> Any:
     """Call ``fn``; on an error, make the files it read available for rendering."""
     try:

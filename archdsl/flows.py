@@ -34,10 +34,13 @@ class BlockFlow:
             return [self.inst.children[name]]
         return [self.inst.children[n] for n in self.groups.get(name, [])]
 
-    def condition(self, cond: ast.Expr) -> bool:
+    def env(self) -> dict[str, Any]:
         if self._env is None:
             self._env = block_env(self.program, self.inst)
-        return evaluate(cond, self._env) is True
+        return self._env
+
+    def condition(self, cond: ast.Expr) -> bool:
+        return evaluate(cond, self.env()) is True
 
 
 def block_flow(program: Program, inst: Instance) -> BlockFlow:
