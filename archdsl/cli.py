@@ -292,6 +292,41 @@ def graph_cmd(
     _run(error_format, action)
 
 
+@cli.command("fmt")
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file is not formatted.")
+@click.option("--diff", is_flag=True, help="Change nothing; print what would change.")
+@_error_format
+def fmt_cmd(specs: tuple[Path, ...], check: bool, diff: bool, error_format: str) -> None:
+    """Rewrite SPEC files in the canonical layout, keeping every comment."""
+    from archdsl.fmt import format_path, write_in_place
+
+    status = 0
+    for spec in specs:
+        try:
+            result = format_path(spec)
+        except ArchError as err:
+            _report(err, dict(err.sources), error_format)
+            status = max(status, _exit_code(err))
+            continue
+        if not result.changed:
+            continue
+        if diff:
+            click.echo(result.diff(), nl=False)
+        if check:
+            click.echo(f"would reformat {spec}", err=True)
+            status = max(status, EXIT_SPEC)
+        elif not diff:
+            try:
+                write_in_place(spec, result.formatted)
+            except OSError as exc:
+                click.echo(f"error: cannot write `{spec}`: {exc.strerror or exc}", err=True)
+                status = max(status, EXIT_USAGE)
+                continue
+            click.echo(f"reformatted {spec}", err=True)
+    sys.exit(status)
+
+
 def _with_sources(sources: dict[str, Any], fn: Callable[[], Any]) -> Any:
     """Call ``fn``; on an error, make the files it read available for rendering."""
     try:
