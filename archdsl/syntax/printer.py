@@ -438,7 +438,7 @@ class _Printer:
 
         def comment(c: ast.Comment) -> None:
             nonlocal prev_end, prev
-            out.extend(self._line(_Text(c.text), prev_end, c.span.start, bool(out), top, prev))
+            out.extend(self._line(_Text(c.text), prev_end, c.span.start, bool(out), top, None))
             prev_end, prev = c.span.end, None
 
         for i, item in enumerate(items):
@@ -477,7 +477,7 @@ class _Printer:
             blank = "\n\n" in _strip_spaces(self.text[prev_end:start])
         if top and prev is not None:
             blank = blank or not (isinstance(prev, ast.ImportDecl) and isinstance(doc, _ImportDoc))
-        return [HARD, _Text("\n"), doc] if blank else [HARD, doc]
+        return [HARD, HARD, doc] if blank else [HARD, doc]
 
     def _placed(self, node: ast.Node) -> bool:
         return self.text is not None and node.span.file != ast.NO_SPAN.file
@@ -499,26 +499,31 @@ class _Printer:
         return end
 
     def _closing_brace(self, pos: int, stop: int) -> int:
+        return min(self._next_char("}", pos) + 1, stop)
+
+    def _next_char(self, char: str, pos: int) -> int:
+        """The offset of the next ``char`` at or after ``pos`` outside comments."""
         assert self.text is not None
-        spans = [(c.span.start, c.span.end) for c in self.comments]
-        while pos < stop:
-            skip = next((e for s, e in spans if s == pos), None)
-            if skip is not None:
-                pos = skip
-                continue
-            if self.text[pos] == "}":
-                return pos + 1
-            pos += 1
-        return stop
+        starts = {c.span.start: c.span.end for c in self.comments}
+        while pos < len(self.text):
+            if pos in starts:
+                pos = starts[pos]
+            elif self.text[pos] == char:
+                return pos
+            else:
+                pos += 1
+        return pos
 
     def _in_subbody(self, item: ast.Node, c: ast.Comment) -> bool:
         region = self._body_region(item)
         return region is not None and region[0] <= c.span.start < region[1]
 
     def _body_region(self, item: ast.Node) -> tuple[int, int] | None:
+        if not self._placed(item):
+            return None
         if isinstance(item, ast.BlockDecl):
             header = max([item.span.end, *(_max_end(p) for p in item.params)])
-            return header, 1 << 62
+            return self._next_char("{", header), 1 << 62
         if isinstance(item, ast.Member) and isinstance(item.module, ast.Sequential):
             return item.module.span.start, item.module.span.end
         if isinstance(item, ast.For):
