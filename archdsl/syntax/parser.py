@@ -191,6 +191,39 @@ def parse(src: SourceFile) -> ast.Module:
     )
 
 
+def parse_override(key: str, text: str) -> ast.Expr:
+    """The value of ``--set key=text``: exactly one spec expression. ``--set "n=1, m=2"`` is
+    refused (E0506) rather than read as ``n=1`` with ``m`` dropped; each parameter takes its
+    own ``--set``."""
+    src = SourceFile.from_text(f"--set {key}", f"variant v = A({key}={text})")
+
+    def refuse(span: Span) -> ArchError:
+        err = error(
+            "E0506",
+            f"`--set {key}=...` takes one value",
+            span,
+            "a second value",
+            help="give each parameter its own option: `--set n=1 --set m=2`",
+        )
+        err.sources[src.name] = src
+        return err
+
+    try:
+        module = parse(src)
+    except ArchError as exc:
+        labels = exc.diagnostics[0].labels
+        if exc.diagnostics[0].code == "E0107" and labels:  # `n=1, 2`
+            raise refuse(labels[0].span) from None
+        exc.sources[src.name] = src
+        raise
+    decl = module.decls[0]
+    assert isinstance(decl, ast.VariantDecl)
+    extra: list[ast.Node] = [*decl.args, *decl.kwargs[1:], *module.decls[1:]]
+    if extra:
+        raise refuse(extra[0].span)
+    return decl.kwargs[0].value
+
+
 def _syntax_error(exc: UnexpectedInput, src: SourceFile, parser: Lark) -> Exception:
     pos = getattr(exc, "pos_in_stream", None)
     if isinstance(exc, UnexpectedEOF) or (
@@ -510,4 +543,4 @@ class _ToAst(Transformer_NonRecursive):  # no recursion, whatever the depth
         return ast.ListExpr(tuple(i for i in items if i is not None), span=self._s(meta))
 
 
-__all__ = ["build_parser", "parse", "Tree"]
+__all__ = ["build_parser", "parse", "parse_override", "Tree"]
