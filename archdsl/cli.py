@@ -423,6 +423,25 @@ def fmt_cmd(specs: tuple[Path, ...], check: bool, diff: bool, error_format: str)
     sys.exit(status)
 
 
+@cli.command("explain")
+@click.argument("code", required=False)
+@click.option("--list", "list_codes", is_flag=True, help="List every error code.")
+@_error_format
+def explain_cmd(code: str | None, list_codes: bool, error_format: str) -> None:
+    """Explain error CODE (e.g. E0402), with a failing and a fixed example."""
+    from archdsl.codes import CATALOGUE, explain, lookup
+
+    if list_codes or code is None:
+        for entry in CATALOGUE.values():
+            click.echo(f"{entry.code}  {entry.title}")
+        return
+
+    def action(sources: dict[str, Any]) -> None:
+        click.echo(explain(lookup(code)), nl=False)
+
+    _run(error_format, action)
+
+
 def _with_sources(sources: dict[str, Any], fn: Callable[[], Any]) -> Any:
     """Call ``fn``; on an error, make the files it read available for rendering."""
     try:
