@@ -762,7 +762,7 @@ _ENTRIES = [
         "strings, block names or lists of them.",
         Example(
             "arch Net(width: int = 4) {\n  input [8]\n  fc = linear(width)\n}\n",
-            python="import archdsl\narchdsl.load('spec.arch', width=object()).source()\n",
+            python="import archdsl\narchdsl.load('spec.arch', width={1, 2}).source()\n",
         ),
         Example(
             "arch Net(width: int = 4) {\n  input [8]\n  fc = linear(width)\n}\n",
