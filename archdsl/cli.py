@@ -6,8 +6,10 @@ Exit codes: 0 success, 1 errors in the spec, 2 usage or I/O errors, 3 internal e
 from __future__ import annotations
 
 import os
+import stat
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from archdsl.errors import ArchError
 EXIT_SPEC = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
-_USAGE_CODES = {"E0004"}
+_USAGE_CODES = {"E0004", "E0006", "E0007"}
 
 
 def _exit_code(err: ArchError) -> int:
@@ -69,13 +71,108 @@ def _run(fmt: str, action: Callable[[dict[str, Any]], None]) -> None:
 
 
 def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
+    """``--set NAME=VALUE`` options; one value each (``--set "n=1, m=2"`` is refused, not read as
+    ``n=1``). A value that does not parse is left to the compiler, which reports it in place."""
+    from archdsl.syntax.parser import parse_override
+
     out: dict[str, str] = {}
     for item in values:
         if "=" not in item:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
         key, value = item.split("=", 1)
+        try:
+            parse_override(key.strip(), value.strip())
+        except ArchError as err:
+            if err.diagnostics[0].code == "E0506":
+                raise click.BadParameter(
+                    f"{item!r} sets more than one value; give each parameter its own "
+                    "--set NAME=VALUE",
+                    param_hint="--set",
+                ) from None
         out[key.strip()] = value.strip()
     return out
+
+
+def _refuse_inputs(output: Path, inputs: Iterable[Path | str]) -> None:
+    """Refuse an output path that is one of the files the compilation reads (E0007)."""
+    try:
+        target = output.resolve()
+    except (OSError, RuntimeError):
+        return  # unresolvable: writing will fail and say why
+    for path in inputs:
+        p = Path(path)
+        same = target == p.resolve()
+        if not same and output.exists() and p.exists():
+            try:
+                same = os.path.samefile(output, p)
+            except OSError:
+                same = False
+        if same:
+            raise ArchError(
+                [
+                    _diagnostic(
+                        "E0007",
+                        f"refusing to write the output over `{path}`, an input of the compilation",
+                        "choose another -o FILE",
+                    )
+                ]
+            )
+
+
+def _diagnostic(code: str, message: str, help: str | None = None) -> Any:
+    from archdsl.errors import Diagnostic
+
+    return Diagnostic(code, message, help=help)
+
+
+def _write_output(output: Path, data: bytes) -> None:
+    """Write ``data`` to ``output`` through a temporary file in the same directory and a rename,
+    so a failure leaves any previous file whole; an I/O error is E0006 (exit 2)."""
+    tmp: str | None = None
+    try:
+        directory = output.parent if str(output.parent) else Path(".")
+        try:
+            mode = stat.S_IMODE(os.stat(output).st_mode)
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=directory)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, output)
+        tmp = None
+    except OSError as exc:
+        raise ArchError(
+            [
+                _diagnostic(
+                    "E0006",
+                    f"cannot write `{output}`: {exc.strerror or exc}",
+                    "check the directory exists and is writable",
+                )
+            ]
+        ) from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _echo_output(text: str) -> None:
+    try:
+        click.echo(text, nl=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise ArchError(
+            [_diagnostic("E0006", f"cannot write to standard output: {exc.strerror or exc}")]
+        ) from None
 
 
 _error_format = click.option(
@@ -134,15 +231,15 @@ def compile_cmd(
     def action(sources: dict[str, Any]) -> None:
         from archdsl.compiler import compile_spec
 
+        if output is not None:
+            _refuse_inputs(output, [spec])
         result = _with_sources(sources, lambda: compile_spec(spec, backend, model, overrides))
         assert result.source is not None
         if output is None:
-            click.echo(result.source, nl=False)
+            _echo_output(result.source)
         else:
-            try:
-                output.write_text(result.source, encoding="utf-8")
-            except OSError as exc:
-                raise click.FileError(str(output), hint=exc.strerror or str(exc)) from None
+            _refuse_inputs(output, result.program.paths)  # imports, found while compiling
+            _write_output(output, result.source.encode("utf-8"))
 
     _run(error_format, action)
 
@@ -182,6 +279,165 @@ def check_cmd(
                 outs = "; ".join("[" + ", ".join(map(str, s)) + "]" for s in inst.out_shapes)
                 t, _ = inst.totals()
                 click.echo(f"  {'  ' * depth}{inst.path} ({inst.type})  -> {outs}  {t:,}")
+
+    _run(error_format, action)
+
+
+def _names(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+@cli.command("summary")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--batch", "-n", type=int, default=1, show_default=True, help="Batch size.")
+@click.option(
+    "--depth", "-d", type=int, default=3, show_default=True, help="Deepest module level shown."
+)
+@click.option(
+    "--columns",
+    metavar="A,B,...",
+    help="input_size, output_size, num_params, params_percent, kernel_size, mult_adds, "
+    "trainable [default: output_size,num_params].",
+)
+@click.option(
+    "--row-settings", metavar="A,B,...", help="var_names, depth, ascii_only [default: depth]."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "text", "markdown", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table: for the terminal; text: as torchinfo prints it; the others for scripts.",
+)
+@_model
+@_sets
+@_error_format
+def summary_cmd(
+    spec: Path,
+    batch: int,
+    depth: int,
+    columns: str | None,
+    row_settings: str | None,
+    fmt: str,
+    model: str | None,
+    sets: tuple[str, ...],
+    error_format: str,
+) -> None:
+    """torchinfo's summary of SPEC, computed from the spec alone (no framework)."""
+    overrides = _parse_sets(sets)
+
+    def action(sources: dict[str, Any]) -> None:
+        from archdsl.compiler import analyse
+        from archdsl.summary import summarize
+
+        result = _with_sources(sources, lambda: analyse(spec, model, overrides))
+        summary = summarize(
+            result.program, result.model, batch, depth, _names(columns), _names(row_settings)
+        )
+        click.echo(summary.render(fmt), nl=False)
+
+    _run(error_format, action)
+
+
+@cli.command("graph")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="FILE.svg, FILE.png (through Graphviz's dot) or FILE.dot.",
+)
+@click.option(
+    "--depth",
+    "-d",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Module level drawn as boxes: 1 for an arch's members (stages), more for layers.",
+)
+@_model
+@_sets
+@_error_format
+def graph_cmd(
+    spec: Path,
+    output: Path,
+    depth: int,
+    model: str | None,
+    sets: tuple[str, ...],
+    error_format: str,
+) -> None:
+    """Draw SPEC's block diagram, with the shape on every edge."""
+    overrides = _parse_sets(sets)
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in ("svg", "png", "dot"):
+        raise click.BadParameter("the file must end in .svg, .png or .dot", param_hint="--output")
+
+    def action(sources: dict[str, Any]) -> None:
+        from archdsl.compiler import analyse
+        from archdsl.graph import build_graph, render
+
+        _refuse_inputs(output, [spec])
+        result = _with_sources(sources, lambda: analyse(spec, model, overrides))
+        dot = build_graph(result.program, result.model, depth).dot()
+        data = dot.encode("utf-8") if fmt == "dot" else render(dot, fmt)
+        _refuse_inputs(output, result.program.paths)
+        _write_output(output, data)
+
+    _run(error_format, action)
+
+
+@cli.command("fmt")
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file is not formatted.")
+@click.option("--diff", is_flag=True, help="Change nothing; print what would change.")
+@_error_format
+def fmt_cmd(specs: tuple[Path, ...], check: bool, diff: bool, error_format: str) -> None:
+    """Rewrite SPEC files in the canonical layout, keeping every comment."""
+    from archdsl.fmt import format_path, write_in_place
+
+    status = 0
+    for spec in specs:
+        try:
+            result = format_path(spec)
+        except ArchError as err:
+            _report(err, dict(err.sources), error_format)
+            status = max(status, _exit_code(err))
+            continue
+        if not result.changed:
+            continue
+        if diff:
+            click.echo(result.diff(), nl=False)
+        if check:
+            click.echo(f"would reformat {spec}", err=True)
+            status = max(status, EXIT_SPEC)
+        elif not diff:
+            try:
+                write_in_place(spec, result.formatted)
+            except OSError as exc:
+                click.echo(f"error: cannot write `{spec}`: {exc.strerror or exc}", err=True)
+                status = max(status, EXIT_USAGE)
+                continue
+            click.echo(f"reformatted {spec}", err=True)
+    sys.exit(status)
+
+
+@cli.command("explain")
+@click.argument("code", required=False)
+@click.option("--list", "list_codes", is_flag=True, help="List every error code.")
+@_error_format
+def explain_cmd(code: str | None, list_codes: bool, error_format: str) -> None:
+    """Explain error CODE (e.g. E0402), with a failing and a fixed example."""
+    from archdsl.codes import CATALOGUE, explain, lookup
+
+    if list_codes or code is None:
+        for entry in CATALOGUE.values():
+            click.echo(f"{entry.code}  {entry.title}")
+        return
+
+    def action(sources: dict[str, Any]) -> None:
+        click.echo(explain(lookup(code)), nl=False)
 
     _run(error_format, action)
 

@@ -33,9 +33,25 @@ def bad_identifier(name: str) -> str | None:
     return None
 
 
+MAX_SUGGESTION_CANDIDATES = 100  # names compared with an unknown one, at most
+
+
 def did_you_mean(name: str, candidates: object) -> str | None:
-    names = sorted(str(c) for c in candidates)  # type: ignore[attr-defined]
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    """A close match among ``candidates``. At most ``MAX_SUGGESTION_CANDIDATES`` of them are
+    compared in full (those starting with the same letter first, then the closest in length), so
+    a spec with thousands of names does not make each unknown name cost thousands of
+    comparisons; a suggestion may then be missed, never wrong."""
+    names = sorted({str(c) for c in candidates})  # type: ignore[attr-defined]
+    shortlist = names
+    if len(names) > MAX_SUGGESTION_CANDIDATES:
+        n, head = len(name), name[:1].lower()
+        near = [c for c in names if abs(len(c) - n) <= 2]  # farther ones cannot pass 0.6 often
+        same = [c for c in near if c[:1].lower() == head]
+        shortlist = sorted(same, key=lambda c: abs(len(c) - n))[:MAX_SUGGESTION_CANDIDATES]
+        if len(shortlist) < MAX_SUGGESTION_CANDIDATES:
+            rest = sorted((c for c in near if c[:1].lower() != head), key=lambda c: abs(len(c) - n))
+            shortlist += rest[: MAX_SUGGESTION_CANDIDATES - len(shortlist)]
+    close = difflib.get_close_matches(name, shortlist, n=1, cutoff=0.6)
     if not close:
         lowered = {n.lower(): n for n in names}
         if name.lower() in lowered:

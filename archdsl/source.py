@@ -3,12 +3,79 @@
 from __future__ import annotations
 
 import bisect
+import os
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 
 from archdsl.errors import Span, error
 
-MAX_SOURCE_BYTES = 1_000_000
+# One spec file, and all the files one compilation reads together (the root and its imports).
+# Parsing runs at about 50 KB/s of dense spec text, so these bound a compilation's time; the
+# largest spec in specs/ is under 5 KB.
+MAX_SOURCE_BYTES = 256_000
+MAX_TOTAL_SOURCE_BYTES = 512_000
+
+
+class UnreadableFile(Exception):
+    """A spec file that cannot be read: ``reason`` says why (no such file, not a regular file,
+    permission denied, ...); ``size`` is set when the file is over the size limit."""
+
+    def __init__(self, reason: str, size: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.size = size
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int = MAX_SOURCE_BYTES) -> bytes:
+    """Read a regular file of at most ``limit`` bytes, checking before reading: ``stat`` first
+    (a FIFO, a device or a directory is never opened), then a non-blocking open, ``fstat`` again on
+    the open file, and a read of at most ``limit + 1`` bytes, so a file that grows is refused too.
+    Raises ``UnreadableFile``."""
+    try:
+        info = os.stat(path)
+    except ValueError:
+        raise UnreadableFile("the path contains a NUL character") from None
+    except OSError as exc:
+        raise UnreadableFile(_reason(exc)) from None
+    _check_regular(info, limit)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise UnreadableFile(_reason(exc)) from None
+    try:
+        _check_regular(os.fstat(fd), limit)  # the path may have changed since the stat
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 16, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise UnreadableFile(_reason(exc)) from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise UnreadableFile("the file is too large", size)
+    return b"".join(chunks)
+
+
+def _check_regular(info: os.stat_result, limit: int) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise UnreadableFile(f"{kind} (directories, FIFOs and devices are not spec files)")
+    if info.st_size > limit:
+        raise UnreadableFile("the file is too large", info.st_size)
+
+
+def _reason(exc: OSError) -> str:
+    text = exc.strerror or type(exc).__name__
+    return text[:1].lower() + text[1:]
+
+
 _BIDI_CONTROLS = {
     "\u202a",
     "\u202b",

@@ -19,7 +19,8 @@ GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("ARCHDSL_UPDATE_GOLDEN") == "1"
 CASES = [(spec, backend) for spec in all_specs() for backend in ("torch", "keras")]
 # whole-model goldens for the specs that declare an arch; a one-line variant file adds nothing
-GOLDEN_CASES = [(s, b) for s, b in CASES if s in arch_specs()]
+_ARCHS = set(arch_specs())
+GOLDEN_CASES = [(s, b) for s, b in CASES if s in _ARCHS]
 FORBIDDEN_NAMES = {
     "eval",
     "exec",

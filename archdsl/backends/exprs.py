@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from archdsl import functions
 from archdsl.errors import error
 from archdsl.ir import lowered as L
 
@@ -18,7 +19,6 @@ _PREC = {
     "*": 6, "/": 6, "//": 6, "%": 6,
 }  # fmt: skip
 _ATOM = 9
-_PYTHON_FUNCTIONS = {"ceil": "math.ceil", "floor": "math.floor"}
 
 
 def _same(name: str) -> str:
@@ -75,7 +75,7 @@ def _render(e: L.Expr, s: Spelling) -> tuple[str, int]:
         parts += [f"{k.name}={python(k.value, s)}" for k in e.kwargs]
         if e.strict:
             parts.append("strict=True")
-        func = _PYTHON_FUNCTIONS.get(e.func, e.func)
+        func = functions.python_name(e.func)
         return f"{func}({', '.join(parts)})", _ATOM
     if isinstance(e, L.Unary):
         if e.op == "not":
@@ -106,9 +106,14 @@ def default_value(e: L.Expr, s: Spelling = PLAIN) -> str:
     return python(e, s)
 
 
-def functions_in(node: object) -> set[str]:
-    """Built-in functions an IR node calls anywhere below it."""
-    return {n.func for n in L.walk(node) if isinstance(n, L.FunctionCall)}
+def requirements(node: object) -> set[str]:
+    """The imports and helpers the built-in functions called below ``node`` need."""
+    out: set[str] = set()
+    for n in L.walk(node):
+        if isinstance(n, L.FunctionCall):
+            needs = functions.requirements(n.func)
+            out |= set(needs.imports) | set(needs.helpers)
+    return out
 
 
 def reads(node: object, name: str) -> bool:

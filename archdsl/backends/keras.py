@@ -9,8 +9,8 @@ momentum as ``1 - m``, flatten in channels-first order (``Permute`` first).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any
 
 from archdsl import __version__
 from archdsl.backends.base import (
@@ -20,8 +20,8 @@ from archdsl.backends.base import (
     layer_macro,
     loop_header,
 )
-from archdsl.backends.exprs import Spelling, default_value, functions_in, python
-from archdsl.backends.text import docstring
+from archdsl.backends.exprs import Spelling, default_value, python, requirements
+from archdsl.backends.text import docstring, docstring_lines
 from archdsl.errors import error
 from archdsl.ir import lowered as L
 from archdsl.layers.registry import get_layer
@@ -82,14 +82,14 @@ def print_keras(model: L.LoweredModel) -> str:
             name = snake_case(d.name)
             fn_names[d.name] = f"{name}_block" if name in values else name
     spell = Spelling(block=lambda n: fn_names.get(n, n))
-    used = functions_in(model.definitions)
+    needs = requirements(model.definitions)
     imports = {
-        "math": bool(used & {"ceil", "floor"}),
+        "math": "math" in needs,
         "sequence": any(p.type == "list" for d in model.definitions for p in d.params),
         "callable": any(p.type == "block" for d in model.definitions for p in d.params),
     }
     helpers = {
-        "make_divisible": "make_divisible" in used,
+        "make_divisible": "make_divisible" in needs,
         "ceil_extra": False,
         "adaptive_avg_pool2d": False,
     }
@@ -120,27 +120,6 @@ def print_keras(model: L.LoweredModel) -> str:
             factories=factories,
         )
     )
-
-
-def _reads_in_channels(d: L.Definition) -> bool:
-    """Whether anything but the channel bookkeeping reads the block's input channels."""
-
-    def visit(node: Any) -> bool:
-        if isinstance(node, L.Var):
-            return node.name == "in_channels"
-        if isinstance(node, L.SetChannels):
-            return False
-        if isinstance(node, L.Node):
-            return any(
-                visit(getattr(node, f))
-                for f in type(node).model_fields
-                if f not in ("in_channels", "out_channels")
-            )
-        if isinstance(node, tuple):
-            return any(visit(i) for i in node)
-        return False
-
-    return visit(d.body) or visit(d.forward)
 
 
 class _DefinitionPrinter:
@@ -203,8 +182,7 @@ class _DefinitionPrinter:
         else:
             params.append(f'name: str = "{self.fn_names[d.name]}"')
             prefix = LayerName(((True, "name"),))
-        if d.kind == "block" and _reads_in_channels(d):
-            body.append("in_channels = x.shape[-1]")
+        start = len(body)
         if d.forward is None:
             self.sequence_body(d.body, "x", prefix, body)
         else:
@@ -212,6 +190,8 @@ class _DefinitionPrinter:
                 if isinstance(stmt, L.Let | L.Require):
                     body.extend(self.plain(stmt))
             self.fwd(d.forward, "x", "x", prefix, body)
+        if d.kind == "block" and any(re.search(r"\bin_channels\b", line) for line in body):
+            body.insert(start, "in_channels = x.shape[-1]")  # what the printed layers read
         if d.kind == "arch":
             # auxiliary heads are outputs too: the main output, then the auxiliaries deepest first
             outs = ["x", *reversed(d.aux_outputs)]
@@ -221,10 +201,7 @@ class _DefinitionPrinter:
         else:
             body.append("return x")
             ret, fname = "keras.KerasTensor", self.fn_names[d.name]
-        lines = [
-            f"def {fname}({', '.join(params)}) -> {ret}:",
-            f'    """{docstring(d.doc)}"""',
-        ]
+        lines = [f"def {fname}({', '.join(params)}) -> {ret}:", *docstring_lines(d.doc, "    ")]
         lines.extend(indent(body))
         return "\n".join(lines)
 

@@ -28,3 +28,14 @@ def docstring(text: str) -> str:
 def literal(text: str) -> str:
     """``text`` as a Python string literal."""
     return repr(text)
+
+
+def docstring_lines(text: str, indent: str, width: int = 88) -> list[str]:
+    """A docstring for ``text`` at ``indent``, wrapped to ``width``: the lines to emit."""
+    import textwrap
+
+    body = docstring(text)
+    if len(indent) + len(body) + 6 <= width:
+        return [f'{indent}"""{body}"""']
+    lines = textwrap.wrap(body, width - len(indent) - 3, break_on_hyphens=False)
+    return [f'{indent}"""{lines[0]}', *(f"{indent}{line}" for line in lines[1:]), f'{indent}"""']

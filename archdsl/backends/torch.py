@@ -14,8 +14,8 @@ from archdsl.backends.base import (
     layer_macro,
     loop_header,
 )
-from archdsl.backends.exprs import Spelling, default_value, functions_in, python
-from archdsl.backends.text import docstring
+from archdsl.backends.exprs import Spelling, default_value, python, requirements
+from archdsl.backends.text import docstring, docstring_lines
 from archdsl.errors import error
 from archdsl.ir import lowered as L
 from archdsl.layers.registry import get_layer
@@ -48,9 +48,9 @@ def _py(e: L.Expr) -> str:
 def print_torch(model: L.LoweredModel) -> str:
     imports = {"torch": False, "F": False, "math": False, "any": True, "sequence": False}
     helpers = {"make_divisible": False, "stochastic_depth": False}
-    used = functions_in(model.definitions)
-    imports["math"] = bool(used & {"ceil", "floor"})
-    helpers["make_divisible"] = "make_divisible" in used
+    needs = requirements(model.definitions)
+    imports["math"] = "math" in needs
+    helpers["make_divisible"] = "make_divisible" in needs
     classes = []
     for d in model.definitions:
         printer = _DefinitionPrinter(d)
@@ -132,7 +132,7 @@ class _DefinitionPrinter:
         if d.kind == "block":
             assert d.out_channels is not None
             body.append(f"self.out_channels = {_py(d.out_channels)}")
-        lines = [f"class {d.name}({base}):", f'    """{docstring(d.doc)}"""', ""]
+        lines = [f"class {d.name}({base}):", *docstring_lines(d.doc, "    "), ""]
         lines.append(f"    def __init__({', '.join(['self', *params])}) -> None:")
         lines.extend(indent(body, 2))
         if forward:

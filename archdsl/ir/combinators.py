@@ -92,6 +92,7 @@ def concat_axis(dim: Any, shape: Shape, span: Span) -> int:
 def _concat(a: Applied) -> Shape:
     axis = a.values.get("dim", 1) - 1  # position in the shape, batch excluded
     first = a.outs[0]
+    where = "the channels" if axis == 0 else f"dim {axis + 1}"
     for arg, o in zip(a.call.args, a.outs, strict=True):
         if len(o) != len(first) or any(
             x != y for i, (x, y) in enumerate(zip(o, first, strict=True)) if i != axis
@@ -101,8 +102,7 @@ def _concat(a: Applied) -> Shape:
                 "`concat` branches differ in size",
                 arg.span,
                 f"gives {_fmt(o)}, the first branch gives {_fmt(first)}",
-                help=f"branches are joined along {'the channels' if axis == 0 else f'dim {axis + 1}'}; "
-                "their other sizes must match",
+                help=f"branches are joined along {where}; their other sizes must match",
             )
     out = list(first)
     out[axis] = sum(o[axis] for o in a.outs)

@@ -644,9 +644,7 @@ def _check_type(p: ast.Param, value: Any, span: Span) -> Any:
 
 
 def _describe(cond: ast.Expr, env: dict[str, Any]) -> str:
-    from archdsl.backends.exprs import names_in
-
-    shown = [f"`{n}` = {env[n]!r}" for n in sorted(names_in(cond)) if n in env]
+    shown = [f"`{n}` = {env[n]!r}" for n in sorted(ast.free_names(cond)) if n in env]
     return "with " + ", ".join(shown) if shown else "the condition is false"
 
 

@@ -672,7 +672,7 @@ class _Definition:
         loop = L.Loop(id=loop_id, index=index, targets=stmt.targets, iterable=iterable, body=())
         return loop, inner
 
-    # ---- the forward graph ------------------------------------------------------------------------
+    # ---- the forward graph ------------------------------------------------------------------
     def flow(self, flow: ast.Expr) -> L.Flow:
         if isinstance(flow, ast.Pipe):
             return L.Pipe(steps=tuple(self.flow(s) for s in flow.stages))

@@ -11,19 +11,23 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archdsl import functions
 from archdsl.errors import ArchError, Diagnostic, Span, error
 from archdsl.ir.combinators import COMBINATORS
 from archdsl.layers.registry import all_layers
 from archdsl.names import bad_identifier, did_you_mean
-from archdsl.source import SourceFile
+from archdsl.source import (
+    MAX_SOURCE_BYTES,
+    MAX_TOTAL_SOURCE_BYTES,
+    SourceFile,
+    UnreadableFile,
+    read_bounded,
+)
 from archdsl.syntax import ast
 from archdsl.syntax.parser import parse
 
 PARAM_TYPES = {"int", "float", "bool", "str", "list", "block"}
-FUNCTIONS = {
-    "min", "max", "ceil", "floor", "round", "int", "float", "len", "zip", "range", "sum",
-    "make_divisible", "abs",
-}  # fmt: skip
+FUNCTIONS = frozenset(functions.FUNCTIONS)  # the built-in functions' registry (functions.py)
 SCOPE_NAMES = {"in_channels", "index", "first", "last"}
 MAX_IMPORT_DEPTH = 32
 
@@ -44,6 +48,7 @@ class Program:
     variants: dict[str, Variant] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)  # declaration name -> file
     order: list[str] = field(default_factory=list)  # declaration order, imports first
+    paths: list[Path] = field(default_factory=list)  # the real paths of the files read
 
     def archs(self) -> list[str]:
         return [n for n in self.order if n in self.blocks and self.blocks[n].is_arch]
@@ -66,11 +71,27 @@ def load_program(path: str | os.PathLike[str], display_name: str | None = None) 
     p = Path(path)
     name = display_name or str(path)
     try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise error("E0004", f"cannot read `{name}`: {exc.strerror or exc}") from None
+        data = read_bounded(p)
+    except UnreadableFile as exc:
+        if exc.size is not None:
+            raise _too_large(name, exc.size, Span(name, 0, 0)) from None
+        raise error("E0004", f"cannot read `{name}`: {exc.reason}") from None
     src = SourceFile.from_bytes(name, data)
-    return _build(src, p.resolve())
+    try:
+        root = p.resolve()
+    except (OSError, RuntimeError) as exc:  # 3.11 raises RuntimeError on a symlink loop
+        raise error("E0004", f"cannot read `{name}`: {exc}") from None
+    return _build(src, root)
+
+
+def _too_large(name: str, size: int, span: Span) -> ArchError:
+    return error(
+        "E0003",
+        f"file is too large ({size:,} bytes, the limit is {MAX_SOURCE_BYTES:,})",
+        span,
+        "this file" if span.end == 0 else "this import",
+        help="a spec is a few kilobytes; split generated tables into variants or blocks",
+    )
 
 
 def program_from_text(text: str, name: str = "<spec>", root_dir: Path | None = None) -> Program:
@@ -83,6 +104,8 @@ def _build(src: SourceFile, root_path: Path) -> Program:
     try:
         loader = _Loader(prog, root_path.parent)
         loader.loaded[root_path] = src.name
+        loader.total = len(src.text.encode("utf-8"))
+        prog.paths.append(root_path)
         loader.load(src, root_path, chain=((root_path, None),))
         _Resolver(prog).run()
     except ArchError as err:
@@ -96,6 +119,7 @@ class _Loader:
         self.prog = prog
         self.root_dir = root_dir.resolve()
         self.loaded: dict[Path, str] = {}
+        self.total = 0  # bytes read, all files together
 
     def load(
         self, src: SourceFile, path: Path, chain: tuple[tuple[Path, Span | None], ...]
@@ -139,9 +163,28 @@ class _Loader:
     ) -> None:
         rel = decl.path
         base = here.parent
+        bad = next((c for c in rel if ord(c) < 32 or ord(c) == 127), None)
+        if bad is not None:
+            raise error(
+                "E0304",
+                "cannot import: the path contains a control character",
+                decl.span,
+                f"U+{ord(bad):04X} in this path",
+                help="import paths are plain relative file names",
+            )
         if os.path.isabs(rel) or rel.startswith(("/", "\\")):
             raise error("E0301", "imports must be relative paths", decl.span, "absolute path")
-        target = (base / rel).resolve()
+        try:
+            target = (base / rel).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a symlink loop (3.11)
+            reason = "a symbolic link loop" if "loop" in str(exc).lower() else str(exc)
+            raise error(
+                "E0304",
+                f"cannot import `{rel}`: {reason}",
+                decl.span,
+                "this path cannot be resolved",
+                help="point the import at a regular spec file",
+            ) from None
         if not target.is_relative_to(self.root_dir):
             raise error(
                 "E0301",
@@ -162,25 +205,36 @@ class _Loader:
             return
         if len(chain) >= MAX_IMPORT_DEPTH:
             raise error("E0303", "imports are nested too deeply", decl.span)
-        if target.exists() and not target.is_file():
+        try:
+            data = read_bounded(target)
+        except UnreadableFile as exc:
+            if exc.size is not None:
+                raise _too_large(rel, exc.size, decl.span) from None
+            missing = not os.path.lexists(target)
             raise error(
                 "E0304",
-                f"cannot import `{rel}`: not a regular file",
+                f"cannot import `{rel}`: {'no such file' if missing else exc.reason}",
                 decl.span,
-                "directories, FIFOs and devices cannot be imported",
-            )
-        if not target.is_file():
+                f"looked for {os.path.relpath(target, self.root_dir)}"
+                if missing
+                else "this file cannot be read",
+                help=None if missing else "point the import at a regular, readable spec file",
+            ) from None
+        self.total += len(data)
+        if self.total > MAX_TOTAL_SOURCE_BYTES:
             raise error(
-                "E0304",
-                f"cannot import `{rel}`: no such file",
+                "E0305",
+                f"the spec and its imports are over {MAX_TOTAL_SOURCE_BYTES:,} bytes in all",
                 decl.span,
-                f"looked for {os.path.relpath(target, self.root_dir)}",
+                "this import goes past the limit",
+                help="a model's specs are a few kilobytes; import only the files it uses",
             )
         display = os.path.normpath(
             os.path.join(os.path.dirname(self.prog.root), os.path.relpath(target, (self.root_dir)))
         )
         self.loaded[target] = display
-        src = SourceFile.from_bytes(display, target.read_bytes())
+        self.prog.paths.append(target)
+        src = SourceFile.from_bytes(display, data)
         self.load(src, target, chain + ((target, decl.span),))
 
 
@@ -191,6 +245,7 @@ class _Resolver:
         self.prog = prog
         self.layers = all_layers()
         self.errors: list[Diagnostic] = []
+        self.block_params: set[str] = set()  # the block-typed parameters of the current block
 
     def fail(self, exc: ArchError) -> None:
         self.errors.extend(exc.diagnostics)
@@ -244,7 +299,23 @@ class _Resolver:
 
     def block(self, decl: ast.BlockDecl) -> None:
         seen: dict[str, ast.Param] = {}
+        self.block_params = {p.name for p in decl.params if p.type == "block"}
+        first_default = next((p for p in decl.params if p.default is not None), None)
         for p in decl.params:
+            if first_default is not None and p.default is None and not decl.is_arch:
+                after = decl.params.index(first_default) < decl.params.index(p)
+                if after:
+                    self.fail(
+                        error(
+                            "E0226",
+                            f"parameter `{p.name}` has no default but follows one that has",
+                            p.span,
+                            "needs a default value",
+                            secondary=((first_default.span, "this parameter has a default"),),
+                            help=f"give `{p.name}` a default, or move it before "
+                            f"`{first_default.name}`",
+                        )
+                    )
             why = bad_identifier(p.name)
             if why:
                 self.fail(error("E0202", f"`{p.name}` cannot be used as a name", p.span, why))
@@ -451,6 +522,20 @@ class _Resolver:
                     help=did_you_mean(call.func, candidates),
                 )
             )
+        elif (
+            call.func not in self.layers
+            and call.func not in self.prog.blocks
+            and call.func not in self.block_params
+        ):
+            self.fail(
+                error(
+                    "E0225",
+                    f"`{call.func}` is a value, not a block",
+                    call.func_span,
+                    "called as a module here",
+                    help="only layers, blocks and parameters declared `name: block` make members",
+                )
+            )
         elif call.func in self.prog.blocks and self.prog.blocks[call.func].is_arch:
             self.fail(
                 error(
@@ -612,6 +697,11 @@ class _Resolver:
                 self.expr(item, scope)
         elif isinstance(e, ast.ListComp):
             self.expr(e.iterable, scope)
+            for t in e.targets:
+                self.check_shadowing(t, e.span)
+                why = bad_identifier(t)
+                if why:
+                    self.fail(error("E0202", f"`{t}` cannot be used as a name", e.span, why))
             self.expr(e.value, scope | set(e.targets))
         elif isinstance(e, ast.Call):
             if e.func not in FUNCTIONS:
@@ -624,6 +714,11 @@ class _Resolver:
                         help=did_you_mean(e.func, FUNCTIONS),
                     )
                 )
+            else:
+                try:
+                    functions.check_call(functions.FUNCTIONS[e.func], e)
+                except ArchError as exc:
+                    self.fail(exc)
             for a in e.args:
                 self.expr(a, scope)
             for kw in e.kwargs:

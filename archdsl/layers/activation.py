@@ -16,16 +16,16 @@ class DropoutArgs(LayerArgs):
 
 
 _ACTIVATIONS = {
-    "relu": "rectified linear unit, max(x, 0)",
-    "relu6": "min(max(x, 0), 6), as in MobileNetV2",
-    "sigmoid": "logistic sigmoid",
-    "tanh": "hyperbolic tangent",
-    "silu": "x * sigmoid(x) (swish)",
-    "hardswish": "x * relu6(x + 3) / 6",
-    "hardsigmoid": "relu6(x + 3) / 6",
+    "relu": ("rectified linear unit, max(x, 0)", "ReLU"),
+    "relu6": ("min(max(x, 0), 6), as in MobileNetV2", "ReLU6"),
+    "sigmoid": ("logistic sigmoid", "Sigmoid"),
+    "tanh": ("hyperbolic tangent", "Tanh"),
+    "silu": ("x * sigmoid(x) (swish)", "SiLU"),
+    "hardswish": ("x * relu6(x + 3) / 6", "Hardswish"),
+    "hardsigmoid": ("relu6(x + 3) / 6", "Hardsigmoid"),
 }
 
-for _name, _doc in _ACTIVATIONS.items():
+for _name, (_doc, _class) in _ACTIVATIONS.items():
     register(
         LayerType(
             name=_name,
@@ -36,6 +36,7 @@ for _name, _doc in _ACTIVATIONS.items():
             example=f"{_name}()",
             ranks=None,
             functional=True,
+            torch_class=_class,
         ),
         weightless=True,
     )
@@ -49,6 +50,7 @@ register(
         doc="zeroes elements with probability `p` in training, identity in eval",
         example="dropout(0.2)",
         ranks=None,
+        torch_class="Dropout",
     ),
     weightless=True,
 )
@@ -62,6 +64,7 @@ register(
         doc="passes its input through (inline in forward: the input itself, e.g. in `concat`)",
         example="identity()",
         ranks=None,
+        torch_class="Identity",
         functional=True,
     ),
     weightless=True,
@@ -79,6 +82,7 @@ register(
         example="stochastic_depth(0.2)",
         ranks=None,
         helpers=("stochastic_depth",),
+        torch_class="StochasticDepth",
     ),
     weightless=True,
 )

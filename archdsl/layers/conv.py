@@ -38,6 +38,12 @@ def _conv_count(a: Conv2dArgs, s: Shape) -> tuple[int, int]:
     return a.out * (s[0] // a.groups) * a.kernel * a.kernel + (a.out if a.bias else 0), 0
 
 
+def _conv_macs(a: Conv2dArgs, s: Shape, out: Shape) -> int:
+    # torchinfo: every weight and bias element once per output position (channels excluded)
+    weights, _ = _conv_count(a, s)
+    return weights * out[1] * out[2]
+
+
 register(
     LayerType(
         name="conv2d",
@@ -47,5 +53,8 @@ register(
         channels=lambda args, c: args["out"],
         doc="2-D convolution over [C, H, W]; `groups` equal to the channels makes it depthwise",
         example="conv2d(64, kernel=3, stride=1, padding=1, bias=false)",
+        torch_class="Conv2d",
+        macs=_conv_macs,
+        kernel_size=lambda a: [a.kernel, a.kernel],
     )
 )

@@ -29,6 +29,7 @@ register(
         channels=None,
         functional=True,
         flattens=True,
+        torch_class="Flatten",
     ),
     weightless=True,
 )
@@ -43,5 +44,8 @@ register(
         example="linear(1000, bias=true)",
         ranks=(1,),
         channels=lambda args, c: args["out"],
+        torch_class="Linear",
+        # torchinfo: every parameter once per sample
+        macs=lambda a, s, out: s[0] * a.out + (a.out if a.bias else 0),
     )
 )

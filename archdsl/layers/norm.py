@@ -24,5 +24,8 @@ register(
         count=_bn_count,
         doc="batch normalisation over the channels of [C, H, W] (statistics counted apart)",
         example="batchnorm2d(eps=1e-5, momentum=0.1)",
+        torch_class="BatchNorm2d",
+        # torchinfo: every affine parameter once per sample
+        macs=lambda a, s, out: 2 * s[0],
     )
 )

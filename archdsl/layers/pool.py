@@ -51,6 +51,8 @@ register(
         doc="max pooling over [C, H, W]; padding counts as -infinity; `ceil_mode` rounds the "
         "output size up",
         example="maxpool2d(3, stride=2, padding=1, ceil_mode=false)",
+        torch_class="MaxPool2d",
+        kernel_size=lambda a: a.kernel,
     ),
     weightless=True,
 )
@@ -62,6 +64,8 @@ register(
         count=lambda a, s: (0, 0),
         doc="average pooling over [C, H, W]; zero padding counts in the average",
         example="avgpool2d(3, stride=2, padding=1)",
+        torch_class="AvgPool2d",
+        kernel_size=lambda a: a.kernel,
     ),
     weightless=True,
 )
@@ -74,6 +78,7 @@ register(
         count=lambda a, s: (0, 0),
         doc="average pooling to a fixed `output` x `output` size, with torch's windows",
         example="adaptive_avgpool2d(1)",
+        torch_class="AdaptiveAvgPool2d",
         functional=True,
     ),
     weightless=True,

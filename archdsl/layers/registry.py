@@ -3,7 +3,10 @@
 A ``LayerType`` carries the spec-visible name, a pydantic schema for its arguments (positional
 arguments bind in field order), a shape rule, a count rule (trainable parameters and batch-norm
 statistics apart), the out-channel rule used to write channel expressions into generated code, and
-the names of its torch and keras template macros (``templates/<backend>/layers.j2``).
+the names of its torch and keras template macros (``templates/<backend>/layers.j2``), and the
+static rules of ``archdsl summary``: the torch class the layer becomes (torchinfo's row name), its
+kernel size as torchinfo reads it, and its multiply-accumulates per sample as torchinfo 1.8 counts
+them.
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ class LayerType:
     functional: bool = False  # usable inline in a forward flow (it has no parameters)
     flattens: bool = False  # output features are channels x height x width
     helpers: tuple[str, ...] = ()  # helper definitions the generated module needs
+    # The generated torch module's class name (what torchinfo shows in its rows).
+    torch_class: str = ""
+    # Multiply-accumulates for one sample, as torchinfo 1.8 counts them, from the arguments and
+    # the input and output shapes (batch excluded); None: the layer has no parameters (0).
+    macs: Callable[[Any, Shape, Shape], int] | None = None
+    # The module's ``kernel_size`` attribute in the generated torch code, if it has one.
+    kernel_size: Callable[[Any], int | list[int]] | None = None
 
     @property
     def has_weights(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Transformer_NonRecursive, Tree, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
@@ -20,6 +20,9 @@ from archdsl.source import SourceFile
 from archdsl.syntax import ast
 
 MAX_NESTING = 64
+# Syntax-tree levels one expression may have (`- - - 1`, `a + b + ...`, `x if c else ...`): later
+# passes walk expressions recursively, so depth is refused before anything walks them (G11).
+MAX_EXPR_DEPTH = 100
 # Letters from other scripts that render like ASCII (a few of Unicode's confusables).
 _CONFUSABLES = {
     "\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0441": "c", "\u0445": "x",
@@ -79,14 +82,21 @@ def _spelling(name: str, parser: Lark) -> str:
 
 
 def _check_nesting(src: SourceFile) -> None:
+    """Refuse bracket nesting past ``MAX_NESTING`` before parsing. Strings and comments are skipped
+    as the lexer reads them: a string ends at an unescaped `"` or at the end of the line."""
     depth = 0
-    in_comment = in_string = False
+    in_comment = in_string = escaped = False
     for i, ch in enumerate(src.text):
         if in_comment:
             in_comment = ch != "\n"
             continue
         if in_string:
-            in_string = ch != '"'
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch in '"\n':
+                in_string = False
             continue
         if ch == "#":
             in_comment = True
@@ -104,6 +114,50 @@ def _check_nesting(src: SourceFile) -> None:
                 )
         elif ch in ")]}":
             depth = max(0, depth - 1)
+
+
+# Rules that are not expressions: their depth does not add to an expression's.
+_STATEMENTS = frozenset(
+    {
+        "start", "import_decl", "block_decl", "arch_decl", "variant_decl", "param_list", "param",
+        "input_stmt", "let_stmt", "require_stmt", "forward_stmt", "for_stmt", "for_targets",
+        "repeat_stmt", "member", "target", "guard", "sequential",
+    }
+)  # fmt: skip
+# Rules that become no syntax node of their own.
+_TRANSPARENT = frozenset({"arguments", "argument"})
+# Flat rules that become left-nested binary operations: n operands, n - 1 levels.
+_CHAINS = frozenset({"or_expr", "and_expr", "sum", "product"})
+
+
+def _check_depth(tree: Tree, file: str) -> None:
+    """Refuse expressions deeper than ``MAX_EXPR_DEPTH``, walking the parse tree without
+    recursion; the diagnostic points at the innermost expression that goes past the limit."""
+    depth: dict[int, int] = {}  # id(subtree) -> expression depth; the tree keeps them alive
+    stack: list[tuple[Tree, bool]] = [(tree, False)]
+    while stack:
+        node, done = stack.pop()
+        kids = [c for c in node.children if isinstance(c, Tree)]
+        if not done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in kids)
+            continue
+        d = max((depth.pop(id(c)) for c in kids), default=0)
+        if node.data in _STATEMENTS:
+            d = 0
+        elif node.data in _CHAINS:
+            d += len(kids) - 1
+        elif node.data not in _TRANSPARENT:
+            d += 1
+        if d > MAX_EXPR_DEPTH:
+            raise error(
+                "E0108",
+                f"expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels)",
+                _span(file, node.meta),
+                "this expression goes past the limit",
+                help="split it into `let` values",
+            )
+        depth[id(node)] = d
 
 
 def parse(src: SourceFile) -> ast.Module:
@@ -125,6 +179,7 @@ def parse(src: SourceFile) -> ast.Module:
     for tok in parser.lex(src.text, dont_ignore=True):
         if tok.type == "COMMENT":
             comments.append(ast.Comment(str(tok), span=Span(src.name, tok.start_pos, tok.end_pos)))
+    _check_depth(tree, src.name)
     try:
         decls = _ToAst(src.name).transform(tree)
     except VisitError as exc:
@@ -134,6 +189,39 @@ def parse(src: SourceFile) -> ast.Module:
     return ast.Module(
         src.name, tuple(decls), tuple(comments), span=Span(src.name, 0, len(src.text))
     )
+
+
+def parse_override(key: str, text: str) -> ast.Expr:
+    """The value of ``--set key=text``: exactly one spec expression. ``--set "n=1, m=2"`` is
+    refused (E0506) rather than read as ``n=1`` with ``m`` dropped; each parameter takes its
+    own ``--set``."""
+    src = SourceFile.from_text(f"--set {key}", f"variant v = A({key}={text})")
+
+    def refuse(span: Span) -> ArchError:
+        err = error(
+            "E0506",
+            f"`--set {key}=...` takes one value",
+            span,
+            "a second value",
+            help="give each parameter its own option: `--set n=1 --set m=2`",
+        )
+        err.sources[src.name] = src
+        return err
+
+    try:
+        module = parse(src)
+    except ArchError as exc:
+        labels = exc.diagnostics[0].labels
+        if exc.diagnostics[0].code == "E0107" and labels:  # `n=1, 2`
+            raise refuse(labels[0].span) from None
+        exc.sources[src.name] = src
+        raise
+    decl = module.decls[0]
+    assert isinstance(decl, ast.VariantDecl)
+    extra: list[ast.Node] = [*decl.args, *decl.kwargs[1:], *module.decls[1:]]
+    if extra:
+        raise refuse(extra[0].span)
+    return decl.kwargs[0].value
 
 
 def _syntax_error(exc: UnexpectedInput, src: SourceFile, parser: Lark) -> Exception:
@@ -214,17 +302,55 @@ def _number(tok: Token, file: str) -> int | float:
     return value
 
 
-def _string(tok: Token) -> str:
+_ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t", "r": "\r"}
+_HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+
+
+def _string(tok: Token, file: str) -> str:
+    r"""A string literal's value. Escapes: ``\ \" \' \n \t \r \xHH \uHHHH \UHHHHHHHH``;
+    any other, and surrogates or NUL, are an E0109 diagnostic at the escape."""
     body = str(tok)[1:-1]
-    return (
-        body.encode("latin-1", "backslashreplace").decode("unicode_escape")
-        if "\\" in body
-        else body
-    )
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    i = 0
+    base = (tok.start_pos or 0) + 1
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        code = body[i + 1] if i + 1 < len(body) else ""
+        if code in _ESCAPES:
+            out.append(_ESCAPES[code])
+            i += 2
+            continue
+        width = _HEX_ESCAPES.get(code)
+        digits = body[i + 2 : i + 2 + width] if width else ""
+        value = (
+            int(digits, 16)
+            if width and len(digits) == width and all(c in "0123456789abcdefABCDEF" for c in digits)
+            else None
+        )
+        end = i + 2 + (width or 0) if value is not None else i + 2
+        if value is None or value == 0 or value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+            shown = body[i:end]
+            raise error(
+                "E0109",
+                f"invalid escape `{shown}` in a string",
+                Span(file, base + i, base + end),
+                "not a valid escape" if value is None else "not a character a string may hold",
+                help='escapes are \\\\, \\", \\n, \\t, \\r, \\xHH, \\uHHHH and \\UHHHHHHHH; '
+                "write a backslash as \\\\",
+            )
+        out.append(chr(value))
+        i = end
+    return "".join(out)
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
+class _ToAst(Transformer_NonRecursive):  # no recursion, whatever the depth
     def __init__(self, file: str) -> None:
         super().__init__()
         self.file = file
@@ -237,7 +363,7 @@ class _ToAst(Transformer):
         return items
 
     def import_decl(self, meta, items):  # type: ignore[no-untyped-def]
-        return ast.ImportDecl(_string(items[0]), span=self._s(meta))
+        return ast.ImportDecl(_string(items[0], self.file), span=self._s(meta))
 
     def _block(self, meta, items, is_arch: bool):  # type: ignore[no-untyped-def]
         name, params, *body = items
@@ -282,7 +408,7 @@ class _ToAst(Transformer):
         return ast.Let(str(items[0]), items[1], span=_tok_span(self.file, items[0]))
 
     def require_stmt(self, meta, items):  # type: ignore[no-untyped-def]
-        return ast.Require(items[0], _string(items[1]), span=self._s(meta))
+        return ast.Require(items[0], _string(items[1], self.file), span=self._s(meta))
 
     def forward_stmt(self, meta, items):  # type: ignore[no-untyped-def]
         return ast.Forward(items[0], span=self._s(meta))
@@ -404,7 +530,7 @@ class _ToAst(Transformer):
         return ast.Bool(False, span=self._s(meta))
 
     def string_lit(self, meta, items):  # type: ignore[no-untyped-def]
-        return ast.Str(_string(items[0]), span=self._s(meta))
+        return ast.Str(_string(items[0], self.file), span=self._s(meta))
 
     def name(self, meta, items):  # type: ignore[no-untyped-def]
         return ast.Name(str(items[0]), span=self._s(meta))
@@ -417,4 +543,4 @@ class _ToAst(Transformer):
         return ast.ListExpr(tuple(i for i in items if i is not None), span=self._s(meta))
 
 
-__all__ = ["build_parser", "parse", "Tree"]
+__all__ = ["build_parser", "parse", "parse_override", "Tree"]

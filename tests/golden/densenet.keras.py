@@ -17,7 +17,9 @@ import keras
 def dense_layer(
     x: keras.KerasTensor, growth_rate: int, bn_size: int, name: str = "dense_layer"
 ) -> keras.KerasTensor:
-    """BN-ReLU-Conv(1x1) bottleneck to bn_size * growth_rate channels, then BN-ReLU-Conv(3x3) to growth_rate channels, appended to the layer's input."""
+    """BN-ReLU-Conv(1x1) bottleneck to bn_size * growth_rate channels, then
+    BN-ReLU-Conv(3x3) to growth_rate channels, appended to the layer's input.
+    """
     branch = keras.layers.Identity(name=f"{name}>identity")(x)
     branch_1 = keras.layers.BatchNormalization(
         momentum=0.9, epsilon=1e-05, name=f"{name}>norm1"
@@ -55,7 +57,9 @@ def dense_block(
 
 
 def transition(x: keras.KerasTensor, name: str = "transition") -> keras.KerasTensor:
-    """Compression between dense blocks: BN-ReLU-Conv(1x1) to half the channels, 2x2 average pooling."""
+    """Compression between dense blocks: BN-ReLU-Conv(1x1) to half the channels, 2x2
+    average pooling.
+    """
     in_channels = x.shape[-1]
     x = keras.layers.BatchNormalization(
         momentum=0.9, epsilon=1e-05, name=f"{name}>norm"
@@ -76,7 +80,10 @@ def features(
     bn_size: int,
     name: str = "features",
 ) -> keras.KerasTensor:
-    """The convolutional trunk (torchvision's `features`): a 7x7 stem and max pooling, one dense block per entry of block_config with a transition after each but the last, and a final batch norm."""
+    """The convolutional trunk (torchvision's `features`): a 7x7 stem and max pooling,
+    one dense block per entry of block_config with a transition after each but the
+    last, and a final batch norm.
+    """
     x = keras.layers.ZeroPadding2D(padding=3, name=f"{name}>conv0>pad")(x)
     x = keras.layers.Conv2D(
         filters=num_init_features,
@@ -118,7 +125,11 @@ def DenseNet(
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "DenseNet",
 ) -> keras.Model:
-    """growth_rate k new maps per layer, block_config the layers per dense block, bn_size the width of each layer's 1x1 bottleneck in multiples of k. The head is functional in torchvision: ReLU after norm5, global average pooling, then the linear classifier."""
+    """growth_rate k new maps per layer, block_config the layers per dense block,
+    bn_size the width of each layer's 1x1 bottleneck in multiples of k. The head is
+    functional in torchvision: ReLU after norm5, global average pooling, then the
+    linear classifier.
+    """
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     x = features(

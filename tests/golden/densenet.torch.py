@@ -15,7 +15,9 @@ from torch import Tensor, nn
 
 
 class DenseLayer(nn.Module):
-    """BN-ReLU-Conv(1x1) bottleneck to bn_size * growth_rate channels, then BN-ReLU-Conv(3x3) to growth_rate channels, appended to the layer's input."""
+    """BN-ReLU-Conv(1x1) bottleneck to bn_size * growth_rate channels, then
+    BN-ReLU-Conv(3x3) to growth_rate channels, appended to the layer's input.
+    """
 
     def __init__(self, in_channels: int, growth_rate: int, bn_size: int) -> None:
         super().__init__()
@@ -60,7 +62,9 @@ class DenseBlock(nn.Sequential):
 
 
 class Transition(nn.Sequential):
-    """Compression between dense blocks: BN-ReLU-Conv(1x1) to half the channels, 2x2 average pooling."""
+    """Compression between dense blocks: BN-ReLU-Conv(1x1) to half the channels, 2x2
+    average pooling.
+    """
 
     def __init__(self, in_channels: int) -> None:
         super().__init__()
@@ -72,7 +76,10 @@ class Transition(nn.Sequential):
 
 
 class Features(nn.Sequential):
-    """The convolutional trunk (torchvision's `features`): a 7x7 stem and max pooling, one dense block per entry of block_config with a transition after each but the last, and a final batch norm."""
+    """The convolutional trunk (torchvision's `features`): a 7x7 stem and max pooling,
+    one dense block per entry of block_config with a transition after each but the
+    last, and a final batch norm.
+    """
 
     def __init__(
         self,
@@ -111,7 +118,11 @@ class Features(nn.Sequential):
 
 
 class DenseNet(nn.Module):
-    """growth_rate k new maps per layer, block_config the layers per dense block, bn_size the width of each layer's 1x1 bottleneck in multiples of k. The head is functional in torchvision: ReLU after norm5, global average pooling, then the linear classifier."""
+    """growth_rate k new maps per layer, block_config the layers per dense block,
+    bn_size the width of each layer's 1x1 bottleneck in multiples of k. The head is
+    functional in torchvision: ReLU after norm5, global average pooling, then the
+    linear classifier.
+    """
 
     def __init__(
         self,

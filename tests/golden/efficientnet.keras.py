@@ -35,7 +35,10 @@ def conv_bn_activation(
     momentum: float = 0.1,
     name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
-    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3, EfficientNet)."""
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu"
+    or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3,
+    EfficientNet).
+    """
     if not (
         activation == "relu"
         or activation == "relu6"
@@ -84,7 +87,10 @@ def squeeze_excitation(
     gate: str = "sigmoid",
     name: str = "squeeze_excitation",
 ) -> keras.KerasTensor:
-    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales every channel."""
+    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels
+    with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales
+    every channel.
+    """
     in_channels = x.shape[-1]
     if not (activation == "relu" or activation == "silu"):
         raise ValueError('activation is "relu" or "silu"')
@@ -124,7 +130,12 @@ def mb_conv(
     momentum: float,
     name: str = "mb_conv",
 ) -> keras.KerasTensor:
-    """Mobile inverted bottleneck: expand (1x1, skipped for expansion 1), depthwise kernel x kernel (it carries the stride), squeeze-and-excitation (to a quarter of the block's INPUT channels, SiLU, sigmoid gate), project (1x1, linear). A residual block adds its input back, and in training drops its whole branch per sample with probability sd_prob (stochastic depth)."""
+    """Mobile inverted bottleneck: expand (1x1, skipped for expansion 1), depthwise
+    kernel x kernel (it carries the stride), squeeze-and-excitation (to a quarter of
+    the block's INPUT channels, SiLU, sigmoid gate), project (1x1, linear). A
+    residual block adds its input back, and in training drops its whole branch per
+    sample with probability sd_prob (stochastic depth).
+    """
     in_channels = x.shape[-1]
     if not (stride == 1 or stride == 2):
         raise ValueError("illegal stride value")

@@ -30,7 +30,6 @@ def depthwise_separable_conv(
     name: str = "depthwise_separable_conv",
 ) -> keras.KerasTensor:
     """Depthwise 3x3 (it carries the stride), then pointwise 1x1; no skip connection."""
-    in_channels = x.shape[-1]
     x = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv_dw>pad")(x)
     x = keras.layers.DepthwiseConv2D(
         kernel_size=3, strides=stride, use_bias=False, name=f"{name}>conv_dw"

@@ -34,7 +34,10 @@ def conv_bn_activation(
     momentum: float = 0.1,
     name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
-    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3, EfficientNet)."""
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu"
+    or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3,
+    EfficientNet).
+    """
     if not (
         activation == "relu"
         or activation == "relu6"
@@ -83,7 +86,9 @@ def inverted_residual(
     expand_ratio: int,
     name: str = "inverted_residual",
 ) -> keras.KerasTensor:
-    """Expand (1x1), depthwise (3x3), project (1x1, linear); a skip when the shape is unchanged."""
+    """Expand (1x1), depthwise (3x3), project (1x1, linear); a skip when the shape is
+    unchanged.
+    """
     in_channels = x.shape[-1]
     hidden = round(in_channels * expand_ratio)
     use_res_connect = stride == 1 and in_channels == out

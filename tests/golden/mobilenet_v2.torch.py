@@ -24,7 +24,10 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 class ConvBNActivation(nn.Sequential):
-    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3, EfficientNet)."""
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu"
+    or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3,
+    EfficientNet).
+    """
 
     def __init__(
         self,
@@ -75,7 +78,9 @@ class ConvBNActivation(nn.Sequential):
 
 
 class InvertedResidual(nn.Module):
-    """Expand (1x1), depthwise (3x3), project (1x1, linear); a skip when the shape is unchanged."""
+    """Expand (1x1), depthwise (3x3), project (1x1, linear); a skip when the shape is
+    unchanged.
+    """
 
     def __init__(
         self, in_channels: int, out: int, stride: int, expand_ratio: int

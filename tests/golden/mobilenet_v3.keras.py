@@ -34,7 +34,10 @@ def conv_bn_activation(
     momentum: float = 0.1,
     name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
-    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3, EfficientNet)."""
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu"
+    or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3,
+    EfficientNet).
+    """
     if not (
         activation == "relu"
         or activation == "relu6"
@@ -83,7 +86,10 @@ def squeeze_excitation(
     gate: str = "sigmoid",
     name: str = "squeeze_excitation",
 ) -> keras.KerasTensor:
-    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales every channel."""
+    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels
+    with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales
+    every channel.
+    """
     in_channels = x.shape[-1]
     if not (activation == "relu" or activation == "silu"):
         raise ValueError('activation is "relu" or "silu"')
@@ -124,7 +130,12 @@ def inverted_residual(
     momentum: float,
     name: str = "inverted_residual",
 ) -> keras.KerasTensor:
-    """One bneck row: expand (1x1, skipped when the expansion size equals the input), depthwise kernel x kernel (it carries the stride), optional squeeze-and-excitation to a quarter of the expansion with a hard-sigmoid gate, project (1x1, linear); a skip when the shape is unchanged. nl is the row's nonlinearity: "RE" (ReLU) or "HS" (hard-swish)."""
+    """One bneck row: expand (1x1, skipped when the expansion size equals the input),
+    depthwise kernel x kernel (it carries the stride), optional
+    squeeze-and-excitation to a quarter of the expansion with a hard-sigmoid gate,
+    project (1x1, linear); a skip when the shape is unchanged. nl is the row's
+    nonlinearity: "RE" (ReLU) or "HS" (hard-swish).
+    """
     in_channels = x.shape[-1]
     if not (stride == 1 or stride == 2):
         raise ValueError("illegal stride value")
@@ -235,7 +246,10 @@ def MobileNetV3(
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "MobileNetV3",
 ) -> keras.Model:
-    """config picks Table 1 ("large") or Table 2 ("small") of the paper. width_mult scales every channel count of the table and the hidden dense layer (rounded to multiples of 8)."""
+    """config picks Table 1 ("large") or Table 2 ("small") of the paper. width_mult
+    scales every channel count of the table and the hidden dense layer (rounded to
+    multiples of 8).
+    """
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     if not (config == "large" or config == "small"):

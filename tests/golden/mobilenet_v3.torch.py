@@ -24,7 +24,10 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 class ConvBNActivation(nn.Sequential):
-    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3, EfficientNet)."""
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu"
+    or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3,
+    EfficientNet).
+    """
 
     def __init__(
         self,
@@ -75,7 +78,10 @@ class ConvBNActivation(nn.Sequential):
 
 
 class SqueezeExcitation(nn.Module):
-    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales every channel."""
+    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels
+    with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales
+    every channel.
+    """
 
     def __init__(
         self,
@@ -113,7 +119,12 @@ class SqueezeExcitation(nn.Module):
 
 
 class InvertedResidual(nn.Module):
-    """One bneck row: expand (1x1, skipped when the expansion size equals the input), depthwise kernel x kernel (it carries the stride), optional squeeze-and-excitation to a quarter of the expansion with a hard-sigmoid gate, project (1x1, linear); a skip when the shape is unchanged. nl is the row's nonlinearity: "RE" (ReLU) or "HS" (hard-swish)."""
+    """One bneck row: expand (1x1, skipped when the expansion size equals the input),
+    depthwise kernel x kernel (it carries the stride), optional
+    squeeze-and-excitation to a quarter of the expansion with a hard-sigmoid gate,
+    project (1x1, linear); a skip when the shape is unchanged. nl is the row's
+    nonlinearity: "RE" (ReLU) or "HS" (hard-swish).
+    """
 
     def __init__(
         self,
@@ -190,7 +201,10 @@ class InvertedResidual(nn.Module):
 
 
 class MobileNetV3(nn.Module):
-    """config picks Table 1 ("large") or Table 2 ("small") of the paper. width_mult scales every channel count of the table and the hidden dense layer (rounded to multiples of 8)."""
+    """config picks Table 1 ("large") or Table 2 ("small") of the paper. width_mult
+    scales every channel count of the table and the hidden dense layer (rounded to
+    multiples of 8).
+    """
 
     def __init__(
         self,

@@ -21,7 +21,10 @@ def squeeze_excitation(
     gate: str = "sigmoid",
     name: str = "squeeze_excitation",
 ) -> keras.KerasTensor:
-    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales every channel."""
+    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels
+    with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales
+    every channel.
+    """
     in_channels = x.shape[-1]
     if not (activation == "relu" or activation == "silu"):
         raise ValueError('activation is "relu" or "silu"')
@@ -59,7 +62,10 @@ def bottleneck(
     use_se: bool = False,
     name: str = "bottleneck",
 ) -> keras.KerasTensor:
-    """1x1 reduce, 3x3, 1x1 expand by 4; ResNet-50 and deeper. The stride sits on the 3x3 (ResNet v1.5). ResNeXt (Xie et al., 2017) splits the 3x3 into `groups` paths of `base_width` channels per 64 planes."""
+    """1x1 reduce, 3x3, 1x1 expand by 4; ResNet-50 and deeper. The stride sits on the
+    3x3 (ResNet v1.5). ResNeXt (Xie et al., 2017) splits the 3x3 into `groups` paths
+    of `base_width` channels per 64 planes.
+    """
     in_channels = x.shape[-1]
     width = planes * base_width // 64 * groups
     out = keras.layers.Conv2D(

@@ -15,7 +15,10 @@ from torch import Tensor, nn
 
 
 class SqueezeExcitation(nn.Module):
-    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales every channel."""
+    """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels
+    with a ReLU (or "silu"), and a gate ("sigmoid" or "hardsigmoid") that rescales
+    every channel.
+    """
 
     def __init__(
         self,
@@ -53,7 +56,10 @@ class SqueezeExcitation(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1 reduce, 3x3, 1x1 expand by 4; ResNet-50 and deeper. The stride sits on the 3x3 (ResNet v1.5). ResNeXt (Xie et al., 2017) splits the 3x3 into `groups` paths of `base_width` channels per 64 planes."""
+    """1x1 reduce, 3x3, 1x1 expand by 4; ResNet-50 and deeper. The stride sits on the
+    3x3 (ResNet v1.5). ResNeXt (Xie et al., 2017) splits the 3x3 into `groups` paths
+    of `base_width` channels per 64 planes.
+    """
 
     def __init__(
         self,

@@ -25,7 +25,9 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 def stem(x: keras.KerasTensor, out: int, name: str = "stem") -> keras.KerasTensor:
-    """7x7 convolution and max pooling; no norm here, the first block normalises its input."""
+    """7x7 convolution and max pooling; no norm here, the first block normalises its
+    input.
+    """
     x = keras.layers.ZeroPadding2D(padding=3, name=f"{name}>conv>pad")(x)
     x = keras.layers.Conv2D(
         filters=out, kernel_size=7, strides=2, use_bias=False, name=f"{name}>conv"
@@ -40,7 +42,9 @@ def stem(x: keras.KerasTensor, out: int, name: str = "stem") -> keras.KerasTenso
 def downsample_conv(
     x: keras.KerasTensor, out: int, stride: int = 1, name: str = "downsample_conv"
 ) -> keras.KerasTensor:
-    """1x1 projection shortcut, without a norm of its own (the input is already normalised)."""
+    """1x1 projection shortcut, without a norm of its own (the input is already
+    normalised).
+    """
     x = keras.layers.Conv2D(
         filters=out, kernel_size=1, strides=stride, use_bias=False, name=f"{name}>conv"
     )(x)
@@ -55,7 +59,10 @@ def pre_act_bottleneck(
     bottle_ratio: float = 0.25,
     name: str = "pre_act_bottleneck",
 ) -> keras.KerasTensor:
-    """BN-ReLU-1x1, BN-ReLU-3x3 (with the stride), BN-ReLU-1x1 expanding to out. The projection shortcut (first block of every stage) reads the pre-activated input; the identity one the raw input."""
+    """BN-ReLU-1x1, BN-ReLU-3x3 (with the stride), BN-ReLU-1x1 expanding to out. The
+    projection shortcut (first block of every stage) reads the pre-activated input;
+    the identity one the raw input.
+    """
     mid = make_divisible(out * bottle_ratio, 8)
     if project:
         x = keras.layers.BatchNormalization(
@@ -124,7 +131,9 @@ def pre_act_bottleneck(
 def res_net_stage(
     x: keras.KerasTensor, out: int, stride: int, depth: int, name: str = "res_net_stage"
 ) -> keras.KerasTensor:
-    """A stage of `depth` bottlenecks; the first one changes the width and the resolution, and always has the projection shortcut."""
+    """A stage of `depth` bottlenecks; the first one changes the width and the
+    resolution, and always has the projection shortcut.
+    """
     position = 0
     for i in range(depth):
         x = pre_act_bottleneck(
@@ -141,7 +150,9 @@ def res_net_stage(
 def classifier_head(
     x: keras.KerasTensor, num_classes: int, name: str = "classifier_head"
 ) -> keras.KerasTensor:
-    """timm's classifier head: global average pooling, then the classifier as a 1x1 convolution."""
+    """timm's classifier head: global average pooling, then the classifier as a 1x1
+    convolution.
+    """
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}>global_pool")(
         x
     )
@@ -160,7 +171,9 @@ def ResNetV2(
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "ResNetV2",
 ) -> keras.Model:
-    """Four stages with the stride on the first block of stages 2-4; a final BN-ReLU (the blocks end on a bare addition) before the head."""
+    """Four stages with the stride on the first block of stages 2-4; a final BN-ReLU
+    (the blocks end on a bare addition) before the head.
+    """
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     x = stem(x, stem_chs, name="stem")

@@ -24,7 +24,9 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 class Stem(nn.Sequential):
-    """7x7 convolution and max pooling; no norm here, the first block normalises its input."""
+    """7x7 convolution and max pooling; no norm here, the first block normalises its
+    input.
+    """
 
     def __init__(self, in_channels: int, out: int) -> None:
         super().__init__()
@@ -36,7 +38,9 @@ class Stem(nn.Sequential):
 
 
 class DownsampleConv(nn.Sequential):
-    """1x1 projection shortcut, without a norm of its own (the input is already normalised)."""
+    """1x1 projection shortcut, without a norm of its own (the input is already
+    normalised).
+    """
 
     def __init__(self, in_channels: int, out: int, stride: int = 1) -> None:
         super().__init__()
@@ -47,7 +51,10 @@ class DownsampleConv(nn.Sequential):
 
 
 class PreActBottleneck(nn.Module):
-    """BN-ReLU-1x1, BN-ReLU-3x3 (with the stride), BN-ReLU-1x1 expanding to out. The projection shortcut (first block of every stage) reads the pre-activated input; the identity one the raw input."""
+    """BN-ReLU-1x1, BN-ReLU-3x3 (with the stride), BN-ReLU-1x1 expanding to out. The
+    projection shortcut (first block of every stage) reads the pre-activated input;
+    the identity one the raw input.
+    """
 
     def __init__(
         self,
@@ -103,7 +110,9 @@ class PreActBottleneck(nn.Module):
 
 
 class ResNetStage(nn.Sequential):
-    """A stage of `depth` bottlenecks; the first one changes the width and the resolution, and always has the projection shortcut."""
+    """A stage of `depth` bottlenecks; the first one changes the width and the
+    resolution, and always has the projection shortcut.
+    """
 
     def __init__(self, in_channels: int, out: int, stride: int, depth: int) -> None:
         super().__init__()
@@ -121,7 +130,9 @@ class ResNetStage(nn.Sequential):
 
 
 class ClassifierHead(nn.Sequential):
-    """timm's classifier head: global average pooling, then the classifier as a 1x1 convolution."""
+    """timm's classifier head: global average pooling, then the classifier as a 1x1
+    convolution.
+    """
 
     def __init__(self, in_channels: int, num_classes: int) -> None:
         super().__init__()
@@ -133,7 +144,9 @@ class ClassifierHead(nn.Sequential):
 
 
 class ResNetV2(nn.Module):
-    """Four stages with the stride on the first block of stages 2-4; a final BN-ReLU (the blocks end on a bare addition) before the head."""
+    """Four stages with the stride on the first block of stages 2-4; a final BN-ReLU
+    (the blocks end on a bare addition) before the head.
+    """
 
     def __init__(
         self,
