@@ -203,10 +203,10 @@ def cli() -> None:
 @click.option(
     "--backend",
     "-b",
-    type=click.Choice(["torch", "keras"]),
+    type=click.Choice(["torch", "keras", "ir"]),
     default="torch",
     show_default=True,
-    help="Target framework.",
+    help="Target framework, or `ir` for the lowered model as JSON.",
 )
 @click.option(
     "--output",
@@ -440,6 +440,16 @@ def explain_cmd(code: str | None, list_codes: bool, error_format: str) -> None:
         click.echo(explain(lookup(code)), nl=False)
 
     _run(error_format, action)
+
+
+@cli.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of the lowered model (`compile --backend ir`)."""
+    import json
+
+    from archdsl.ir.lowered import schema
+
+    click.echo(json.dumps(schema(), indent=2, sort_keys=True))
 
 
 def _with_sources(sources: dict[str, Any], fn: Callable[[], Any]) -> Any:

@@ -580,6 +580,20 @@ _ENTRIES = [
         ),
     ),
     Entry(
+        "E0414",
+        "concat along a dim it cannot join",
+        "`concat(..., dim=N)` counts dims as torch does: 0 is the batch, 1 the channels, then "
+        "the spatial dims. `dim` must be a constant integer naming a dim other than the batch.",
+        Example(
+            "arch Net {\n  input [3, 8, 8]\n  a = conv2d(4, kernel=1)\n"
+            "  b = conv2d(4, kernel=1)\n  forward: concat(a, b, dim=0)\n}\n"
+        ),
+        Example(
+            "arch Net {\n  input [3, 8, 8]\n  a = conv2d(4, kernel=1)\n"
+            "  b = conv2d(4, kernel=1)\n  forward: concat(a, b, dim=3)\n}\n"
+        ),
+    ),
+    Entry(
         "E0408",
         "member reused with a different input",
         "A member used twice in forward shares its weights, so both uses must see the same input "

@@ -139,7 +139,8 @@ class _DefinitionPrinter:
             lines.append("")
             returns = "Tensor"
             if d.aux_outputs:
-                outputs = ", ".join(["Tensor"] * (len(d.aux_outputs) + 1))
+                # auxiliaries are None in eval mode; spelled so that torch.jit.script accepts it
+                outputs = ", ".join(["Tensor"] + ["Tensor | None"] * len(d.aux_outputs))
                 returns = f"Tensor | tuple[{outputs}]"
             lines.append(f"    def forward(self, x: Tensor) -> {returns}:")
             lines.extend(indent(forward, 2))

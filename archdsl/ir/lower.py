@@ -663,7 +663,13 @@ class _Definition:
             )
             return L.Loop(id=loop_id, index=index, count=count, body=()), inner
         iterable = self.low.conv(stmt.iterable, subst)
-        length = L.FunctionCall(func="len", args=(iterable,))
+        # zip is strict: its length is its first list's (len() of a zip object fails)
+        counted = (
+            iterable.args[0]
+            if isinstance(iterable, L.FunctionCall) and iterable.func == "zip"
+            else iterable
+        )
+        length = L.FunctionCall(func="len", args=(counted,))
         inner["last"] = L.Binary(
             op="==", left=idx, right=L.Binary(op="-", left=length, right=L.Const(value=1))
         )

@@ -134,7 +134,9 @@ class GoogLeNet(nn.Module):
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(384 + 384 + 128 + 128, num_classes)
 
-    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor, Tensor]:
+    def forward(
+        self, x: Tensor
+    ) -> Tensor | tuple[Tensor, Tensor | None, Tensor | None]:
         x = self.conv1(x)
         x = self.maxpool1(x)
         x = self.conv2(x)

@@ -1,0 +1,200 @@
+"""The lowered IR and the defects that a missing backend-neutral model caused: each case here
+failed before the backends became printers of one lowered model."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from archdsl.compiler import analyse, compile_spec
+from archdsl.errors import ArchError
+from archdsl.ir import lowered as L
+from tests.helpers import ROOT, SPECS, all_specs, arch_specs, load
+
+
+def _compile(tmp_path: Path, text: str, backend: str) -> str:
+    path = tmp_path / "spec.arch"
+    path.write_text(text)
+    source = compile_spec(path, backend, name="spec.arch").source
+    assert source is not None
+    return source
+
+
+LOOP_GROUP = """
+arch Net(num_classes: int = 3) {
+  input [3, 8, 8]
+  for c in [4, 8] {
+    conv2{index} = conv2d(c, kernel=1)
+  }
+  fc = linear(num_classes)
+  forward: conv2 -> flatten() -> fc
+}
+"""
+
+
+def test_loop_groups_come_from_the_loop_not_from_member_names(tmp_path: Path) -> None:
+    source = _compile(tmp_path, LOOP_GROUP, "torch")
+    assert "self.conv20(x)" in source and "self.conv21(x)" in source
+    model = load(source, "group").net().eval()
+    assert model(torch.zeros(2, 3, 8, 8)).shape == (2, 3)
+
+
+CONCAT = """
+arch Net(num_classes: int = 3) {{
+  input [3, 8, 8]
+  a = conv2d(4, kernel=1)
+  b = conv2d(4, kernel=1)
+  fc = linear(num_classes)
+  forward: concat(a, b, dim={dim}) -> flatten() -> fc
+}}
+"""
+
+
+def test_concat_joins_along_its_dim(tmp_path: Path) -> None:
+    torch_source = _compile(tmp_path, CONCAT.format(dim=3), "torch")
+    assert "torch.cat([branch, branch_1], dim=3)" in torch_source
+    keras_source = _compile(tmp_path, CONCAT.format(dim=3), "keras")
+    assert "Concatenate(axis=2" in keras_source
+    result = analyse(tmp_path / "spec.arch")
+    a = next(i for i in result.lowered.instances if i.path == "fc")
+    assert a.in_shapes == ((4 * 8 * 16,),)  # [4, 8, 16] flattened
+    model = load(torch_source, "concat").net().eval()
+    assert model(torch.zeros(1, 3, 8, 8)).shape == (1, 3)
+
+
+@pytest.mark.parametrize("dim", ['"x"', "0", "4"])
+def test_concat_refuses_a_dim_it_cannot_join(tmp_path: Path, dim: str) -> None:
+    path = tmp_path / "spec.arch"
+    path.write_text(CONCAT.format(dim=dim))
+    with pytest.raises(ArchError) as err:
+        analyse(path)
+    assert err.value.diagnostics[0].code == "E0414"
+
+
+LAST_IN_ZIP = """
+arch Net(num_classes: int = 3) {
+  input [3, 8, 8]
+  blocks = sequential {
+    for (c, s) in zip([4, 8], [1, 2]) {
+      conv2d(c, kernel=3, stride=s, padding=1, bias=not last)
+    }
+  }
+  fc = linear(num_classes)
+  forward: blocks -> flatten() -> fc
+}
+"""
+
+
+@pytest.mark.parametrize("backend", ["torch", "keras"])
+def test_last_inside_a_zip_loop_builds(tmp_path: Path, backend: str) -> None:
+    source = _compile(tmp_path, LAST_IN_ZIP, backend)
+    assert "len(zip(" not in source
+    module = load(source, f"last_{backend}")
+    model = module.net()
+    if backend == "torch":
+        assert model.blocks[0].bias is not None and model.blocks[1].bias is None
+    else:
+        assert model.get_layer("blocks>1").use_bias is False
+
+
+@pytest.mark.parametrize("spec", all_specs())
+def test_lowered_model_round_trips_through_json(spec: str) -> None:
+    lowered = analyse(SPECS / spec).lowered
+    text = lowered.model_dump_json()
+    assert L.LoweredModel.model_validate_json(text) == lowered
+    assert json.loads(text)["format_version"] == L.FORMAT_VERSION
+
+
+def test_cli_prints_the_ir_and_its_schema() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "archdsl.cli", "compile", "specs/resnet50.arch", "--backend", "ir"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    model = L.LoweredModel.model_validate_json(out)
+    assert model.entry == "resnet50" and model.trainable == 25_557_032
+    schema = subprocess.run(
+        [sys.executable, "-m", "archdsl.cli", "schema"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(schema)["title"] == "LoweredModel"
+
+
+def test_backends_hold_no_syntax_node_tests() -> None:
+    for path in (ROOT / "archdsl" / "backends").glob("*.py"):
+        text = path.read_text()
+        assert "syntax import ast" not in text and "ast." not in text, path.name
+
+
+def test_printed_layers_show_only_non_default_arguments() -> None:
+    for path in (Path(__file__).parent / "golden").glob("*.py"):
+        text = path.read_text()
+        for default in ("eps=1e-05", "momentum=0.1", "padding=0", "bias=True", "use_bias=True"):
+            assert default not in text, (path.name, default)
+
+
+@pytest.mark.parametrize("spec", arch_specs())
+def test_torch_model_scripts_and_traces(spec: str, tmp_path: Path) -> None:
+    result = compile_spec(SPECS / spec, "torch", name=f"specs/{spec}")
+    path = tmp_path / f"gen_{spec.removesuffix('.arch')}.py"
+    path.write_text(result.source or "")
+    loader = importlib.util.spec_from_file_location(path.stem, path)
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    sys.modules[path.stem] = module  # torch.jit.script reads the class's source file
+    loader.loader.exec_module(module)
+    model = getattr(module, result.selection.entry)().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.script(model)
+    x = torch.randn(1, *result.model.input_shape)
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(x), model(x))
+        torch.testing.assert_close(torch.fx.symbolic_trace(model)(x), model(x))
+
+
+KERAS_ON = """
+import os, sys
+os.environ["KERAS_BACKEND"] = sys.argv[1]
+if sys.argv[1] == "torch":
+    import torch  # noqa: F401
+import types
+import keras
+import numpy as np
+module = types.ModuleType("m")
+exec(compile(open(sys.argv[2]).read(), "m", "exec"), module.__dict__)
+model = module.resnet18(input_shape=(64, 64, 3))
+y = model(np.zeros((1, 64, 64, 3), dtype="float32"))
+assert tuple(y.shape) == (1, 1000), y.shape
+print(len(model.trainable_weights))
+"""
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_keras_model_builds_on_every_keras_backend(backend: str, tmp_path: Path) -> None:
+    source = compile_spec(SPECS / "resnet18.arch", "keras", name="specs/resnet18.arch").source
+    path = tmp_path / "resnet18_keras.py"
+    path.write_text(source or "")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    run = subprocess.run(
+        [sys.executable, "-c", KERAS_ON, backend, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert int(run.stdout.split()[-1]) == 62  # ResNet-18's trainable tensors, as torch's
