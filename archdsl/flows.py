@@ -48,7 +48,7 @@ def block_flow(program: Program, inst: Instance) -> BlockFlow:
     decl = program.blocks[inst.type]
     fwd = next((s for s in decl.body if isinstance(s, ast.Forward)), None)
     named = _member_targets(decl.body)
-    if fwd is None or _has_anonymous(decl.body):  # members applied in order
+    if fwd is None or ast.first_anonymous(decl.body) is not None:  # members applied in order
         return BlockFlow(inst, None, program)
     plain = {t.name for t in named if t.suffix is None}
     prefixes = sorted({t.name for t in named if t.suffix is not None}, key=len, reverse=True)
@@ -75,15 +75,6 @@ def block_env(program: Program, inst: Instance) -> dict[str, Any]:
         if isinstance(stmt, ast.Let):
             env[stmt.name] = evaluate(stmt.value, env)
     return env
-
-
-def _has_anonymous(body: tuple[ast.Stmt, ...]) -> bool:
-    for stmt in body:
-        if isinstance(stmt, ast.Member) and stmt.target is None:
-            return True
-        if isinstance(stmt, ast.For | ast.Repeat) and _has_anonymous(stmt.body):
-            return True
-    return False
 
 
 def _member_targets(body: tuple[ast.Stmt, ...]) -> list[ast.Target]:

@@ -76,7 +76,8 @@ class Function:
 # ---- argument checks ---------------------------------------------------------------------
 
 
-def _kind(v: Any) -> str:
+def kind_of(v: Any) -> str:
+    """How a diagnostic names a value's type: `this is a list`."""
     if isinstance(v, bool):
         return "a bool"
     if isinstance(v, int):
@@ -104,7 +105,7 @@ def _number(a: Arg, fn: str) -> int | float:
             "E0603",
             f"`{fn}` expects a number",
             a.span,
-            f"this is {_kind(a.value)}",
+            f"this is {kind_of(a.value)}",
             help=f"see `{FUNCTIONS[fn].signature}`",
         )
     return a.value  # type: ignore[no-any-return]
@@ -116,7 +117,7 @@ def _integer(a: Arg, fn: str, what: str) -> int:
             "E0603",
             f"`{fn}` expects an integer {what}",
             a.span,
-            f"this is {_kind(a.value)}",
+            f"this is {kind_of(a.value)}",
             help=f"see `{FUNCTIONS[fn].signature}`",
         )
     return a.value  # type: ignore[no-any-return]
@@ -128,7 +129,7 @@ def _list(a: Arg, fn: str) -> tuple[Any, ...]:
             "E0603",
             f"`{fn}` expects a list",
             a.span,
-            f"this is {_kind(a.value)}",
+            f"this is {kind_of(a.value)}",
             help=f"see `{FUNCTIONS[fn].signature}`",
         )
     return a.value
@@ -168,7 +169,7 @@ def _extremum(b: Bound) -> Any:
                     "E0603",
                     f"`{fn}` expects numbers",
                     b.items[0].span,
-                    f"this list holds {_kind(v)}",
+                    f"this list holds {kind_of(v)}",
                     help=f"`{fn}` compares numbers",
                 )
     else:
@@ -226,7 +227,7 @@ def _len(b: Bound) -> int:
             "E0603",
             "`len` expects a list or a string",
             a.span,
-            f"this is {_kind(a.value)}",
+            f"this is {kind_of(a.value)}",
             help="see `len(x)`",
         )
     return len(a.value)
@@ -273,7 +274,7 @@ def _sum(b: Bound) -> Any:
                     "E0603",
                     "`sum` of lists expects a list of lists",
                     items_arg.span,
-                    f"this list holds {_kind(i)}",
+                    f"this list holds {kind_of(i)}",
                     help="see `sum(items, start=...)`",
                 )
         total = len(head) + sum(len(i) for i in items)
@@ -287,7 +288,7 @@ def _sum(b: Bound) -> Any:
                 "E0603",
                 "`sum` expects a list of numbers",
                 items_arg.span,
-                f"this list holds {_kind(i)}",
+                f"this list holds {kind_of(i)}",
                 help="see `sum(items, start=...)`",
             )
         acc += i

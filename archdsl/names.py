@@ -73,3 +73,18 @@ KERAS_PATH_SEPARATOR = ">"
 def torch_path(keras_name: str) -> str:
     """The torch module path a generated Keras layer name stands for."""
     return keras_name.replace(KERAS_PATH_SEPARATOR, ".")
+
+
+class Namer:
+    """Local names for one generated function that clash with nothing else in it."""
+
+    def __init__(self, taken: set[str]) -> None:
+        self.taken = set(taken)
+
+    def new(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.taken:
+            name = f"{base}_{n}"
+            n += 1
+        self.taken.add(name)
+        return name

@@ -25,7 +25,7 @@ from archdsl.backends.text import docstring, docstring_lines
 from archdsl.errors import error
 from archdsl.ir import lowered as L
 from archdsl.layers.registry import get_layer
-from archdsl.names import KERAS_PATH_SEPARATOR, snake_case
+from archdsl.names import KERAS_PATH_SEPARATOR, Namer, snake_case
 
 _PY_TYPES = {
     "int": "int",
@@ -138,24 +138,16 @@ class _DefinitionPrinter:
             s.name: s for s in d.body if isinstance(s, L.Member) and s.name and s.suffix is None
         }
         self.loops = {s.id: s for s in d.body if isinstance(s, L.Loop)}
-        self.taken = {"x", "name", "inputs", "in_channels", *fn_names.values()}
+        taken = {"x", "name", "inputs", "in_channels", *fn_names.values()}
         for node in L.walk(d.body):
             if isinstance(node, L.Let):
-                self.taken.add(node.name)
+                taken.add(node.name)
             elif isinstance(node, L.Loop):
-                self.taken |= set(node.targets) | ({node.index} if node.index else set())
-        self.taken |= {p.name for p in d.params}
+                taken |= set(node.targets) | ({node.index} if node.index else set())
+        self.namer = Namer(taken | {p.name for p in d.params})
 
     def py(self, e: L.Expr) -> str:
         return python(e, self.spell)
-
-    def local(self, base: str) -> str:
-        name, n = base, 1
-        while name in self.taken:
-            name = f"{base}_{n}"
-            n += 1
-        self.taken.add(name)
-        return name
 
     def print(self) -> str:
         d = self.d
@@ -262,17 +254,17 @@ class _DefinitionPrinter:
     ) -> None:
         name = prefix.child(flow.label).source()
         if flow.op == "residual":
-            out = self.local("out")
+            out = self.namer.new("out")
             self.fwd(flow.branches[0], src, out, prefix, lines)
             identity = src
             if flow.shortcut is not None:
-                identity = self.local("identity")
+                identity = self.namer.new("identity")
                 self.fwd(flow.shortcut, src, identity, prefix, lines)
             lines.append(f"{dst} = keras.layers.Add(name={name})([{out}, {identity}])")
             return
         branches = []
         for b in flow.branches:
-            var = self.local("branch")
+            var = self.namer.new("branch")
             self.fwd(b, src, var, prefix, lines)
             branches.append(var)
         joined = ", ".join(branches)
@@ -358,7 +350,7 @@ class _DefinitionPrinter:
                 elif isinstance(stmt, L.Member):
                     pos = position[0]
                     if stmt.guard is not None and isinstance(pos, int):
-                        counter = self.local("position")
+                        counter = self.namer.new("position")
                         out.append(f"{counter} = {pos}")
                         position[0] = pos = counter
                     name = (
@@ -379,7 +371,7 @@ class _DefinitionPrinter:
                 elif isinstance(stmt, L.Loop):
                     pos = position[0]
                     if isinstance(pos, int):
-                        counter = self.local("position")
+                        counter = self.namer.new("position")
                         out.append(f"{counter} = {pos}")
                         position[0] = counter
                     inner: list[str] = []

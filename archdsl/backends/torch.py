@@ -19,6 +19,7 @@ from archdsl.backends.text import docstring, docstring_lines
 from archdsl.errors import error
 from archdsl.ir import lowered as L
 from archdsl.layers.registry import get_layer
+from archdsl.names import Namer
 
 _PY_TYPES = {
     "int": "int",
@@ -217,7 +218,7 @@ class _DefinitionPrinter:
 
     def forward(self, flow: L.Flow) -> list[str]:
         lines: list[str] = []
-        self.taken = {"self", "x", *self.d.aux_outputs}
+        self.namer = Namer({"self", "x", *self.d.aux_outputs})
         self.fwd(flow, "x", "x", lines)
         if self.d.aux_outputs:
             # as torchvision's GoogLeNet: the main output, then the auxiliaries, deepest first
@@ -226,14 +227,6 @@ class _DefinitionPrinter:
             lines.append(f"    return {outputs}")
         lines.append("return x")
         return lines
-
-    def local(self, base: str) -> str:
-        name, n = base, 1
-        while name in self.taken:
-            name = f"{base}_{n}"
-            n += 1
-        self.taken.add(name)
-        return name
 
     def fwd(self, flow: L.Flow, src: str, dst: str, lines: list[str]) -> None:
         if isinstance(flow, L.Pipe):
@@ -289,22 +282,22 @@ class _DefinitionPrinter:
 
     def combine(self, flow: L.Combine, src: str, dst: str, lines: list[str]) -> None:
         if flow.op == "residual":
-            out = self.local("out")
+            out = self.namer.new("out")
             self.fwd(flow.branches[0], src, out, lines)
             identity = src
             if flow.shortcut is not None:
-                identity = self.local("identity")
+                identity = self.namer.new("identity")
                 self.fwd(flow.shortcut, src, identity, lines)
             lines.append(f"{dst} = {out} + {identity}")
             return
         if flow.op == "multiply":
-            scale = self.local("scale")
+            scale = self.namer.new("scale")
             self.fwd(flow.branches[0], src, scale, lines)
             lines.append(f"{dst} = {src} * {scale}")
             return
         branches = []
         for b in flow.branches:
-            var = self.local("branch")
+            var = self.namer.new("branch")
             self.fwd(b, src, var, lines)
             branches.append(var)
         if flow.op == "add":

@@ -85,10 +85,18 @@ def evaluate(e: ast.Expr, env: Mapping[str, Any]) -> Any:
         seq = evaluate(e.value, env)
         idx = evaluate(e.index, env)
         if not isinstance(seq, tuple):
-            raise error("E0603", "only lists can be indexed", e.value.span, f"this is {_kind(seq)}")
+            raise error(
+                "E0603",
+                "only lists can be indexed",
+                e.value.span,
+                f"this is {functions.kind_of(seq)}",
+            )
         if not isinstance(idx, int) or isinstance(idx, bool):
             raise error(
-                "E0603", "list index must be an integer", e.index.span, f"this is {_kind(idx)}"
+                "E0603",
+                "list index must be an integer",
+                e.index.span,
+                f"this is {functions.kind_of(idx)}",
             )
         if not -len(seq) <= idx < len(seq):
             raise error(
@@ -103,31 +111,15 @@ def evaluate(e: ast.Expr, env: Mapping[str, Any]) -> Any:
     raise error("E0219", "not a value", e.span, "flows are only allowed in forward")
 
 
-def _kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "a bool"
-    if isinstance(v, int):
-        return "an int"
-    if isinstance(v, float):
-        return "a float"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, tuple):
-        return "a list"
-    if isinstance(v, BlockRef):
-        return "a block"
-    return type(v).__name__
-
-
 def _truth(v: Any, e: ast.Expr) -> bool:
     if not isinstance(v, bool):
-        raise error("E0603", "condition must be a bool", e.span, f"this is {_kind(v)}")
+        raise error("E0603", "condition must be a bool", e.span, f"this is {functions.kind_of(v)}")
     return v
 
 
 def _need_number(v: Any, e: ast.Expr) -> None:
     if isinstance(v, bool) or not isinstance(v, int | float):
-        raise error("E0603", "expected a number", e.span, f"this is {_kind(v)}")
+        raise error("E0603", "expected a number", e.span, f"this is {functions.kind_of(v)}")
 
 
 def _binop(e: ast.BinOp, a: Any, b: Any) -> Any:

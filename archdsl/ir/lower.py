@@ -22,7 +22,7 @@ from archdsl.ir.evaluate import BlockRef, evaluate
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
 from archdsl.layers.registry import LayerType, get_layer
-from archdsl.names import RESERVED
+from archdsl.names import RESERVED, Namer
 from archdsl.syntax import ast
 
 Subst = dict[str, L.Expr]
@@ -192,21 +192,6 @@ def _choose(cond: L.Expr, then: L.Expr, orelse: L.Expr) -> L.Expr:
 # ---- the definitions ------------------------------------------------------------------------
 
 
-class _Namer:
-    """Local names for one generated function that clash with nothing else in it."""
-
-    def __init__(self, taken: set[str]) -> None:
-        self.taken = set(taken)
-
-    def new(self, base: str) -> str:
-        name, n = base, 1
-        while name in self.taken:
-            name = f"{base}_{n}"
-            n += 1
-        self.taken.add(name)
-        return name
-
-
 @dataclass
 class _Seq:
     """A sequence being built: its list local, its channel local and the current channels."""
@@ -281,9 +266,9 @@ class _Definition:
         self.low = low
         self.decl = decl
         self.members, self.groups = _units(decl)
-        self.sequence = _first_anonymous(decl.body)
+        self.sequence = ast.first_anonymous(decl.body) is not None
         taken = {p.name for p in decl.params} | _bound_names(decl.body) | _LOCALS_TAKEN
-        self.namer = _Namer(taken | set(low.prog.blocks))
+        self.namer = Namer(taken | set(low.prog.blocks))
         self.member_ir: dict[str, L.Member] = {}
         self.member_out: dict[str, L.Expr] = {}
         self.unit_ir: dict[int, L.Loop] = {}
@@ -808,15 +793,6 @@ def _forward_of(decl: ast.BlockDecl) -> ast.Expr:
             if names:
                 stages.append(ast.Name(names[0], span=stmt.span))
     return ast.Pipe(tuple(stages))
-
-
-def _first_anonymous(body: tuple[ast.Stmt, ...]) -> bool:
-    for stmt in body:
-        if isinstance(stmt, ast.Member) and stmt.target is None:
-            return True
-        if isinstance(stmt, ast.For | ast.Repeat) and _first_anonymous(stmt.body):
-            return True
-    return False
 
 
 def _bound_names(body: tuple[ast.Stmt, ...]) -> set[str]:

@@ -372,9 +372,9 @@ class _Resolver:
         groups: set[str] = set()
         self.body(decl.body, scope, members, groups, top=True)
         named = bool(members) or bool(groups)
-        anonymous = _has_anonymous(decl.body)
+        anonymous = ast.first_anonymous(decl.body) is not None
         if named and anonymous:
-            first_anon = _first_anonymous(decl.body)
+            first_anon = ast.first_anonymous(decl.body)
             self.fail(
                 error(
                     "E0210",
@@ -791,21 +791,6 @@ def _calls(flow: ast.Expr, func: str) -> list[ast.Call]:
 
 def _let_names(body: tuple[ast.Stmt, ...]) -> set[str]:
     return {s.name for s in body if isinstance(s, ast.Let)}
-
-
-def _has_anonymous(body: tuple[ast.Stmt, ...]) -> bool:
-    return _first_anonymous(body) is not None
-
-
-def _first_anonymous(body: tuple[ast.Stmt, ...]) -> ast.Member | None:
-    for stmt in body:
-        if isinstance(stmt, ast.Member) and stmt.target is None:
-            return stmt
-        if isinstance(stmt, ast.For | ast.Repeat):
-            found = _first_anonymous(stmt.body)
-            if found:
-                return found
-    return None
 
 
 __all__ = ["Program", "load_program", "program_from_text"]

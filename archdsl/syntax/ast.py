@@ -58,6 +58,19 @@ class Node:
                     yield from child.walk_statements()
 
 
+def first_anonymous(body: tuple[Stmt, ...]) -> Member | None:
+    """The first anonymous member of a body, looking into its loops: a body with one is a
+    sequence (its members are numbered like nn.Sequential's)."""
+    for stmt in body:
+        if isinstance(stmt, Member) and stmt.target is None:
+            return stmt
+        if isinstance(stmt, For | Repeat):
+            found = first_anonymous(stmt.body)
+            if found is not None:
+                return found
+    return None
+
+
 def free_names(e: Node) -> set[str]:
     """Names an expression reads; comprehension targets are bound inside it."""
     if isinstance(e, Name):
