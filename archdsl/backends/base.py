@@ -58,11 +58,6 @@ def layer_arguments(
     return out, set(values)
 
 
-def known(call: L.LayerCall | L.Operation, name: str) -> Any:
-    """The value ``name`` takes in every instance of a call, or None where it varies."""
-    return dict(call.known).get(name)
-
-
 def indent(lines: list[str], n: int = 1) -> list[str]:
     pad = "    " * n
     return [pad + line if line else line for line in lines]

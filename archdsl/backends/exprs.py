@@ -114,7 +114,3 @@ def requirements(node: object) -> set[str]:
             needs = functions.requirements(n.func)
             out |= set(needs.imports) | set(needs.helpers)
     return out
-
-
-def reads(node: object, name: str) -> bool:
-    return any(isinstance(n, L.Var) and n.name == name for n in L.walk(node))

@@ -25,11 +25,6 @@ def docstring(text: str) -> str:
     return "".join(out)
 
 
-def literal(text: str) -> str:
-    """``text`` as a Python string literal."""
-    return repr(text)
-
-
 def docstring_lines(text: str, indent: str, width: int = 88) -> list[str]:
     """A docstring for ``text`` at ``indent``, wrapped to ``width``: the lines to emit."""
     import textwrap
