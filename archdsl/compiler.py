@@ -38,8 +38,11 @@ def select(program: Program, model: str | None, sets: dict[str, str]) -> Selecti
     candidates = program.models(program.root)
     if model is None:
         archs = [m for m in candidates if m in program.blocks]
+        variants = [m for m in candidates if m in program.variants]
         if len(candidates) == 1:
             model = candidates[0]
+        elif len(variants) == 1:  # an arch with its one named configuration: build that
+            model = variants[0]
         elif len(archs) == 1:
             model = archs[0]
         elif not candidates:

@@ -198,3 +198,52 @@ def test_keras_model_builds_on_every_keras_backend(backend: str, tmp_path: Path)
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert int(run.stdout.split()[-1]) == 62  # ResNet-18's trainable tensors, as torch's
+
+
+def test_stage_lists_of_another_length_are_refused_by_check_and_constructor() -> None:
+    with pytest.raises(ArchError) as err:
+        analyse(SPECS / "resnet50.arch", sets={"layers": "[3, 4]"})
+    assert err.value.diagnostics[0].code == "E0612"
+    source = compile_spec(SPECS / "resnet50.arch", "torch", name="specs/resnet50.arch").source
+    module = load(source or "", "resnet50_lengths")
+    with pytest.raises(ValueError):
+        module.resnet50(layers=[2, 2, 2])  # the spec's strict zip, in the generated code
+
+
+TWO_SIZES = """
+block Head() {
+  conv = conv2d(4, kernel=1)
+  forward: conv -> flatten()
+}
+
+arch Net(num_classes: int = 3) {
+  input [3, 8, 8]
+  a = Head()
+  pool = maxpool2d(2)
+  b = Head()
+  fc = linear(num_classes)
+  forward: concat(a, pool -> b) -> fc
+}
+"""
+
+
+def test_a_flatten_that_sees_two_sizes_is_refused_by_check(tmp_path: Path) -> None:
+    path = tmp_path / "spec.arch"
+    path.write_text(TWO_SIZES)
+    with pytest.raises(ArchError) as err:
+        analyse(path)  # what `archdsl check` runs: no backend is needed to refuse it
+    assert err.value.diagnostics[0].code == "E0411"
+
+
+def test_a_file_with_an_arch_and_its_variant_checks_the_variant(tmp_path: Path) -> None:
+    text = (SPECS / "mobilenet_v1.arch").read_text()
+    text = text.replace(
+        "variant mobilenetv1_100 = MobileNetV1(width_mult=1.0)",
+        "variant mobilenetv1_050 = MobileNetV1(width_mult=0.5)",
+    )
+    path = tmp_path / "mobilenet_v1.arch"
+    path.write_text(text)
+    result = analyse(path)
+    assert result.selection.entry == "mobilenetv1_050"
+    assert result.model.trainable == analyse(path, model="mobilenetv1_050").model.trainable
+    assert result.model.trainable < analyse(path, model="MobileNetV1").model.trainable
