@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 import unicodedata
 
 from lark import Lark, Token, Transformer_NonRecursive, Tree, v_args
@@ -55,6 +56,17 @@ _TOKEN_SPELLING = {
 }
 
 
+# The comments the lexer skips, collected while one parse runs (per thread: the parser is shared).
+_comments = threading.local()
+
+
+def _keep_comment(tok: Token) -> Token:
+    sink = getattr(_comments, "sink", None)
+    if sink is not None:
+        sink.append(tok)
+    return tok
+
+
 @functools.cache
 def _parser(strict: bool = False) -> Lark:
     grammar = (data_dir("grammars") / "archdsl.lark").read_text(encoding="utf-8")
@@ -64,6 +76,7 @@ def _parser(strict: bool = False) -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         strict=strict,
+        lexer_callbacks={"COMMENT": _keep_comment},
     )
 
 
@@ -171,14 +184,17 @@ def parse(src: SourceFile) -> ast.Module:
         )
     _check_nesting(src)
     parser = _parser()
-    comments: list[ast.Comment] = []
+    tokens: list[Token] = []
+    _comments.sink = tokens
     try:
         tree = parser.parse(src.text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, src, parser) from None
-    for tok in parser.lex(src.text, dont_ignore=True):
-        if tok.type == "COMMENT":
-            comments.append(ast.Comment(str(tok), span=Span(src.name, tok.start_pos, tok.end_pos)))
+    finally:
+        _comments.sink = None
+    comments = [
+        ast.Comment(str(tok), span=Span(src.name, tok.start_pos, tok.end_pos)) for tok in tokens
+    ]
     _check_depth(tree, src.name)
     try:
         decls = _ToAst(src.name).transform(tree)
