@@ -9,7 +9,7 @@ from archdsl.layers.registry import LayerArgs, LayerType, Shape, register
 
 class BatchNormArgs(LayerArgs):
     eps: float = Field(default=1e-5, gt=0, lt=1)
-    momentum: float = Field(default=0.1, gt=0, lt=1)
+    momentum: float = Field(default=0.1, ge=0, le=1)  # torch takes 0 and 1 as they are
 
 
 def _bn_count(a: BatchNormArgs, s: Shape) -> tuple[int, int]:
