@@ -145,6 +145,10 @@ class _DefinitionPrinter:
             elif isinstance(node, L.Loop):
                 taken |= set(node.targets) | ({node.index} if node.index else set())
         self.namer = Namer(taken | {p.name for p in d.params})
+        # while a condition's sides are printed: the steps both sides start with, printed once
+        # before it (flow node id -> variable; pipe node id -> (leading steps done, variable))
+        self.computed: dict[int, str] = {}
+        self.skipped: dict[int, tuple[int, str]] = {}
 
     def py(self, e: L.Expr) -> str:
         return python(e, self.spell)
@@ -215,10 +219,17 @@ class _DefinitionPrinter:
 
     # ---- forward -------------------------------------------------------------------------
     def fwd(self, flow: L.Flow, src: str, dst: str, prefix: LayerName, lines: list[str]) -> None:
-        if isinstance(flow, L.Pipe):
-            if not flow.steps and src != dst:
+        if id(flow) in self.computed:
+            if self.computed[id(flow)] != dst:
+                lines.append(f"{dst} = {self.computed[id(flow)]}")
+        elif isinstance(flow, L.Pipe):
+            steps = flow.steps
+            if id(flow) in self.skipped:
+                done, src = self.skipped[id(flow)]
+                steps = steps[done:]
+            if not steps and src != dst:
                 lines.append(f"{dst} = {src}")
-            for step in flow.steps:
+            for step in steps:
                 self.fwd(step, src, dst, prefix, lines)
                 src = dst
         elif isinstance(flow, L.UseGroup):
@@ -228,6 +239,7 @@ class _DefinitionPrinter:
         elif isinstance(flow, L.UseMember):
             self.member(self.members[flow.member], src, dst, prefix.child(flow.label), lines)
         elif isinstance(flow, L.Branch):
+            self.hoist_shared_steps(flow, src, prefix, lines)
             then: list[str] = []
             orelse: list[str] = []
             self.fwd(flow.then, src, dst, prefix, then)
@@ -236,6 +248,8 @@ class _DefinitionPrinter:
             lines.extend(indent(then or ["pass"]))
             lines.append("else:")
             lines.extend(indent(orelse or ["pass"]))
+            self.computed.clear()
+            self.skipped.clear()
         elif isinstance(flow, L.Aux):
             self.fwd(flow.flow, src, flow.var, prefix, lines)
             if src != dst:
@@ -249,12 +263,44 @@ class _DefinitionPrinter:
         else:
             raise error("E0902", f"internal error: the Keras backend cannot print {flow.kind}")
 
+    def ready(self, flow: L.Flow) -> str | None:
+        """The variable that already holds ``flow``'s output, if it was printed before an `if`."""
+        if id(flow) in self.computed:
+            return self.computed[id(flow)]
+        if isinstance(flow, L.Pipe) and id(flow) in self.skipped:
+            done, var = self.skipped[id(flow)]
+            return var if done == len(flow.steps) else None
+        return None
+
+    def hoist_shared_steps(
+        self, flow: L.Branch, src: str, prefix: LayerName, lines: list[str]
+    ) -> None:
+        """Print the layers both sides of a condition apply first once, before the `if`, so
+        that each layer is created by one statement (Keras builds layers inline)."""
+        a, b = _chain(flow.then), _chain(flow.orelse)
+        shared = 0
+        while shared < min(len(a), len(b)) and a[shared][1] == b[shared][1]:
+            shared += 1
+        var, run = src, None
+        for (pa, step), (pb, _) in zip(a[:shared], b[:shared], strict=True):
+            if (id(pa), id(pb)) != run:  # a fresh variable per pipe, so each pipe's stays
+                run, source, var = (id(pa), id(pb)), var, self.namer.new("out")
+                self.fwd(step, source, var, prefix, lines)
+            else:
+                self.fwd(step, var, var, prefix, lines)
+            for pipe in (pa, pb):
+                if pipe is None:
+                    self.computed[id(step)] = var
+                else:
+                    done, _ = self.skipped.get(id(pipe), (0, var))
+                    self.skipped[id(pipe)] = (done + 1, var)
+
     def combine(
         self, flow: L.Combine, src: str, dst: str, prefix: LayerName, lines: list[str]
     ) -> None:
         name = prefix.child(flow.label).source()
         if flow.op == "residual":
-            out = self.namer.new("out")
+            out = self.ready(flow.branches[0]) or self.namer.new("out")
             self.fwd(flow.branches[0], src, out, prefix, lines)
             identity = src
             if flow.shortcut is not None:
@@ -264,7 +310,7 @@ class _DefinitionPrinter:
             return
         branches = []
         for b in flow.branches:
-            var = self.namer.new("branch")
+            var = self.ready(b) or self.namer.new("branch")
             self.fwd(b, src, var, prefix, lines)
             branches.append(var)
         joined = ", ".join(branches)
@@ -394,3 +440,21 @@ class _DefinitionPrinter:
                 self.member(s, var, var, name, body)
         lines.append(loop_header(stmt, self.py))
         lines.extend(indent(body or ["pass"]))
+
+
+def _chain(flow: L.Flow) -> list[tuple[L.Pipe | None, L.Flow]]:
+    """The layers a flow applies first, one after another, each with the pipe that holds it.
+    A combinator's first branch reads the combinator's input, so the chain goes on into it."""
+    if isinstance(flow, L.Combine):
+        return _chain(flow.branches[0])
+    if isinstance(flow, L.UseMember | L.UseGroup | L.Operation):
+        return [(None, flow)]
+    out: list[tuple[L.Pipe | None, L.Flow]] = []
+    if isinstance(flow, L.Pipe):
+        for step in flow.steps:
+            if not isinstance(step, L.UseMember | L.UseGroup | L.Operation):
+                if isinstance(step, L.Combine):
+                    out.extend(_chain(step))
+                break
+            out.append((flow, step))
+    return out

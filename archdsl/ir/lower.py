@@ -571,7 +571,9 @@ class _Definition:
     def flush(self, seq: _Seq, stmts: list[L.Stmt]) -> None:
         """Keep the running channel count in a local before a loop or an optional item."""
         if seq.channels is None:
-            seq.channels = self.namer.new("channels")
+            # `channels` where it is free; a nested sequence's own is named after its list
+            plain = seq.items is None or "channels" not in self.namer.taken
+            seq.channels = self.namer.new("channels" if plain else f"{seq.items}_channels")
             self.channel_locals.add(seq.channels)
         var = L.Var(name=seq.channels)
         if seq.cur != var:
@@ -599,7 +601,7 @@ class _Definition:
             self.flush(seq, body)
             stmts.append(loop.model_copy(update={"body": tuple(body), "group": group}))
         elif isinstance(stmt, ast.Member):
-            hint = stmt.target.name if stmt.target is not None else (seq.items or "layers")
+            hint = stmt.target.name if stmt.target is not None else self.item_hint(seq)
             module, out = self.module(stmt.module, seq.cur, subst, hint)
             name = suffix = None
             if stmt.target is not None:
@@ -629,6 +631,13 @@ class _Definition:
             else:
                 stmts.append(L.Member(name=name, suffix=suffix, module=module, out_channels=out))
                 seq.cur = out
+
+    def item_hint(self, seq: _Seq) -> str:
+        """The list local of an unnamed sequence inside another (a stage of a stage table)."""
+        if seq.items is None:
+            return "layers"
+        free = (n for n in ("stage", "layers", "blocks") if n not in self.namer.taken)
+        return next(free, "stage")
 
     def loop_header(self, stmt: ast.For | ast.Repeat, subst: Subst) -> tuple[L.Loop, Subst]:
         """The loop's counter and the substitutions its body is lowered with."""

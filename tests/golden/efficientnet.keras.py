@@ -142,57 +142,58 @@ def mb_conv(
     expanded = make_divisible(in_channels * expand_ratio, 8)
     squeeze = max(1, in_channels // 4)
     use_res_connect = stride == 1 and in_channels == out
-    if use_res_connect:
-        out_1 = x
-        position = 0
-        if expanded != in_channels:
-            out_1 = conv_bn_activation(
-                out_1,
-                expanded,
-                kernel=1,
-                activation="silu",
-                eps=eps,
-                momentum=momentum,
-                name=f"{name}>block>{position}",
-            )
-            position += 1
+    out_1 = x
+    position = 0
+    if expanded != in_channels:
         out_1 = conv_bn_activation(
             out_1,
             expanded,
-            kernel=kernel,
-            stride=stride,
-            groups=expanded,
-            activation="silu",
-            eps=eps,
-            momentum=momentum,
-            name=f"{name}>block>{position}",
-        )
-        position += 1
-        out_1 = squeeze_excitation(
-            out_1,
-            squeeze,
-            activation="silu",
-            gate="sigmoid",
-            name=f"{name}>block>{position}",
-        )
-        position += 1
-        out_1 = conv_bn_activation(
-            out_1,
-            out,
             kernel=1,
-            activation="none",
+            activation="silu",
             eps=eps,
             momentum=momentum,
             name=f"{name}>block>{position}",
         )
         position += 1
+    out_1 = conv_bn_activation(
+        out_1,
+        expanded,
+        kernel=kernel,
+        stride=stride,
+        groups=expanded,
+        activation="silu",
+        eps=eps,
+        momentum=momentum,
+        name=f"{name}>block>{position}",
+    )
+    position += 1
+    out_1 = squeeze_excitation(
+        out_1,
+        squeeze,
+        activation="silu",
+        gate="sigmoid",
+        name=f"{name}>block>{position}",
+    )
+    position += 1
+    out_1 = conv_bn_activation(
+        out_1,
+        out,
+        kernel=1,
+        activation="none",
+        eps=eps,
+        momentum=momentum,
+        name=f"{name}>block>{position}",
+    )
+    position += 1
+    if use_res_connect:
+        out_2 = out_1
         if use_res_connect:
-            out_1 = keras.layers.Dropout(
+            out_2 = keras.layers.Dropout(
                 rate=sd_prob,
                 noise_shape=(None, 1, 1, 1),
                 name=f"{name}>stochastic_depth",
-            )(out_1)
-        x = keras.layers.Add(name=f"{name}>add")([out_1, x])
+            )(out_2)
+        x = keras.layers.Add(name=f"{name}>add")([out_2, x])
     else:
         position_1 = 0
         if expanded != in_channels:

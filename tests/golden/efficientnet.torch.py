@@ -258,12 +258,12 @@ class EfficientNet(nn.Module):
         channels = features[-1].out_channels
         for i, (e, k, s, c, n) in enumerate(rows):
             stage = i
-            features_1: list[nn.Module] = []
-            channels_1 = channels
+            layers: list[nn.Module] = []
+            layers_channels = channels
             for j in range(math.ceil(n * depth_mult)):
-                features_1.append(
+                layers.append(
                     MBConv(
-                        channels_1,
+                        layers_channels,
                         e,
                         kernel=k,
                         stride=s if j == 0 else 1,
@@ -275,9 +275,9 @@ class EfficientNet(nn.Module):
                         momentum=norm_momentum,
                     )
                 )
-                channels_1 = features_1[-1].out_channels
-            features.append(nn.Sequential(*features_1))
-            channels = channels_1
+                layers_channels = layers[-1].out_channels
+            features.append(nn.Sequential(*layers))
+            channels = layers_channels
         features.append(
             ConvBNActivation(
                 channels,

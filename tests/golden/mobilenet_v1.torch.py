@@ -75,19 +75,19 @@ class MobileNetV1(nn.Module):
             [512, 6, 2],
             [1024, 2, 2],
         ]:
-            blocks_1: list[nn.Module] = []
-            channels_1 = channels
+            stage: list[nn.Module] = []
+            stage_channels = channels
             for i in range(n):
-                blocks_1.append(
+                stage.append(
                     DepthwiseSeparableConv(
-                        channels_1,
+                        stage_channels,
                         make_divisible(c * width_mult, 8),
                         stride=s if i == 0 else 1,
                     )
                 )
-                channels_1 = make_divisible(c * width_mult, 8)
-            blocks.append(nn.Sequential(*blocks_1))
-            channels = channels_1
+                stage_channels = make_divisible(c * width_mult, 8)
+            blocks.append(nn.Sequential(*stage))
+            channels = stage_channels
         self.blocks = nn.Sequential(*blocks)
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(channels, num_classes)

@@ -143,51 +143,51 @@ def inverted_residual(
         raise ValueError('nl is "RE" or "HS"')
     activation = "hardswish" if nl == "HS" else "relu"
     use_res_connect = stride == 1 and in_channels == out
-    if use_res_connect:
-        out_1 = x
-        position = 0
-        if expanded != in_channels:
-            out_1 = conv_bn_activation(
-                out_1,
-                expanded,
-                kernel=1,
-                activation=activation,
-                eps=eps,
-                momentum=momentum,
-                name=f"{name}>block>{position}",
-            )
-            position += 1
+    out_1 = x
+    position = 0
+    if expanded != in_channels:
         out_1 = conv_bn_activation(
             out_1,
             expanded,
-            kernel=kernel,
-            stride=stride,
-            groups=expanded,
+            kernel=1,
             activation=activation,
             eps=eps,
             momentum=momentum,
             name=f"{name}>block>{position}",
         )
         position += 1
-        if use_se:
-            out_1 = squeeze_excitation(
-                out_1,
-                make_divisible(expanded // 4, 8),
-                activation="relu",
-                gate="hardsigmoid",
-                name=f"{name}>block>{position}",
-            )
-            position += 1
-        out_1 = conv_bn_activation(
+    out_1 = conv_bn_activation(
+        out_1,
+        expanded,
+        kernel=kernel,
+        stride=stride,
+        groups=expanded,
+        activation=activation,
+        eps=eps,
+        momentum=momentum,
+        name=f"{name}>block>{position}",
+    )
+    position += 1
+    if use_se:
+        out_1 = squeeze_excitation(
             out_1,
-            out,
-            kernel=1,
-            activation="none",
-            eps=eps,
-            momentum=momentum,
+            make_divisible(expanded // 4, 8),
+            activation="relu",
+            gate="hardsigmoid",
             name=f"{name}>block>{position}",
         )
         position += 1
+    out_1 = conv_bn_activation(
+        out_1,
+        out,
+        kernel=1,
+        activation="none",
+        eps=eps,
+        momentum=momentum,
+        name=f"{name}>block>{position}",
+    )
+    position += 1
+    if use_res_connect:
         x = keras.layers.Add(name=f"{name}>add")([out_1, x])
     else:
         position_1 = 0

@@ -143,11 +143,11 @@ class ResNet(nn.Module):
             zip([64, 128, 256, 512], [1, 2, 2, 2], layers, strict=True)
         ):
             layer: list[nn.Module] = []
-            channels_1 = channels
+            layer_channels = channels
             for j in range(blocks):
                 layer.append(
                     block(
-                        channels_1,
+                        layer_channels,
                         planes,
                         stride=stride if j == 0 else 1,
                         groups=groups,
@@ -155,9 +155,9 @@ class ResNet(nn.Module):
                         use_se=use_se,
                     )
                 )
-                channels_1 = layer[-1].out_channels
+                layer_channels = layer[-1].out_channels
             self.add_module(f"layer{i + 1}", nn.Sequential(*layer))
-            channels = channels_1
+            channels = layer_channels
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
 

@@ -64,67 +64,37 @@ def pre_act_bottleneck(
     the identity one the raw input.
     """
     mid = make_divisible(out * bottle_ratio, 8)
+    out_1 = keras.layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-05, name=f"{name}>norm1"
+    )(x)
+    out_1 = keras.layers.ReLU(name=f"{name}>relu")(out_1)
+    out_2 = keras.layers.Conv2D(
+        filters=mid, kernel_size=1, use_bias=False, name=f"{name}>conv1"
+    )(out_1)
+    out_2 = keras.layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-05, name=f"{name}>norm2"
+    )(out_2)
+    out_2 = keras.layers.ReLU(name=f"{name}>relu_1")(out_2)
+    out_2 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(out_2)
+    out_2 = keras.layers.Conv2D(
+        filters=mid, kernel_size=3, strides=stride, use_bias=False, name=f"{name}>conv2"
+    )(out_2)
+    out_2 = keras.layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-05, name=f"{name}>norm3"
+    )(out_2)
+    out_2 = keras.layers.ReLU(name=f"{name}>relu_2")(out_2)
+    out_2 = keras.layers.Conv2D(
+        filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv3"
+    )(out_2)
     if project:
-        x = keras.layers.BatchNormalization(
-            momentum=0.9, epsilon=1e-05, name=f"{name}>norm1"
-        )(x)
-        x = keras.layers.ReLU(name=f"{name}>relu")(x)
-        branch = keras.layers.Conv2D(
-            filters=mid, kernel_size=1, use_bias=False, name=f"{name}>conv1"
-        )(x)
-        branch = keras.layers.BatchNormalization(
-            momentum=0.9, epsilon=1e-05, name=f"{name}>norm2"
-        )(branch)
-        branch = keras.layers.ReLU(name=f"{name}>relu_1")(branch)
-        branch = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(branch)
-        branch = keras.layers.Conv2D(
-            filters=mid,
-            kernel_size=3,
-            strides=stride,
-            use_bias=False,
-            name=f"{name}>conv2",
-        )(branch)
-        branch = keras.layers.BatchNormalization(
-            momentum=0.9, epsilon=1e-05, name=f"{name}>norm3"
-        )(branch)
-        branch = keras.layers.ReLU(name=f"{name}>relu_2")(branch)
-        branch = keras.layers.Conv2D(
-            filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv3"
-        )(branch)
-        branch_1 = x
+        branch = out_1
         if project:
-            branch_1 = downsample_conv(
-                branch_1, out, stride=stride, name=f"{name}>downsample"
+            branch = downsample_conv(
+                branch, out, stride=stride, name=f"{name}>downsample"
             )
-        x = keras.layers.Add(name=f"{name}>add")([branch, branch_1])
+        x = keras.layers.Add(name=f"{name}>add")([out_2, branch])
     else:
-        out_1 = keras.layers.BatchNormalization(
-            momentum=0.9, epsilon=1e-05, name=f"{name}>norm1"
-        )(x)
-        out_1 = keras.layers.ReLU(name=f"{name}>relu")(out_1)
-        out_1 = keras.layers.Conv2D(
-            filters=mid, kernel_size=1, use_bias=False, name=f"{name}>conv1"
-        )(out_1)
-        out_1 = keras.layers.BatchNormalization(
-            momentum=0.9, epsilon=1e-05, name=f"{name}>norm2"
-        )(out_1)
-        out_1 = keras.layers.ReLU(name=f"{name}>relu_1")(out_1)
-        out_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(out_1)
-        out_1 = keras.layers.Conv2D(
-            filters=mid,
-            kernel_size=3,
-            strides=stride,
-            use_bias=False,
-            name=f"{name}>conv2",
-        )(out_1)
-        out_1 = keras.layers.BatchNormalization(
-            momentum=0.9, epsilon=1e-05, name=f"{name}>norm3"
-        )(out_1)
-        out_1 = keras.layers.ReLU(name=f"{name}>relu_2")(out_1)
-        out_1 = keras.layers.Conv2D(
-            filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv3"
-        )(out_1)
-        x = keras.layers.Add(name=f"{name}>add")([out_1, x])
+        x = keras.layers.Add(name=f"{name}>add")([out_2, x])
     return x
 
 

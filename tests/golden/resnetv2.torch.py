@@ -158,13 +158,13 @@ class ResNetV2(nn.Module):
         super().__init__()
         self.stem = Stem(3, stem_chs)
         stages: list[nn.Module] = []
-        channels_1 = stem_chs
+        stages_channels = stem_chs
         for out, stride, depth in zip(channels, [1, 2, 2, 2], layers, strict=True):
-            stages.append(ResNetStage(channels_1, out, stride=stride, depth=depth))
-            channels_1 = stages[-1].out_channels
+            stages.append(ResNetStage(stages_channels, out, stride=stride, depth=depth))
+            stages_channels = stages[-1].out_channels
         self.stages = nn.Sequential(*stages)
-        self.norm = nn.BatchNorm2d(channels_1)
-        self.head = ClassifierHead(channels_1, num_classes)
+        self.norm = nn.BatchNorm2d(stages_channels)
+        self.head = ClassifierHead(stages_channels, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.stem(x)

@@ -44,15 +44,30 @@ def fire(
     in_channels = x.shape[-1]
     keeps_channels = in_channels == e1x1 + e3x3
     use_bypass = bypass == "complex" or bypass == "simple" and keeps_channels
+    out = keras.layers.Conv2D(filters=s1x1, kernel_size=1, name=f"{name}>squeeze")(x)
+    out = keras.layers.ReLU(name=f"{name}>squeeze_activation")(out)
+    out_1 = keras.layers.Conv2D(filters=e1x1, kernel_size=1, name=f"{name}>expand1x1")(
+        out
+    )
+    out_1 = keras.layers.ReLU(name=f"{name}>expand1x1_activation")(out_1)
     if use_bypass:
-        out = keras.layers.Conv2D(filters=s1x1, kernel_size=1, name=f"{name}>squeeze")(
-            x
+        branch = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>expand3x3>pad")(
+            out
         )
-        out = keras.layers.ReLU(name=f"{name}>squeeze_activation")(out)
         branch = keras.layers.Conv2D(
-            filters=e1x1, kernel_size=1, name=f"{name}>expand1x1"
-        )(out)
-        branch = keras.layers.ReLU(name=f"{name}>expand1x1_activation")(branch)
+            filters=e3x3, kernel_size=3, name=f"{name}>expand3x3"
+        )(branch)
+        branch = keras.layers.ReLU(name=f"{name}>expand3x3_activation")(branch)
+        out_2 = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")(
+            [out_1, branch]
+        )
+        identity = x
+        if bypass == "complex" and not keeps_channels:
+            identity = keras.layers.Conv2D(
+                filters=e1x1 + e3x3, kernel_size=1, name=f"{name}>bypass_conv"
+            )(identity)
+        x = keras.layers.Add(name=f"{name}>add")([out_2, identity])
+    else:
         branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>expand3x3>pad")(
             out
         )
@@ -60,32 +75,7 @@ def fire(
             filters=e3x3, kernel_size=3, name=f"{name}>expand3x3"
         )(branch_1)
         branch_1 = keras.layers.ReLU(name=f"{name}>expand3x3_activation")(branch_1)
-        out = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")(
-            [branch, branch_1]
-        )
-        identity = x
-        if bypass == "complex" and not keeps_channels:
-            identity = keras.layers.Conv2D(
-                filters=e1x1 + e3x3, kernel_size=1, name=f"{name}>bypass_conv"
-            )(identity)
-        x = keras.layers.Add(name=f"{name}>add")([out, identity])
-    else:
-        x = keras.layers.Conv2D(filters=s1x1, kernel_size=1, name=f"{name}>squeeze")(x)
-        x = keras.layers.ReLU(name=f"{name}>squeeze_activation")(x)
-        branch_2 = keras.layers.Conv2D(
-            filters=e1x1, kernel_size=1, name=f"{name}>expand1x1"
-        )(x)
-        branch_2 = keras.layers.ReLU(name=f"{name}>expand1x1_activation")(branch_2)
-        branch_3 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>expand3x3>pad")(
-            x
-        )
-        branch_3 = keras.layers.Conv2D(
-            filters=e3x3, kernel_size=3, name=f"{name}>expand3x3"
-        )(branch_3)
-        branch_3 = keras.layers.ReLU(name=f"{name}>expand3x3_activation")(branch_3)
-        x = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")(
-            [branch_2, branch_3]
-        )
+        x = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")([out_1, branch_1])
     return x
 
 
