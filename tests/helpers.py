@@ -57,6 +57,27 @@ def randomise(model: Any, seed: int = 0) -> None:
                     m.bias.copy_(torch.rand(m.bias.shape, generator=gen) * 0.2 - 0.1)
 
 
+@functools.cache
+def reduced_input(spec: str, small: int = 64) -> tuple[int, ...]:
+    """The spec's input at ``small`` x ``small`` where its torch model (in eval and training
+    mode, auxiliary heads included) takes that size; its declared input otherwise."""
+    import torch
+
+    result = compiled(spec, "torch")
+    shape = result.model.input_shape
+    module = load(result.source or "", "probe")
+    model = getattr(module, result.selection.entry)()
+    if len(shape) == 3 and shape[1] > small:
+        try:
+            with torch.no_grad():
+                model.eval()(torch.zeros(1, shape[0], small, small))
+                model.train()(torch.zeros(2, shape[0], small, small))
+            return (shape[0], small, small)
+        except RuntimeError:
+            pass
+    return shape
+
+
 def to_channels_last(x: np.ndarray) -> np.ndarray:
     return np.transpose(x, (0, 2, 3, 1)) if x.ndim == 4 else x
 
@@ -65,6 +86,7 @@ def trainable_count(keras_model: Any) -> int:
     return sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights)
 
 
+@functools.cache
 def arch_specs() -> list[str]:
     """Every spec that declares an arch itself (not only a variant of an imported one)."""
     from archdsl.ir.program import load_program
@@ -77,6 +99,7 @@ def arch_specs() -> list[str]:
     return out
 
 
+@functools.cache
 def all_specs() -> list[str]:
     """Every spec that declares a model of its own (block libraries excluded)."""
     from archdsl.ir.program import load_program

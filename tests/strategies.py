@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from tests.helpers import SPECS
+
 ACTIVATIONS = ["relu", "relu6", "tanh", "sigmoid", "silu", "hardswish", "hardsigmoid"]
 
 RESIDUAL_BLOCK = """
@@ -132,3 +134,23 @@ arch Drawn(num_classes: int = {classes}) {{
 }}
 """
     return text
+
+
+SOURCES = {p.name: p.read_text() for p in sorted(SPECS.glob("*.arch"))}
+TOKENS = [
+    "{", "}", "(", ")", "[", "]", ",", "=", "->", ":", "when", "for", "in", "repeat", "let",
+    "require", "aux(", "residual(", "concat(", "0", "-1", "1e999", "true", '"x"', "index",
+    "in_channels", "conv2d(", "linear(", "flatten()", "\n", "#", "[x for x in []]", "\u202e",
+]  # fmt: skip
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> tuple[str, str]:
+    name = draw(st.sampled_from(sorted(SOURCES)))
+    text = SOURCES[name]
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(text)))
+        j = min(len(text), i + draw(st.integers(0, 12)))
+        piece = draw(st.one_of(st.sampled_from(TOKENS), st.text(max_size=3)))
+        text = text[:i] + piece + text[j:]
+    return name, text

@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 import archdsl
@@ -21,6 +22,7 @@ def _readme_example() -> str:
     return section.split("```python\n", 1)[1].split("```\n", 1)[0]
 
 
+@pytest.mark.framework
 def test_readme_example_runs() -> None:
     code = _readme_example()
     assert "archdsl.load(" in code and ".torch()" in code and ".keras()" in code
@@ -36,6 +38,7 @@ def test_readme_example_runs() -> None:
     assert spec.params == sum(p.numel() for p in namespace["model"].parameters())  # type: ignore[attr-defined]
 
 
+@pytest.mark.framework
 def test_api_source_is_the_cli_output() -> None:
     spec = archdsl.load(SPECS / "googlenet.arch")
     for backend in ("torch", "keras"):
@@ -46,6 +49,7 @@ def test_api_source_is_the_cli_output() -> None:
         assert spec.source(backend) == out.stdout
 
 
+@pytest.mark.framework
 def test_api_builds_the_same_models_as_the_cli() -> None:
     spec = archdsl.load(SPECS / "mobilenet_v2.arch")
     ours = spec.torch()
@@ -64,6 +68,7 @@ def test_overrides_and_text_specs() -> None:
     assert archdsl.load(text).shapes == archdsl.load(SPECS / "lenet5.arch").shapes
 
 
+@pytest.mark.framework
 def test_spec_and_torch_model_pickle() -> None:
     spec = archdsl.load(SPECS / "resnet18.arch", num_classes=10)
     again = pickle.loads(pickle.dumps(spec))

@@ -258,7 +258,7 @@ def modules(draw: st.DrawFn) -> ast.Module:
     return ast.Module("gen.arch", tuple(decls))
 
 
-@settings(derandomize=True, max_examples=300, deadline=None)
+@settings(derandomize=True, max_examples=150, deadline=None)
 @given(modules())
 def test_generated_trees_round_trip(module: ast.Module) -> None:
     text = format_module(module)
@@ -266,7 +266,7 @@ def test_generated_trees_round_trip(module: ast.Module) -> None:
     assert fmt(text, "gen.arch") == text
 
 
-@settings(derandomize=True, max_examples=300, deadline=None)
+@settings(derandomize=True, max_examples=150, deadline=None)
 @given(EXPRS)
 def test_generated_expressions_round_trip(expr: ast.Expr) -> None:
     module = ast.Module("gen.arch", (ast.BlockDecl("B", (), (ast.Let("v", expr),)),))

@@ -10,6 +10,8 @@ import torch
 
 from tests.helpers import assert_backends_agree, load
 
+pytestmark = pytest.mark.framework
+
 DENSE = """
 block DenseLayer(growth: int) {
   norm = batchnorm2d()

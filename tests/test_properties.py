@@ -4,6 +4,7 @@ what the generated torch and Keras models report, and the two models compute the
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import HealthCheck, given, seed, settings
 
@@ -17,6 +18,8 @@ from tests.helpers import (
     trainable_count,
 )
 from tests.strategies import architectures
+
+pytestmark = pytest.mark.framework
 
 
 @seed(20261122)

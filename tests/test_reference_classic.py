@@ -26,17 +26,20 @@ import torchvision
 from archdsl.transfer import torch_to_keras
 from tests.helpers import keras_model, randomise, to_channels_last, torch_model, trainable_count
 
-# (spec, torchvision model, its parameter count, Keras resolution)
+pytestmark = pytest.mark.framework
+
+# (spec, torchvision model, its parameter count, Keras resolution). Keras runs for one VGG with
+# batch norm and one without; the other depths are the same generated code with other arguments
 CASES = [
     ("alexnet.arch", "alexnet", 61_100_840, 224),
-    ("vgg11.arch", "vgg11", 132_863_336, 64),
+    ("vgg11.arch", "vgg11", 132_863_336, None),
     ("vgg11_bn.arch", "vgg11_bn", 132_868_840, 64),
-    ("vgg13.arch", "vgg13", 133_047_848, 64),
-    ("vgg13_bn.arch", "vgg13_bn", 133_053_736, 64),
-    ("vgg16.arch", "vgg16", 138_357_544, 64),
-    ("vgg16_bn.arch", "vgg16_bn", 138_365_992, 64),
+    ("vgg13.arch", "vgg13", 133_047_848, None),
+    ("vgg13_bn.arch", "vgg13_bn", 133_053_736, None),
+    ("vgg16.arch", "vgg16", 138_357_544, None),
+    ("vgg16_bn.arch", "vgg16_bn", 138_365_992, None),
     ("vgg19.arch", "vgg19", 143_667_240, 64),
-    ("vgg19_bn.arch", "vgg19_bn", 143_678_248, 64),
+    ("vgg19_bn.arch", "vgg19_bn", 143_678_248, None),
     ("squeezenet1_0.arch", "squeezenet1_0", 1_248_424, 224),
     ("squeezenet1_1.arch", "squeezenet1_1", 1_235_496, 224),
 ]
@@ -67,7 +70,9 @@ def _keras_agrees(spec: str, tm: Any, size: int) -> None:
 @pytest.mark.parametrize(
     ("spec", "reference", "params", "keras_size"), CASES, ids=[c[1] for c in CASES]
 )
-def test_matches_torchvision(spec: str, reference: str, params: int, keras_size: int) -> None:
+def test_matches_torchvision(
+    spec: str, reference: str, params: int, keras_size: int | None
+) -> None:
     torch.manual_seed(0)
     ref = getattr(torchvision.models, reference)(weights=None).eval()
     # built without weights (on the meta device), it takes the reference's tensors when loading
@@ -95,7 +100,8 @@ def test_matches_torchvision(spec: str, reference: str, params: int, keras_size:
         del ref, ref_sd, our_sd
         gc.collect()
         # Keras computes the same function with the same (reference) weights
-        _keras_agrees(spec, ours, keras_size)
+        if keras_size is not None:
+            _keras_agrees(spec, ours, keras_size)
     finally:
         del ours
         gc.collect()

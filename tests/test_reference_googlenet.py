@@ -5,6 +5,7 @@ Keras against torch after the weight transfer."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 import torchvision
 
@@ -16,6 +17,8 @@ from tests.helpers import (
     torch_model,
     trainable_count,
 )
+
+pytestmark = pytest.mark.framework
 
 
 def _disable_dropout(model: torch.nn.Module) -> None:

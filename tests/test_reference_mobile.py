@@ -35,6 +35,8 @@ from tests.helpers import (
     trainable_count,
 )
 
+pytestmark = pytest.mark.framework
+
 
 @dataclass(frozen=True)
 class Case:
@@ -64,6 +66,9 @@ CASES = [
     Case("efficientnet_b7.arch", None, "efficientnet_b7", 66_347_960, 600, 600),
 ]
 IDS = [c.id for c in CASES]
+# Keras: the mobile nets, EfficientNet-B0 and one scaled variant; the compound scaling of the
+# others reaches Keras through the same generated code with other arguments
+KERAS_CASES = [c for c in CASES if not c.id.startswith("efficientnet") or c.id[-2:] in ("b0", "b3")]
 EFFICIENTNETS = [c for c in CASES if c.reference.startswith("efficientnet")]
 
 
@@ -123,7 +128,7 @@ def test_mobilenet_v1_width_multiplier_matches_timm() -> None:
     assert count(ours) == count(ref)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", KERAS_CASES, ids=[c.id for c in KERAS_CASES])
 def test_keras_matches_torch(case: Case) -> None:
     torch.manual_seed(0)
     tm, result = torch_model(case.spec, case.model)

@@ -14,6 +14,8 @@ import torch
 from archdsl.transfer import torch_to_keras
 from tests.helpers import keras_model, randomise, to_channels_last, torch_model, trainable_count
 
+pytestmark = pytest.mark.framework
+
 
 def _torchvision(name: str) -> Callable[[], Any]:
     def build() -> Any:

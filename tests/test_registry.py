@@ -22,6 +22,8 @@ from tests.helpers import (
     trainable_count,
 )
 
+pytestmark = pytest.mark.framework
+
 LAYERS = sorted(all_layers())
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from tests.helpers import all_specs, assert_instances_match_torch, torch_model
 
+pytestmark = pytest.mark.framework
+
 
 @pytest.mark.parametrize("spec", all_specs())
 def test_static_shapes_and_counts_equal_torch(spec: str) -> None:

@@ -61,6 +61,7 @@ def _static(result: Result, batch: int, depth: int = 3) -> Summary:
     return summarize(result.program, result.model, batch, depth, COLUMNS, ["var_names"])
 
 
+@pytest.mark.framework
 @pytest.mark.parametrize("batch", [1, 32])
 @pytest.mark.parametrize("spec", all_specs())
 def test_totals_equal_torchinfo(spec: str, batch: int) -> None:
@@ -79,6 +80,7 @@ def test_totals_equal_torchinfo(spec: str, batch: int) -> None:
     ]
 
 
+@pytest.mark.framework
 @pytest.mark.parametrize("spec", ROW_SPECS)
 def test_rows_equal_torchinfo_at_depths_1_to_3(spec: str) -> None:
     stats, result = _torchinfo(f"{spec}.arch", 1)
@@ -111,6 +113,7 @@ def test_rows_equal_torchinfo_at_depths_1_to_3(spec: str) -> None:
         assert ours.text() == _text_at(stats, depth), (spec, depth)
 
 
+@pytest.mark.framework
 def test_resnet50_batch_32_figures_as_torchinfo_prints_them() -> None:
     stats, result = _torchinfo("resnet50.arch", 32)
     printed = _text_at(stats, 3)
@@ -119,6 +122,7 @@ def test_resnet50_batch_32_figures_as_torchinfo_prints_them() -> None:
         assert line in printed.splitlines()
 
 
+@pytest.mark.framework
 def test_meta_device_run_prints_what_a_cpu_run_prints() -> None:
     model, result = torch_model("resnet50.arch")
     stats = torchinfo.summary(
@@ -132,6 +136,7 @@ def test_meta_device_run_prints_what_a_cpu_run_prints() -> None:
     assert _static(result, 1, 2).text() == _normalise(str(stats))
 
 
+@pytest.mark.framework
 def test_default_columns_and_rows_are_torchinfos() -> None:
     stats_meta, result = _torchinfo("mobilenet_v2.arch", 1)
     with torch.device("meta"):
@@ -144,6 +149,7 @@ def test_default_columns_and_rows_are_torchinfos() -> None:
     assert stats_meta.total_params == ours.totals.total_params
 
 
+@pytest.mark.framework
 def test_every_layer_with_parameters_has_a_mult_adds_rule() -> None:
     for name, layer in all_layers().items():
         assert layer.torch_class, name
@@ -173,6 +179,7 @@ def _invoke(*args: str) -> Any:
     return CliRunner().invoke(cli, ["summary", str(SPECS / "resnet50.arch"), *args])
 
 
+@pytest.mark.framework
 def test_cli_json_has_torchinfos_figures() -> None:
     stats, _ = _torchinfo("resnet50.arch", 32)
     out = _invoke("--batch", "32", "--format", "json", "--depth", "1")

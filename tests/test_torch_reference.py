@@ -8,6 +8,8 @@ import torchvision
 
 from tests.helpers import randomise, torch_model
 
+pytestmark = pytest.mark.framework
+
 CASES = [
     ("resnet18.arch", "resnet18"),
     ("resnet34.arch", "resnet34"),

@@ -1,36 +1,20 @@
 """Training-mode behaviour of every generated model, on both backends: dropout and stochastic
 depth act in training and not in eval, and one SGD step on random data changes the weights.
 
-Models that pool globally are run at a reduced resolution (64x64) to keep the suite fast; the
+Each arch declaration is trained once, as its default variant: variants of one arch run the
+same generated code with other arguments, which the reference tests cover. Models that pool
+globally are run at a reduced resolution (64x64) to keep the suite fast; the
 others at their spec's input size."""
 
 from __future__ import annotations
-
-import functools
 
 import numpy as np
 import pytest
 import torch
 
-from tests.helpers import all_specs, compiled, keras_model, load, to_channels_last
+from tests.helpers import arch_specs, compiled, keras_model, load, reduced_input, to_channels_last
 
-SMALL = 64
-
-
-@functools.cache
-def _input_shape(spec: str) -> tuple[int, ...]:
-    result = compiled(spec, "torch")
-    shape = result.model.input_shape
-    module = load(result.source or "", "probe")
-    model = getattr(module, result.selection.entry)()
-    if len(shape) == 3 and shape[1] > SMALL:
-        try:
-            with torch.no_grad():
-                model.eval()(torch.zeros(1, shape[0], SMALL, SMALL))
-            return (shape[0], SMALL, SMALL)
-        except RuntimeError:
-            pass
-    return shape
+pytestmark = pytest.mark.framework
 
 
 def _stochastic(spec: str) -> bool:
@@ -51,12 +35,12 @@ def _main(output):  # type: ignore[no-untyped-def]
     return output[0] if isinstance(output, tuple | list) else output
 
 
-@pytest.mark.parametrize("spec", all_specs())
+@pytest.mark.parametrize("spec", arch_specs())
 def test_torch_training(spec: str) -> None:
     torch.manual_seed(0)
     result = compiled(spec, "torch")
     model = getattr(load(result.source or "", "train"), result.selection.entry)()
-    shape = _input_shape(spec)
+    shape = reduced_input(spec)
     x = torch.randn(2, *shape)
     if _stochastic(spec):
         model.train()
@@ -86,12 +70,12 @@ def test_torch_training(spec: str) -> None:
     assert movable <= changed, sorted(movable - changed)[:5]
 
 
-@pytest.mark.parametrize("spec", all_specs())
+@pytest.mark.parametrize("spec", arch_specs())
 def test_keras_training(spec: str) -> None:
     import keras
     import tensorflow as tf
 
-    shape = _input_shape(spec)
+    shape = reduced_input(spec)
     result = compiled(spec, "keras")
     kwargs = {"input_shape": tuple(shape[1:]) + (shape[0],)} if len(shape) == 3 else {}
     model, _ = keras_model(spec, **kwargs)

@@ -1,0 +1,83 @@
+"""Run as a script under one Keras 3 backend: for each generated model pair in the manifest,
+build the torch model with random weights and statistics, move its weights into the Keras model
+and compare the outputs. Prints one JSON line per model.
+
+    python tests/keras_backend_check.py BACKEND MANIFEST.json
+
+A separate process per backend, because Keras reads ``KERAS_BACKEND`` once, at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import types
+from pathlib import Path
+
+os.environ["KERAS_BACKEND"] = sys.argv[1]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import torch  # noqa: E402  (before anything can import tensorflow)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from archdsl.transfer import torch_to_keras  # noqa: E402
+from tests.helpers import randomise, to_channels_last, trainable_count  # noqa: E402
+
+
+def load(path: str, name: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    exec(compile(Path(path).read_text(), path, "exec"), module.__dict__)
+    return module
+
+
+def check(case: dict) -> dict:
+    started = time.time()
+    torch.manual_seed(0)
+    tm = getattr(load(case["torch"], "t"), case["entry"])().eval()
+    randomise(tm)
+    c, *spatial = case["input_shape"]
+    km = getattr(load(case["keras"], "k"), case["entry"])(input_shape=(*spatial, c))
+    out: dict = {"spec": case["spec"], "backend": keras.backend.backend()}
+    out["trainable"] = trainable_count(km)
+    torch_to_keras(tm.state_dict(), km)
+    x = np.random.default_rng(0).standard_normal((1, *case["input_shape"])).astype("float32")
+    with torch.no_grad():
+        expected = tm(torch.from_numpy(x))
+    expected = (expected[0] if isinstance(expected, tuple) else expected).numpy()
+    if keras.backend.backend() == "jax":
+        # JAX compiles each primitive of an eager call on its own; predict compiles the model once
+        got = km.predict(to_channels_last(x), verbose=0)
+    else:
+        got = km(to_channels_last(x), training=False)
+    got = got[0] if isinstance(got, list | tuple) else got
+    got = np.asarray(keras.ops.convert_to_numpy(got))
+    if got.ndim == 4:
+        got = np.transpose(got, (0, 3, 1, 2))
+    out["shape"] = list(got.shape)
+    out["expected_shape"] = list(expected.shape)
+    scale = float(np.abs(expected).max())
+    same = got.shape == expected.shape
+    out["max_abs_error"] = float(np.abs(got - expected).max()) if same else None
+    out["agree"] = same and bool(np.allclose(got, expected, rtol=1e-4, atol=1e-4 * max(1.0, scale)))
+    out["seconds"] = round(time.time() - started, 2)
+    return out
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    for case in json.loads(Path(sys.argv[2]).read_text()):
+        try:
+            result = check(case)
+        except Exception as err:  # reported to the test, which fails on it
+            result = {"spec": case["spec"], "agree": False, "error": f"{type(err).__name__}: {err}"}
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Every arch declaration's Keras model (its default variant) computes the torch model's
+function on each Keras 3 backend, TensorFlow, JAX and torch, once the weights are transferred.
+Models that pool globally run at 64x64 (the Keras factory's `input_shape`), the others at their
+declared input.
+
+One process per backend (Keras picks its backend at import); the three run side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.helpers import ROOT, arch_specs, compiled, reduced_input
+
+pytestmark = pytest.mark.framework
+
+BACKENDS = ["tensorflow", "jax", "torch"]
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    work = tmp_path_factory.mktemp("keras_backends")
+    cases = []
+    for spec in arch_specs():
+        tr, kr = compiled(spec, "torch"), compiled(spec, "keras")
+        stem = spec.removesuffix(".arch")
+        (work / f"{stem}_torch.py").write_text(tr.source or "")
+        (work / f"{stem}_keras.py").write_text(kr.source or "")
+        cases.append(
+            {
+                "spec": spec,
+                "entry": tr.selection.entry,
+                "torch": str(work / f"{stem}_torch.py"),
+                "keras": str(work / f"{stem}_keras.py"),
+                "input_shape": list(reduced_input(spec)),
+                "trainable": tr.model.trainable,
+            }
+        )
+    manifest = work / "manifest.json"
+    manifest.write_text(json.dumps(cases))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
+    script = str(ROOT / "tests" / "keras_backend_check.py")
+    runs = {
+        b: subprocess.Popen(
+            [sys.executable, script, b, str(manifest)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for b in BACKENDS
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    for backend, run in runs.items():
+        stdout, stderr = run.communicate(timeout=900)
+        assert run.returncode == 0, stderr[-3000:]
+        lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+        for line in lines:
+            line["static_trainable"] = next(c for c in cases if c["spec"] == line["spec"])[
+                "trainable"
+            ]
+        out[backend] = lines
+    return out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_arch_agrees_with_torch_on_keras_backend(
+    backend: str, reports: dict[str, list[dict[str, Any]]]
+) -> None:
+    report = reports[backend]
+    assert [r["spec"] for r in report] == arch_specs()
+    failures = [r for r in report if not r.get("agree")]
+    assert not failures, failures
+    print({r["spec"]: r["seconds"] for r in report})
+    for r in report:
+        assert r["backend"] == backend
+        assert r["trainable"] == r["static_trainable"], r
