@@ -3,6 +3,7 @@ failed before the backends became printers of one lowered model."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import subprocess
@@ -146,6 +147,31 @@ def test_printed_layers_show_only_non_default_arguments() -> None:
         text = path.read_text()
         for default in ("eps=1e-05", "momentum=0.1", "padding=0", "bias=True", "use_bias=True"):
             assert default not in text, (path.name, default)
+
+
+JOINS = {"Add", "Multiply", "Concatenate"}  # each side of a condition may end in its own join
+
+
+def test_keras_functions_create_each_layer_once() -> None:
+    """A Keras function never prints the same layer call twice (a condition's sides share
+    their leading layers, printed once before the `if`)."""
+    goldens = [*(Path(__file__).parent / "golden").glob("*.keras.py")]
+    goldens += [*(Path(__file__).parent / "snippets").glob("*.expected")]
+    for path in goldens:
+        text = path.read_text().split("# ---- keras ----")[-1]
+        for fn in ast.parse(text).body:
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            calls = [
+                ast.unparse(node)
+                for node in ast.walk(fn)
+                if isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and ast.unparse(node.func).startswith("keras.layers.")
+                and node.func.attr not in JOINS
+            ]
+            repeated = {c for c in calls if calls.count(c) > 1}
+            assert not repeated, (path.name, fn.name, sorted(repeated)[:3])
 
 
 @pytest.mark.framework

@@ -277,20 +277,29 @@ class _DefinitionPrinter:
     ) -> None:
         """Print the layers both sides of a condition apply first once, before the `if`, so
         that each layer is created by one statement (Keras builds layers inline)."""
-        a, b = _chain(flow.then), _chain(flow.orelse)
+        a, b = _steps(flow.then), _steps(flow.orelse)
         shared = 0
-        while shared < min(len(a), len(b)) and a[shared][1] == b[shared][1]:
-            shared += 1
+        while shared < min(len(a), len(b)):
+            if a[shared][1] == b[shared][1]:
+                shared += 1
+                continue
+            # a combinator's first branch reads the combinator's input: compare inside it
+            side = next((s for s in (a, b) if isinstance(s[shared][1], L.Combine)), None)
+            if side is None:
+                break
+            combine = side[shared][1]
+            assert isinstance(combine, L.Combine)
+            side[shared:] = _steps(combine.branches[0])
         var, run = src, None
-        for (pa, step), (pb, _) in zip(a[:shared], b[:shared], strict=True):
+        for (pa, step), (pb, other) in zip(a[:shared], b[:shared], strict=True):
             if (id(pa), id(pb)) != run:  # a fresh variable per pipe, so each pipe's stays
                 run, source, var = (id(pa), id(pb)), var, self.namer.new("out")
                 self.fwd(step, source, var, prefix, lines)
             else:
                 self.fwd(step, var, var, prefix, lines)
-            for pipe in (pa, pb):
+            for pipe, node in ((pa, step), (pb, other)):
                 if pipe is None:
-                    self.computed[id(step)] = var
+                    self.computed[id(node)] = var
                 else:
                     done, _ = self.skipped.get(id(pipe), (0, var))
                     self.skipped[id(pipe)] = (done + 1, var)
@@ -442,19 +451,12 @@ class _DefinitionPrinter:
         lines.extend(indent(body or ["pass"]))
 
 
-def _chain(flow: L.Flow) -> list[tuple[L.Pipe | None, L.Flow]]:
-    """The layers a flow applies first, one after another, each with the pipe that holds it.
-    A combinator's first branch reads the combinator's input, so the chain goes on into it."""
-    if isinstance(flow, L.Combine):
-        return _chain(flow.branches[0])
-    if isinstance(flow, L.UseMember | L.UseGroup | L.Operation):
-        return [(None, flow)]
-    out: list[tuple[L.Pipe | None, L.Flow]] = []
+def _steps(flow: L.Flow) -> list[tuple[L.Pipe | None, L.Flow]]:
+    """The steps a flow applies to its input one after another, each with the pipe holding it
+    (None for a flow that is one step). A residual's are its main path's: the shortcut reads
+    the input, whatever the main path computes."""
+    if isinstance(flow, L.Combine) and flow.op == "residual":
+        return _steps(flow.branches[0])
     if isinstance(flow, L.Pipe):
-        for step in flow.steps:
-            if not isinstance(step, L.UseMember | L.UseGroup | L.Operation):
-                if isinstance(step, L.Combine):
-                    out.extend(_chain(step))
-                break
-            out.append((flow, step))
-    return out
+        return [(flow, step) for step in flow.steps]
+    return [(None, flow)]

@@ -195,48 +195,7 @@ def mb_conv(
             )(out_2)
         x = keras.layers.Add(name=f"{name}>add")([out_2, x])
     else:
-        position_1 = 0
-        if expanded != in_channels:
-            x = conv_bn_activation(
-                x,
-                expanded,
-                kernel=1,
-                activation="silu",
-                eps=eps,
-                momentum=momentum,
-                name=f"{name}>block>{position_1}",
-            )
-            position_1 += 1
-        x = conv_bn_activation(
-            x,
-            expanded,
-            kernel=kernel,
-            stride=stride,
-            groups=expanded,
-            activation="silu",
-            eps=eps,
-            momentum=momentum,
-            name=f"{name}>block>{position_1}",
-        )
-        position_1 += 1
-        x = squeeze_excitation(
-            x,
-            squeeze,
-            activation="silu",
-            gate="sigmoid",
-            name=f"{name}>block>{position_1}",
-        )
-        position_1 += 1
-        x = conv_bn_activation(
-            x,
-            out,
-            kernel=1,
-            activation="none",
-            eps=eps,
-            momentum=momentum,
-            name=f"{name}>block>{position_1}",
-        )
-        position_1 += 1
+        x = out_1
     return x
 
 

@@ -119,33 +119,7 @@ def inverted_residual(
     if use_res_connect:
         x = keras.layers.Add(name=f"{name}>add")([out_1, x])
     else:
-        position_1 = 0
-        if expand_ratio != 1:
-            x = conv_bn_activation(
-                x,
-                hidden,
-                kernel=1,
-                activation="relu6",
-                name=f"{name}>conv>{position_1}",
-            )
-            position_1 += 1
-        x = conv_bn_activation(
-            x,
-            hidden,
-            stride=stride,
-            groups=hidden,
-            activation="relu6",
-            name=f"{name}>conv>{position_1}",
-        )
-        position_1 += 1
-        x = keras.layers.Conv2D(
-            filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv>{position_1}"
-        )(x)
-        position_1 += 1
-        x = keras.layers.BatchNormalization(
-            momentum=0.9, epsilon=1e-05, name=f"{name}>conv>{position_1}"
-        )(x)
-        position_1 += 1
+        x = out_1
     return x
 
 

@@ -190,49 +190,7 @@ def inverted_residual(
     if use_res_connect:
         x = keras.layers.Add(name=f"{name}>add")([out_1, x])
     else:
-        position_1 = 0
-        if expanded != in_channels:
-            x = conv_bn_activation(
-                x,
-                expanded,
-                kernel=1,
-                activation=activation,
-                eps=eps,
-                momentum=momentum,
-                name=f"{name}>block>{position_1}",
-            )
-            position_1 += 1
-        x = conv_bn_activation(
-            x,
-            expanded,
-            kernel=kernel,
-            stride=stride,
-            groups=expanded,
-            activation=activation,
-            eps=eps,
-            momentum=momentum,
-            name=f"{name}>block>{position_1}",
-        )
-        position_1 += 1
-        if use_se:
-            x = squeeze_excitation(
-                x,
-                make_divisible(expanded // 4, 8),
-                activation="relu",
-                gate="hardsigmoid",
-                name=f"{name}>block>{position_1}",
-            )
-            position_1 += 1
-        x = conv_bn_activation(
-            x,
-            out,
-            kernel=1,
-            activation="none",
-            eps=eps,
-            momentum=momentum,
-            name=f"{name}>block>{position_1}",
-        )
-        position_1 += 1
+        x = out_1
     return x
 
 

@@ -46,36 +46,25 @@ def fire(
     use_bypass = bypass == "complex" or bypass == "simple" and keeps_channels
     out = keras.layers.Conv2D(filters=s1x1, kernel_size=1, name=f"{name}>squeeze")(x)
     out = keras.layers.ReLU(name=f"{name}>squeeze_activation")(out)
-    out_1 = keras.layers.Conv2D(filters=e1x1, kernel_size=1, name=f"{name}>expand1x1")(
+    branch = keras.layers.Conv2D(filters=e1x1, kernel_size=1, name=f"{name}>expand1x1")(
         out
     )
-    out_1 = keras.layers.ReLU(name=f"{name}>expand1x1_activation")(out_1)
+    branch = keras.layers.ReLU(name=f"{name}>expand1x1_activation")(branch)
+    branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>expand3x3>pad")(out)
+    branch_1 = keras.layers.Conv2D(
+        filters=e3x3, kernel_size=3, name=f"{name}>expand3x3"
+    )(branch_1)
+    branch_1 = keras.layers.ReLU(name=f"{name}>expand3x3_activation")(branch_1)
+    out = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")([branch, branch_1])
     if use_bypass:
-        branch = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>expand3x3>pad")(
-            out
-        )
-        branch = keras.layers.Conv2D(
-            filters=e3x3, kernel_size=3, name=f"{name}>expand3x3"
-        )(branch)
-        branch = keras.layers.ReLU(name=f"{name}>expand3x3_activation")(branch)
-        out_2 = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")(
-            [out_1, branch]
-        )
         identity = x
         if bypass == "complex" and not keeps_channels:
             identity = keras.layers.Conv2D(
                 filters=e1x1 + e3x3, kernel_size=1, name=f"{name}>bypass_conv"
             )(identity)
-        x = keras.layers.Add(name=f"{name}>add")([out_2, identity])
+        x = keras.layers.Add(name=f"{name}>add")([out, identity])
     else:
-        branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>expand3x3>pad")(
-            out
-        )
-        branch_1 = keras.layers.Conv2D(
-            filters=e3x3, kernel_size=3, name=f"{name}>expand3x3"
-        )(branch_1)
-        branch_1 = keras.layers.ReLU(name=f"{name}>expand3x3_activation")(branch_1)
-        x = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")([out_1, branch_1])
+        x = out
     return x
 
 
