@@ -221,7 +221,8 @@ _ENTRIES = [
         "E0202",
         "not a usable name",
         "The name is a keyword, starts with `__`, or is reserved because the generated Python "
-        "uses it (`self`, `nn`, `keras`, `forward`, `input`, ...).",
+        "uses it (`self`, `nn`, `keras`, `forward`, `input`, ...), or is an attribute of torch's "
+        "nn.Module, which every generated class is (`training`, `to`, `out_channels`, ...).",
         Example(
             "arch Net {\n  input [3, 8, 8]\n  let self = 4\n  conv = conv2d(self, kernel=3)\n}\n"
         ),
@@ -443,6 +444,28 @@ _ENTRIES = [
             "arch Net {\n  input [8]\n  b = B(depth=2)\n}\n"
         ),
     ),
+    Entry(
+        "E0227",
+        "member with weights applied twice",
+        "Forward applies a member that has parameters or statistics more than once. torch would "
+        "share its weights between the uses and Keras would create a second layer, so the two "
+        "models would differ; parameter-free members (`relu = relu()`) may be reused.",
+        Example("arch Net {\n  input [3, 8, 8]\n  c = conv2d(3, kernel=1)\n  forward: c -> c\n}\n"),
+        Example(
+            "arch Net {\n  input [3, 8, 8]\n  c = conv2d(3, kernel=1)\n  d = conv2d(3, kernel=1)\n"
+            "  act = relu()\n  forward: c -> act -> d -> act\n}\n"
+        ),
+    ),
+    Entry(
+        "E0228",
+        "two declarations generated under one name",
+        "Classes (torch), model functions (Keras) and factories share the generated module's "
+        "namespace with its imports and helpers (`nn`, `Any`, `Sequence`, `make_divisible`, ...). "
+        "An arch's own factory is its name in snake case, so `arch net` (factory `net`) or a "
+        "block `net` beside `arch Net` would be two things under one name.",
+        Example("block net {\n  relu = relu()\n}\n\narch Net {\n  input [8]\n  n = net()\n}\n"),
+        Example("block Stem {\n  relu = relu()\n}\n\narch Net {\n  input [8]\n  n = Stem()\n}\n"),
+    ),
     # ---- E03xx: imports ----
     Entry(
         "E0301",
@@ -596,10 +619,13 @@ _ENTRIES = [
     Entry(
         "E0408",
         "member reused with a different input",
-        "A member used twice in forward shares its weights, so both uses must see the same input "
-        "shape.",
+        "A member used twice in forward is one module, so both uses must see the same input "
+        "shape (and only a parameter-free member may be used twice: E0227).",
         Example("arch Net {\n  input [8]\n  fc = linear(4)\n  forward: fc -> fc\n}\n"),
-        Example("arch Net {\n  input [8]\n  fc = linear(8)\n  forward: fc -> fc\n}\n"),
+        Example(
+            "arch Net {\n  input [8]\n  act = relu()\n  fc = linear(8)\n"
+            "  forward: act -> fc -> act\n}\n"
+        ),
     ),
     Entry(
         "E0409",
@@ -898,7 +924,10 @@ _ENTRIES = [
         "`add`, `concat` and `multiply` need at least one branch; `residual` takes exactly one "
         "body and an optional `shortcut=`.",
         Example("arch Net {\n  input [8]\n  fc = linear(8)\n  forward: fc -> add()\n}\n"),
-        Example("arch Net {\n  input [8]\n  fc = linear(8)\n  forward: add(fc, fc)\n}\n"),
+        Example(
+            "arch Net {\n  input [8]\n  fc = linear(8)\n  fc2 = linear(8)\n"
+            "  forward: add(fc, fc2)\n}\n"
+        ),
     ),
     Entry(
         "E0610",

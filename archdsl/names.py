@@ -12,10 +12,52 @@ IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 RESERVED = frozenset(
     {
         "torch", "nn", "F", "Tensor", "keras", "ops", "np", "self", "forward", "super",
-        "x", "name", "inputs", "outputs", "model", "math", "annotations",
+        "x", "name", "inputs", "outputs", "input_shape", "model", "math", "annotations",
         "make_divisible", "in_channels", "index", "first", "last", "print", "eval",
         "exec", "open", "input", "type", "object", "list", "int", "float", "bool", "str", "range",
         "len", "min", "max", "round", "zip", "sum", "abs", "None", "True", "False", "init",
+    }
+)  # fmt: skip
+
+
+# Every generated torch class is an nn.Module (blocks without a forward an nn.Sequential, loops
+# build nn.ModuleList-like lists): a member, parameter or value named like one of its attributes
+# would replace it (`training` is the mode flag). The attributes of torch 2.14's nn.Sequential and
+# nn.ModuleList (tests/test_registry.py compares), and `out_channels`, which generated blocks set.
+TORCH_MODULE_ATTRIBUTES = frozenset(
+    {
+        "T_destination", "_apply", "_backward_hooks", "_backward_pre_hooks", "_buffers",
+        "_call_impl", "_compiled_call_impl", "_forward_hooks", "_forward_hooks_always_called",
+        "_forward_hooks_with_kwargs", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
+        "_get_abs_string_index", "_get_backward_hooks", "_get_backward_pre_hooks",
+        "_get_item_by_idx", "_get_name", "_is_full_backward_hook", "_load_from_state_dict",
+        "_load_state_dict_post_hooks", "_load_state_dict_pre_hooks",
+        "_maybe_warn_non_full_backward_hook", "_modules", "_named_members",
+        "_non_persistent_buffers_set", "_parameters", "_register_load_state_dict_pre_hook",
+        "_register_state_dict_hook", "_replicate_for_data_parallel", "_save_to_state_dict",
+        "_slow_forward", "_state_dict_hooks", "_state_dict_pre_hooks", "_version",
+        "_wrapped_call_impl", "add_module", "append", "apply", "bfloat16", "buffers",
+        "call_super_init", "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval",
+        "extend", "extra_repr", "float", "forward", "get_buffer", "get_extra_state",
+        "get_parameter", "get_submodule", "half", "insert", "ipu", "load_state_dict", "modules",
+        "mtia", "named_buffers", "named_children", "named_modules", "named_parameters",
+        "parameters", "pop", "register_backward_hook", "register_buffer", "register_forward_hook",
+        "register_forward_pre_hook", "register_full_backward_hook",
+        "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+        "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
+        "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty",
+        "train", "training", "type", "xpu", "zero_grad",
+        "out_channels",
+    }
+)  # fmt: skip
+
+# Names the generated modules define or import at module level (imports and helpers): no block,
+# arch or factory may take one.
+MODULE_NAMES = frozenset(
+    {
+        "annotations", "math", "Any", "Callable", "Sequence", "torch", "nn", "Tensor", "keras",
+        "make_divisible", "StochasticDepth", "ceil_extra", "adaptive_avg_pool2d",
     }
 )  # fmt: skip
 
@@ -30,6 +72,8 @@ def bad_identifier(name: str) -> str | None:
         return "identifiers may not start with `__`"
     if name in RESERVED:
         return f"`{name}` is reserved for the generated code"
+    if name in TORCH_MODULE_ATTRIBUTES:
+        return f"`{name}` is an attribute of torch's nn.Module, which every generated class is"
     return None
 
 

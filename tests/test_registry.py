@@ -86,3 +86,16 @@ def test_functional_form_in_forward(name: str, tmp_path: Path) -> None:
     with torch.no_grad():
         expected = tm.eval()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(np.asarray(km(to_channels_last(x))), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_reserved_module_attributes_cover_torchs() -> None:
+    """Every attribute of an nn.Sequential and an nn.ModuleList (what generated classes are) is
+    refused as a spec name, so no member, parameter or value can replace one."""
+    import torch
+
+    from archdsl.names import TORCH_MODULE_ATTRIBUTES, bad_identifier
+
+    names = set(dir(torch.nn.Sequential())) | set(dir(torch.nn.ModuleList()))
+    names = {n for n in names if not n.startswith("__")}
+    assert names <= TORCH_MODULE_ATTRIBUTES, sorted(names - TORCH_MODULE_ATTRIBUTES)
+    assert all(bad_identifier(n) for n in names)

@@ -25,7 +25,7 @@ from archdsl.backends.text import docstring, docstring_lines
 from archdsl.errors import error
 from archdsl.ir import lowered as L
 from archdsl.layers.registry import get_layer
-from archdsl.names import KERAS_PATH_SEPARATOR, Namer, snake_case
+from archdsl.names import KERAS_PATH_SEPARATOR, MODULE_NAMES, RESERVED, Namer, snake_case
 
 _PY_TYPES = {
     "int": "int",
@@ -76,11 +76,17 @@ def print_keras(model: L.LoweredModel) -> str:
                 values.add(node.name)
             elif isinstance(node, L.Loop | L.Comprehension):
                 values |= set(node.targets)
+    # nor anything else the module or its functions name: imports, helpers, model functions,
+    # factories, the functions' own locals; two blocks that snake-case alike get `_1`
+    taken = values | MODULE_NAMES | RESERVED | {"input_shape", "position"}
+    taken |= {d.name for d in model.definitions if d.kind == "arch"}
+    taken |= {f.name for f in model.factories}
+    namer = Namer(taken)
     fn_names = {}
     for d in model.definitions:
         if d.kind == "block":
             name = snake_case(d.name)
-            fn_names[d.name] = f"{name}_block" if name in values else name
+            fn_names[d.name] = namer.new(f"{name}_block" if name in taken else name)
     spell = Spelling(block=lambda n: fn_names.get(n, n))
     needs = requirements(model.definitions)
     imports = {

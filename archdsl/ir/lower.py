@@ -22,7 +22,7 @@ from archdsl.ir.evaluate import BlockRef, evaluate
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
 from archdsl.layers.registry import LayerType, get_layer
-from archdsl.names import RESERVED, Namer
+from archdsl.names import MODULE_NAMES, RESERVED, Namer
 from archdsl.syntax import ast
 
 Subst = dict[str, L.Expr]
@@ -51,6 +51,7 @@ def lower(
         if any(f.name == name for f in made):
             continue
         made.append(L.Factory(name=name, arch=model.arch, args=low.factory_args(args)))
+    _check_module_names(program, definitions, made)
     return L.LoweredModel(
         spec=spec,
         title=title,
@@ -203,14 +204,25 @@ class _Seq:
 
 @dataclass
 class _Labels:
-    """Names of the layers one forward creates: a member's second use is `relu_1`."""
+    """Names of the layers one forward creates: a member's first use is its name, a second use
+    of a parameter-free member `relu_1`, an inline layer its type (`add`, `flatten_1`). No two
+    are equal, and no inline layer takes a member's name."""
 
+    members: frozenset[str] = frozenset()
     uses: dict[str, int] = field(default_factory=dict)
+    issued: set[str] = field(default_factory=set)
 
     def next(self, key: str, base: str) -> str:
         n = self.uses.get(key, 0)
-        self.uses[key] = n + 1
-        return base if n == 0 else f"{base}_{n}"
+        while True:
+            label = base if n == 0 else f"{base}_{n}"
+            n += 1
+            own = key == base and label == base
+            if label not in self.issued and (own or label not in self.members):
+                break
+        self.uses[key] = n
+        self.issued.add(label)
+        return label
 
 
 class _Lowering:
@@ -255,6 +267,43 @@ class _Lowering:
         return tuple(out)
 
 
+def _check_module_names(
+    program: Program, definitions: tuple[L.Definition, ...], factories: list[L.Factory]
+) -> None:
+    """Classes (torch), model functions (Keras) and factories share the generated module's
+    namespace with its imports and helpers: refuse two of them under one name (E0228). Keras
+    block functions are renamed instead (backends/keras.py), since no one imports them."""
+    seen: dict[str, tuple[Span, str]] = {}
+    claims = [(d.name, program.blocks[d.name].span, f"{d.kind} `{d.name}`") for d in definitions]
+    for f in factories:
+        variant = program.variants.get(f.name)
+        span = variant.decl.span if variant is not None else program.blocks[f.arch].span
+        what = f"variant `{f.name}`" if variant is not None else f"the factory of arch `{f.arch}`"
+        claims.append((f.name, span, what))
+    for name, span, what in claims:
+        if name in MODULE_NAMES:
+            raise error(
+                "E0228",
+                f"{what} would be generated as `{name}`, which the generated module imports "
+                "or defines",
+                span,
+                "declared here",
+                help=f"rename it; the generated modules use {', '.join(sorted(MODULE_NAMES))}",
+            )
+        if name in seen:
+            other_span, other = seen[name]
+            raise error(
+                "E0228",
+                f"{what} and {other} would both be generated as `{name}`",
+                span,
+                "declared here",
+                secondary=((other_span, f"{other} is declared here"),),
+                help="rename one of them; an arch's own factory is its name in snake case, so "
+                "archs are named in CamelCase (`Net` gives `net`)",
+            )
+        seen[name] = (span, what)
+
+
 def _same_value(a: Any, b: Any, type_name: str) -> bool:
     if type_name == "float":
         return float(a) == float(b)
@@ -275,7 +324,7 @@ class _Definition:
         self.unit_pre: dict[int, list[L.Stmt]] = {}  # statements the loop needs before it
         self.unit_out: dict[int, L.Expr] = {}
         self.lets = {s.name: s.value for s in decl.body if isinstance(s, ast.Let)}
-        self.labels = _Labels()
+        self.labels = _Labels(members=frozenset(self.members))
         self.channel_locals: set[str] = set()
         self.aux: list[str] = []
         self.instances = low.model.block_instances.get(decl.name, [])
@@ -632,6 +681,10 @@ class _Definition:
                 stmts.append(L.Member(name=name, suffix=suffix, module=module, out_channels=out))
                 seq.cur = out
 
+    def has_weights(self, stmt: ast.Member) -> bool:
+        """Whether any instance of the member holds parameters or statistics."""
+        return any(sum(i.totals()) for i in self.low.by_span.get(stmt.module.span, []))
+
     def item_hint(self, seq: _Seq) -> str:
         """The list local of an unnamed sequence inside another (a stage of a stage table)."""
         if seq.items is None:
@@ -686,14 +739,25 @@ class _Definition:
                 return L.UseGroup(group=flow.id, loop=loop.id, members=members)
             stmt = self.members[flow.id]
             label = self.labels.next(flow.id, flow.id)
+            if label != flow.id and self.has_weights(stmt):
+                raise error(
+                    "E0227",
+                    f"member `{flow.id}` has weights and is applied twice in forward",
+                    flow.span,
+                    "applied again here",
+                    help="declare a second member for the second use (torch would share the "
+                    "weights, Keras would create a second layer)",
+                )
             return L.UseMember(member=flow.id, optional=stmt.guard is not None, label=label)
         if isinstance(flow, ast.IfExp):
-            before = dict(self.labels.uses)
+            before, issued = dict(self.labels.uses), set(self.labels.issued)
             then = self.flow(flow.then)
             after_then, self.labels.uses = self.labels.uses, before  # the branches exclude
+            then_issued, self.labels.issued = self.labels.issued, issued
             orelse = self.flow(flow.orelse)
             for key, n in after_then.items():
                 self.labels.uses[key] = max(n, self.labels.uses.get(key, 0))
+            self.labels.issued |= then_issued
             return L.Branch(cond=self.low.conv(flow.cond), then=then, orelse=orelse)
         assert isinstance(flow, ast.Call)
         combinator = COMBINATORS.get(flow.func)
