@@ -58,6 +58,21 @@ def layer_arguments(
     return out, set(values)
 
 
+def list_conversions(d: L.Definition) -> list[str]:
+    """``name = list(name)`` for each list parameter the definition compares or concatenates:
+    list defaults are printed as tuples (no mutable defaults), and a caller may pass either, but
+    `[1, 2] == (1, 2)` is false in Python and `(1, 2) + [4]` fails, where the spec has lists."""
+    lists = {p.name for p in d.params if p.type == "list"}
+    used = {
+        side.name
+        for node in L.walk((d.body, d.forward))
+        if isinstance(node, L.Binary)
+        for side in (node.left, node.right)
+        if isinstance(side, L.Var) and side.name in lists
+    }
+    return [f"{name} = list({name})" for name in sorted(used)]
+
+
 def indent(lines: list[str], n: int = 1) -> list[str]:
     pad = "    " * n
     return [pad + line if line else line for line in lines]

@@ -18,6 +18,7 @@ from archdsl.backends.base import (
     indent,
     layer_arguments,
     layer_macro,
+    list_conversions,
     loop_header,
 )
 from archdsl.backends.exprs import Spelling, default_value, python, requirements
@@ -167,7 +168,7 @@ class _DefinitionPrinter:
             if p.default is not None:
                 text += f" = {default_value(p.default, self.spell)}"
             params.append(text)
-        body: list[str] = []
+        body: list[str] = list_conversions(d)
         if d.input is not None:
             if d.input.parametric:
                 # the input size follows the model's parameters (EfficientNet's resolution)

@@ -12,6 +12,7 @@ from archdsl.backends.base import (
     indent,
     layer_arguments,
     layer_macro,
+    list_conversions,
     loop_header,
 )
 from archdsl.backends.exprs import Spelling, default_value, python, requirements
@@ -102,7 +103,7 @@ class _DefinitionPrinter:
             if p.default is not None:
                 text += f" = {default_value(p.default, _SPELL)}"
             params.append(text)
-        body: list[str] = []
+        body: list[str] = list_conversions(d)
         forward: list[str] = []
         if d.forward is None:  # an anonymous sequence
             base = "nn.Sequential"
