@@ -331,6 +331,18 @@ class _Resolver:
                 )
             seen[p.name] = p
             self.check_shadowing(p.name, p.span)
+            if p.type == "block" and (
+                p.name in self.layers or p.name in COMBINATORS or p.name in functions.FUNCTIONS
+            ):
+                self.fail(
+                    error(
+                        "E0224",
+                        f"block parameter `{p.name}` is named like the built-in `{p.name}`",
+                        p.span,
+                        "a call of this name would be ambiguous",
+                        help="rename the parameter (`block`, `layer_type`, ...)",
+                    )
+                )
             if p.type not in PARAM_TYPES:
                 self.fail(
                     error(
@@ -350,7 +362,8 @@ class _Resolver:
                         "add `= value`",
                     )
                 )
-        scope = set(seen) | SCOPE_NAMES
+        # an arch has no `in_channels` parameter: its input is the `input [C, H, W]` it declares
+        scope = set(seen) | (SCOPE_NAMES - {"in_channels"} if decl.is_arch else SCOPE_NAMES)
         inputs = [s for s in decl.body if isinstance(s, ast.Input)]
         if decl.is_arch and len(inputs) != 1:
             self.fail(
@@ -678,7 +691,10 @@ class _Resolver:
                         f"unknown name `{e.id}`",
                         e.span,
                         "not defined here",
-                        help=did_you_mean(e.id, scope),
+                        help="an arch's input channels are the first number of its `input`; "
+                        "`in_channels` is a block's"
+                        if e.id == "in_channels"
+                        else did_you_mean(e.id, scope),
                     )
                 )
         elif isinstance(e, ast.BinOp):
