@@ -30,7 +30,10 @@ def docstring_lines(text: str, indent: str, width: int = 88) -> list[str]:
     import textwrap
 
     body = docstring(text)
-    if len(indent) + len(body) + 6 <= width:
-        return [f'{indent}"""{body}"""']
-    lines = textwrap.wrap(body, width - len(indent) - 3, break_on_hyphens=False)
+    if len(indent) + len(body) + 6 <= width or not body.strip():
+        return [f'{indent}"""{body.strip()}"""']
+    # break at spaces only: a long word may hold an escape (\U0003134b) that must stay whole
+    lines = textwrap.wrap(
+        body, width - len(indent) - 3, break_on_hyphens=False, break_long_words=False
+    )
     return [f'{indent}"""{lines[0]}', *(f"{indent}{line}" for line in lines[1:]), f'{indent}"""']
