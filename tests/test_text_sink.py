@@ -44,3 +44,40 @@ def test_a_wrapped_docstring_is_one_statement(text: str, indent: str) -> None:
     assert doc is not None
     # wrapping only turns spaces into line breaks: the words are the text's
     assert doc.split() == ast.literal_eval('"""' + docstring(text) + '"""').split()
+
+
+SPEC = (
+    '# """; import os; os.system("echo pwned") #\n'
+    "arch Net() {\n  input [3, 8, 8]\n  c = conv2d(4)\n  forward: c\n}\n"
+)
+FILE_NAMES = [
+    'a""".arch',
+    '"""; import os; os.system("echo pwned"); """.arch',
+    "back\\slash\\.arch",
+    "new\nline.arch",
+    "\u202ereversed.arch",
+]
+ALLOWED = {"__future__", "typing", "math", "torch", "keras"}
+
+
+def test_hostile_file_names_and_comments_stay_inside_their_literals(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from archdsl.compiler import compile_spec
+
+    for file_name in FILE_NAMES:
+        path = tmp_path / file_name
+        path.write_text(SPEC)
+        for backend in ("torch", "keras"):
+            source = compile_spec(path, backend, name=file_name).source or ""
+            tree = ast.parse(source)
+            modules = {
+                (node.module if isinstance(node, ast.ImportFrom) else alias.name) or ""
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Import | ast.ImportFrom)
+                for alias in node.names
+            }
+            assert {m.split(".")[0] for m in modules} <= ALLOWED, modules
+            calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+            assert not any(c.startswith("os.") for c in calls)
+            # the name is in the header, whole (a long one wrapped at its spaces)
+            header = ast.get_docstring(tree, clean=False) or ""
+            assert "".join(file_name.split()) in "".join(header.split()), (file_name, header)
