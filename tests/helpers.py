@@ -20,6 +20,37 @@ def compiled(spec: str, backend: str, model: str | None = None) -> Result:
     return compile_spec(SPECS / spec, backend, model, name=f"specs/{spec}")
 
 
+FORBIDDEN_NAMES = {
+    "eval", "exec", "compile", "__import__", "open", "pickle", "Lambda", "globals", "getattr",
+    "setattr",
+}  # fmt: skip
+ALLOWED_MODULES = {"__future__", "math", "typing", "collections", "torch", "keras"}
+
+
+def assert_safe_module(source: str) -> None:
+    """Guarantees G1, G2 and G7 on one generated module: no forbidden name, no lambda, imports
+    only from the allowed modules, and nothing at module level but the docstring, imports,
+    classes and functions, so importing it only defines them."""
+    import ast
+
+    tree = ast.parse(source)
+    for i, stmt in enumerate(tree.body):
+        docstring = i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+        assert docstring or isinstance(
+            stmt, ast.Import | ast.ImportFrom | ast.ClassDef | ast.FunctionDef
+        ), ast.unparse(stmt)[:200]
+    for node in ast.walk(tree):
+        assert not isinstance(node, ast.Lambda), "generated code contains a lambda"
+        if isinstance(node, ast.Name):
+            assert node.id not in FORBIDDEN_NAMES, node.id
+        if isinstance(node, ast.Attribute):
+            assert node.attr not in FORBIDDEN_NAMES, node.attr
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            for m in names:
+                assert (m or "").split(".")[0] in ALLOWED_MODULES, m
+
+
 def load(source: str, name: str) -> types.ModuleType:
     module = types.ModuleType(name)
     exec(compile(source, f"<generated {name}>", "exec"), module.__dict__)

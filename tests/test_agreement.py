@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from archdsl.compiler import analyse, compile_spec
 from archdsl.errors import ArchError
-from tests.helpers import assert_instances_match_torch, load, trainable_count
+from tests.helpers import assert_instances_match_torch, assert_safe_module, load, trainable_count
 from tests.strategies import SOURCES, architectures, mutated
 
 Outcome = tuple[str, ...]
@@ -52,7 +52,7 @@ def test_check_and_backends_agree_on_mutated_specs(tmp_path_factory, case) -> No
     outcome, sources = outcomes(work / name)
     if outcome == ("accepted",):
         for source in sources:
-            compile(source or "", name, "exec")  # parses as Python
+            assert_safe_module(source or "")
 
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
@@ -80,6 +80,8 @@ def test_check_and_backends_agree_on_mutated_architectures(tmp_path_factory, tex
     if outcome != ("accepted",):
         return
     torch_source, keras_source = sources
+    assert_safe_module(torch_source or "")
+    assert_safe_module(keras_source or "")
     result = compile_spec(path, "torch", name="drawn.arch")
     assert_instances_match_torch(load(torch_source or "", "agree_torch").drawn(), result)
     km = load(keras_source or "", "agree_keras").drawn()

@@ -13,7 +13,7 @@ import pytest
 
 from archdsl.compiler import analyse, compile_spec
 from archdsl.errors import ArchError
-from tests.helpers import assert_backends_agree
+from tests.helpers import assert_backends_agree, assert_safe_module
 
 NAMES = [
     "net", "Net", "training", "to", "forward", "state_dict", "out_channels", "x", "X", "inputs",
@@ -62,12 +62,13 @@ def test_a_name_is_refused_or_compiles_in_both_backends(
     code = _outcome(path)
     for backend in ("torch", "keras"):
         try:
-            compile_spec(path, backend, name="spec.arch")
+            source = compile_spec(path, backend, name="spec.arch").source
         except ArchError as err:
             assert err.diagnostics[0].code == code, (backend, err)
             assert code is not None and code.startswith("E0"), code
         else:
             assert code is None, (backend, "compiled what check refused")
+            assert_safe_module(source or "")
 
 
 @pytest.mark.framework

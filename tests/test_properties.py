@@ -12,6 +12,7 @@ from archdsl.compiler import compile_spec
 from archdsl.transfer import torch_to_keras
 from tests.helpers import (
     assert_instances_match_torch,
+    assert_safe_module,
     load,
     randomise,
     to_channels_last,
@@ -35,6 +36,8 @@ def test_random_architectures_agree_across_backends(tmp_path_factory, text: str)
     path.write_text(text)
     torch_result = compile_spec(path, "torch", name="drawn.arch")
     keras_result = compile_spec(path, "keras", name="drawn.arch")
+    assert_safe_module(torch_result.source or "")
+    assert_safe_module(keras_result.source or "")
     tm = load(torch_result.source or "", "drawn_torch").drawn()
     km = load(keras_result.source or "", "drawn_keras").drawn()
     assert_instances_match_torch(tm, torch_result)
