@@ -6,6 +6,8 @@ fails to compile is a bug in archdsl (or in this file), never an expected outcom
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import strategies as st
 
 from tests.helpers import SPECS
@@ -134,6 +136,12 @@ arch Drawn(num_classes: int = {classes}) {{
 }}
 """
     return text
+
+
+def examples(n: int) -> int:
+    """``n`` hypothesis examples per CI run; ARCHDSL_LONG=k runs k times as many (the long
+    local profile: ARCHDSL_LONG=400 gives the fuzz properties 50,000-odd mutations)."""
+    return n * max(1, int(os.environ.get("ARCHDSL_LONG", "1")))
 
 
 SOURCES = {p.name: p.read_text() for p in sorted(SPECS.glob("*.arch"))}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from archdsl.compiler import analyse, compile_spec
 from archdsl.errors import ArchError
 from tests.helpers import assert_instances_match_torch, assert_safe_module, load, trainable_count
-from tests.strategies import SOURCES, architectures, mutated
+from tests.strategies import SOURCES, architectures, examples, mutated
 
 Outcome = tuple[str, ...]
 
@@ -41,7 +41,12 @@ def outcomes(path: Path) -> tuple[Outcome, list[str | None]]:
 
 
 @seed(11)
-@settings(max_examples=120, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(120),
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(case=mutated())
 def test_check_and_backends_agree_on_mutated_specs(tmp_path_factory, case) -> None:  # type: ignore[no-untyped-def]
     name, text = case
@@ -71,7 +76,9 @@ def mutated_architectures(draw: st.DrawFn) -> str:
 
 @pytest.mark.framework
 @seed(12)
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(60), deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 @given(text=mutated_architectures())
 def test_check_and_backends_agree_on_mutated_architectures(tmp_path_factory, text) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path_factory.mktemp("agree") / "drawn.arch"

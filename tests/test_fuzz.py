@@ -11,11 +11,16 @@ from hypothesis import strategies as st
 
 from archdsl.compiler import compile_spec
 from archdsl.errors import ArchError
-from tests.strategies import SOURCES, mutated
+from tests.strategies import SOURCES, examples, mutated
 
 
 @seed(4242)
-@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(150),
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(case=mutated(), backend=st.sampled_from(["torch", "keras"]))
 def test_mutated_specs_give_diagnostics_not_tracebacks(tmp_path_factory, case, backend) -> None:  # type: ignore[no-untyped-def]
     name, text = case
