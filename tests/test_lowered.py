@@ -17,7 +17,7 @@ import torch
 from archdsl.compiler import analyse, compile_spec
 from archdsl.errors import ArchError
 from archdsl.ir import lowered as L
-from tests.helpers import ROOT, SPECS, all_specs, arch_specs, load
+from tests.helpers import ROOT, SPECS, all_specs, arch_specs, assert_backends_agree, load
 
 
 def _compile(tmp_path: Path, text: str, backend: str) -> str:
@@ -172,6 +172,37 @@ def test_keras_functions_create_each_layer_once() -> None:
             ]
             repeated = {c for c in calls if calls.count(c) > 1}
             assert not repeated, (path.name, fn.name, sorted(repeated)[:3])
+
+
+NESTED_CONDITIONS = """
+block B(c1: bool = true, c2: bool = false) {
+  a = conv2d(4, kernel=1)
+  b = conv2d(4, kernel=1)
+  forward: (a -> (residual(b) if c2 else b)) if c1 else (a -> b -> relu())
+}
+
+arch Net() {
+  input [3, 8, 8]
+  x1 = B()
+  x2 = B(c1=false)
+  x3 = B(c2=true)
+  forward: x1 -> x2 -> x3
+}
+"""
+
+
+def test_an_inner_condition_keeps_the_layers_an_outer_one_printed(tmp_path: Path) -> None:
+    """The outer condition prints `a` once before its `if`; printing the inner condition (which
+    prints `b` before its own `if`) must not make the outer `else` create `a` again."""
+    path = tmp_path / "spec.arch"
+    path.write_text(NESTED_CONDITIONS)
+    source = compile_spec(path, "keras").source or ""
+    assert source.count('name=f"{name}>a"') == 1, source
+
+
+@pytest.mark.framework
+def test_nested_conditions_agree_with_torch(tmp_path: Path) -> None:
+    assert_backends_agree(NESTED_CONDITIONS, tmp_path)
 
 
 @pytest.mark.framework

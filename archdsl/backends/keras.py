@@ -79,7 +79,7 @@ def print_keras(model: L.LoweredModel) -> str:
                 values |= set(node.targets)
     # nor anything else the module or its functions name: imports, helpers, model functions,
     # factories, the functions' own locals; two blocks that snake-case alike get `_1`
-    taken = values | MODULE_NAMES | RESERVED | {"input_shape", "position"}
+    taken = values | MODULE_NAMES | RESERVED | {"position"}
     taken |= {d.name for d in model.definitions if d.kind == "arch"}
     taken |= {f.name for f in model.factories}
     namer = Namer(taken)
@@ -246,7 +246,7 @@ class _DefinitionPrinter:
         elif isinstance(flow, L.UseMember):
             self.member(self.members[flow.member], src, dst, prefix.child(flow.label), lines)
         elif isinstance(flow, L.Branch):
-            self.hoist_shared_steps(flow, src, prefix, lines)
+            marked = self.hoist_shared_steps(flow, src, prefix, lines)
             then: list[str] = []
             orelse: list[str] = []
             self.fwd(flow.then, src, dst, prefix, then)
@@ -255,8 +255,9 @@ class _DefinitionPrinter:
             lines.extend(indent(then or ["pass"]))
             lines.append("else:")
             lines.extend(indent(orelse or ["pass"]))
-            self.computed.clear()
-            self.skipped.clear()
+            for key in marked:  # only this condition's: an enclosing one's still hold
+                self.computed.pop(key, None)
+                self.skipped.pop(key, None)
         elif isinstance(flow, L.Aux):
             self.fwd(flow.flow, src, flow.var, prefix, lines)
             if src != dst:
@@ -281,9 +282,10 @@ class _DefinitionPrinter:
 
     def hoist_shared_steps(
         self, flow: L.Branch, src: str, prefix: LayerName, lines: list[str]
-    ) -> None:
+    ) -> set[int]:
         """Print the layers both sides of a condition apply first once, before the `if`, so
-        that each layer is created by one statement (Keras builds layers inline)."""
+        that each layer is created by one statement (Keras builds layers inline). Returns the
+        node ids it marked as printed."""
         a, b = _steps(flow.then), _steps(flow.orelse)
         shared = 0
         while shared < min(len(a), len(b)):
@@ -298,6 +300,7 @@ class _DefinitionPrinter:
             assert isinstance(combine, L.Combine)
             side[shared:] = _steps(combine.branches[0])
         var, run = src, None
+        marked: set[int] = set()
         for (pa, step), (pb, other) in zip(a[:shared], b[:shared], strict=True):
             if (id(pa), id(pb)) != run:  # a fresh variable per pipe, so each pipe's stays
                 run, source, var = (id(pa), id(pb)), var, self.namer.new("out")
@@ -307,9 +310,12 @@ class _DefinitionPrinter:
             for pipe, node in ((pa, step), (pb, other)):
                 if pipe is None:
                     self.computed[id(node)] = var
+                    marked.add(id(node))
                 else:
                     done, _ = self.skipped.get(id(pipe), (0, var))
                     self.skipped[id(pipe)] = (done + 1, var)
+                    marked.add(id(pipe))
+        return marked
 
     def combine(
         self, flow: L.Combine, src: str, dst: str, prefix: LayerName, lines: list[str]
