@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import time
-import types
 from pathlib import Path
 
 os.environ["KERAS_BACKEND"] = sys.argv[1]
@@ -28,19 +27,13 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from archdsl.transfer import torch_to_keras  # noqa: E402
-from tests.helpers import randomise, to_channels_last, trainable_count  # noqa: E402
-
-
-def load(path: str, name: str) -> types.ModuleType:
-    module = types.ModuleType(name)
-    exec(compile(Path(path).read_text(), path, "exec"), module.__dict__)
-    return module
+from tests.helpers import load, randomise, to_channels_last, trainable_count  # noqa: E402
 
 
 def build(case: dict) -> dict:
     """Build only: the model's trainable weights, counted."""
     started = time.time()
-    km = getattr(load(case["keras"], "k"), case["entry"])()
+    km = getattr(load(Path(case["keras"]).read_text(), "k"), case["entry"])()
     return {
         "spec": case["spec"],
         "backend": keras.backend.backend(),
@@ -53,10 +46,12 @@ def build(case: dict) -> dict:
 def check(case: dict) -> dict:
     started = time.time()
     torch.manual_seed(0)
-    tm = getattr(load(case["torch"], "t"), case["entry"])().eval()
+    tm = getattr(load(Path(case["torch"]).read_text(), "t"), case["entry"])().eval()
     randomise(tm)
     c, *spatial = case["input_shape"]
-    km = getattr(load(case["keras"], "k"), case["entry"])(input_shape=(*spatial, c))
+    km = getattr(load(Path(case["keras"]).read_text(), "k"), case["entry"])(
+        input_shape=(*spatial, c)
+    )
     out: dict = {"spec": case["spec"], "backend": keras.backend.backend()}
     out["trainable"] = trainable_count(km)
     torch_to_keras(tm.state_dict(), km)
