@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from archdsl.errors import ArchError
 from archdsl.source import SourceFile
-from archdsl.syntax import ast
+from archdsl.syntax import ast, parser, regenerate
 from archdsl.syntax.parser import MAX_NESTING, build_parser, parse
+from tests.helpers import ROOT, SPECS
 
 
 def _parse(text: str) -> ast.Module:
@@ -22,6 +26,63 @@ def _code(text: str) -> str:
 
 def test_grammar_has_no_lalr_conflicts() -> None:
     build_parser(strict=True)
+
+
+def test_standalone_parser_is_generated_from_the_grammar() -> None:
+    """After a change to grammars/archdsl.lark: `python -m archdsl.syntax.regenerate`."""
+    assert not regenerate.stale(), f"the standalone parser is stale: run `{regenerate.COMMAND}`"
+    assert regenerate.main(["--check"]) == 0
+
+
+def _shape(node: object) -> object:
+    """A parse tree as plain data (the standalone module and lark have their own classes)."""
+    if hasattr(node, "data") and hasattr(node, "children"):
+        meta = node.meta  # type: ignore[attr-defined]
+        span = None if meta.empty else (meta.start_pos, meta.end_pos)
+        return (str(node.data), span, [_shape(c) for c in node.children])  # type: ignore[attr-defined]
+    if node is None:
+        return None
+    return (node.type, str(node), node.start_pos)  # type: ignore[attr-defined]
+
+
+def test_standalone_parser_parses_as_lark_does() -> None:
+    """Same trees (rules, positions, tokens) or the same failure for every spec, snippet and
+    diagnostics case, from the standalone tables and from lark built from the grammar."""
+    fresh = build_parser(strict=True)
+    ours = build_parser()
+    files = [*SPECS.glob("*.arch"), *(ROOT / "tests").glob("*/*.arch")]
+    assert len(files) > 100
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        results = []
+        for p in (ours, fresh):
+            try:
+                results.append(_shape(p.parse(text)))
+            except Exception as exc:  # noqa: BLE001 - the two raise their own classes
+                results.append((type(exc).__name__, getattr(exc, "pos_in_stream", None)))
+        assert results[0] == results[1], path
+
+
+def test_a_stale_standalone_parser_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parser, "GRAMMAR_SHA256", "0" * 64)
+    with pytest.raises(RuntimeError, match="archdsl.syntax.regenerate"):
+        parser._parser.__wrapped__()
+    other = "start: NAME\nNAME: /[a-z]+/\n"
+    assert regenerate.grammar_digest(other) in regenerate.source(other)[:400]
+
+
+def test_parsing_loads_neither_lark_nor_pickle() -> None:
+    code = (
+        "import sys\n"
+        "from archdsl.compiler import analyse\n"
+        "analyse('specs/resnet50.arch')\n"
+        "print(sorted(m for m in ('lark', 'pickle', 'regex') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.strip() == "[]"
+    assert "pickle" not in regenerate.GENERATED.read_text(encoding="utf-8").split("DATA = (")[1]
 
 
 def test_comments_are_kept_with_spans() -> None:

@@ -134,7 +134,7 @@ _STATEMENTS = frozenset(
     {
         "start", "import_decl", "block_decl", "arch_decl", "variant_decl", "param_list", "param",
         "input_stmt", "let_stmt", "require_stmt", "forward_stmt", "for_stmt", "for_targets",
-        "repeat_stmt", "member", "target", "guard", "sequential",
+        "repeat_stmt", "init_stmt", "init_path", "member", "target", "guard", "sequential",
     }
 )  # fmt: skip
 # Rules that become no syntax node of their own.
@@ -439,6 +439,13 @@ class _ToAst(Transformer_NonRecursive):  # no recursion, whatever the depth
     def repeat_stmt(self, meta, items):  # type: ignore[no-untyped-def]
         count, *body = items
         return ast.Repeat(count, tuple(body), span=self._s(meta))
+
+    def init_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        path, value, guard = items
+        return ast.Init(path, value, guard, span=self._s(meta))
+
+    def init_path(self, meta, items):  # type: ignore[no-untyped-def]
+        return tuple(str(t) for t in items)
 
     def member(self, meta, items):  # type: ignore[no-untyped-def]
         target, module, guard = items
