@@ -70,6 +70,10 @@ class Entry:
 
 
 NET = "arch Net {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n}\n"
+NORMED = (
+    "arch Net {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n  bn = batchnorm2d()\n"
+    "  forward: conv -> bn\n"
+)
 VEC = "arch Net {{\n  input [8]\n{body}\n}}\n"
 
 
@@ -465,6 +469,39 @@ _ENTRIES = [
         "block `net` beside `arch Net` would be two things under one name.",
         Example("block net {\n  relu = relu()\n}\n\narch Net {\n  input [8]\n  n = net()\n}\n"),
         Example("block Stem {\n  relu = relu()\n}\n\narch Net {\n  input [8]\n  n = Stem()\n}\n"),
+    ),
+    Entry(
+        "E0229",
+        "`init` outside the arch",
+        "Initialisation rules apply to the whole model once it is built, as the reference "
+        "constructors do in one place: they are statements at the top of the arch, and select "
+        "a block's member as `Block.member.tensor`.",
+        Example(
+            "block B {\n  conv = conv2d(4, kernel=3)\n  init conv.weight = zeros()\n}\n\n"
+            "arch Net {\n  input [3, 8, 8]\n  b = B()\n}\n"
+        ),
+        Example(
+            "block B {\n  conv = conv2d(4, kernel=3)\n}\n\n"
+            "arch Net {\n  input [3, 8, 8]\n  b = B()\n  init B.conv.weight = zeros()\n}\n"
+        ),
+    ),
+    Entry(
+        "E0230",
+        "`init` selects no tensor",
+        "A rule selects a layer kind (`conv2d.weight`: every convolution), a member of a block "
+        "(`Bottleneck.bn3.weight`) or a member of the arch (`fc.weight`; `classifier.1.weight` "
+        "for item 1 of a fixed `sequential`), then one of that layer's tensors.",
+        Example(NORMED + "  init bn.kernel = zeros()\n}\n"),
+        Example(NORMED + "  init bn.weight = zeros()\n}\n"),
+    ),
+    Entry(
+        "E0231",
+        "unknown or misused initialisation",
+        "An `init` rule calls one of torch.nn.init's functions by its name without the "
+        "underscore (`kaiming_normal`, `normal`, `trunc_normal`, `zeros`, ...), with constant "
+        'arguments in their domains (a positive `std`, `mode` "fan_in" or "fan_out").',
+        Example(NORMED + '  init conv2d.weight = kaiming_normal(mode="fan_middle")\n}\n'),
+        Example(NORMED + '  init conv2d.weight = kaiming_normal(mode="fan_out")\n}\n'),
     ),
     # ---- E03xx: imports ----
     Entry(

@@ -10,7 +10,9 @@ momentum as ``1 - m``, flatten in channels-first order (``Permute`` first).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from archdsl import __version__
 from archdsl.backends.base import (
@@ -24,8 +26,9 @@ from archdsl.backends.base import (
 from archdsl.backends.exprs import Spelling, default_value, python, requirements
 from archdsl.backends.text import docstring, docstring_lines
 from archdsl.errors import error
+from archdsl.initializers import gain
 from archdsl.ir import lowered as L
-from archdsl.layers.registry import get_layer
+from archdsl.layers.registry import LayerType, get_layer
 from archdsl.names import KERAS_PATH_SEPARATOR, MODULE_NAMES, RESERVED, Namer, snake_case
 
 _PY_TYPES = {
@@ -99,11 +102,17 @@ def print_keras(model: L.LoweredModel) -> str:
         "make_divisible": "make_divisible" in needs,
         "ceil_extra": False,
         "adaptive_avg_pool2d": False,
+        "torch_weight": False,
+        "torch_bias": False,
+        "trunc_normal": False,
     }
+    arch = model.definition(model.arch)
+    init = _Init(arch, helpers)
     functions = []
     for d in model.definitions:
-        printer = _DefinitionPrinter(d, fn_names, spell, helpers)
+        printer = _DefinitionPrinter(d, fn_names, spell, helpers, init)
         functions.append(printer.print())
+    imports["math"] |= helpers["torch_bias"] or helpers["trunc_normal"]
     factories = [
         {
             "name": f.name,
@@ -136,8 +145,11 @@ class _DefinitionPrinter:
         fn_names: dict[str, str],
         spell: Spelling,
         helpers: dict[str, bool],
+        init: _Init,
     ) -> None:
         self.d = d
+        self.init = init
+        self.owner: str | None = None  # the named member whose sequence is being printed
         self.fn_names = fn_names
         self.spell = spell
         self.helpers = helpers
@@ -183,6 +195,7 @@ class _DefinitionPrinter:
             body.append("x = inputs")
             prefix = LayerName(())
         else:
+            params.extend(self.init.threaded)
             params.append(f'name: str = "{self.fn_names[d.name]}"')
             prefix = LayerName(((True, "name"),))
         start = len(body)
@@ -359,12 +372,15 @@ class _DefinitionPrinter:
         if isinstance(module, L.Sequence):
             if inner != dst:
                 body.append(f"{dst} = {inner}")
+            outer, self.owner = self.owner, stmt.name
             self.sequence_body(module.body, dst, name, body)
+            self.owner = outer
         elif isinstance(module, L.LayerCall):
-            self.layer(module, inner, dst, name, body)
+            self.layer(module, inner, dst, name, body, (stmt.name, None))
         else:
             parts = [inner, *(self.py(a) for a in module.args)]
             parts += [f"{k.name}={self.py(k.value)}" for k in module.kwargs]
+            parts += [f"{v}={v}" for v in self.init.values]
             parts.append(f"name={name.source()}")
             body.append(f"{dst} = {self.py(module.callee)}({', '.join(parts)})")
         if stmt.guard is not None:
@@ -380,10 +396,15 @@ class _DefinitionPrinter:
         dst: str,
         name: LayerName,
         lines: list[str],
+        target: tuple[str | None, int | None] = (None, None),
     ) -> None:
         layer = get_layer(call.layer)
         assert layer is not None
         args, given = layer_arguments(layer, call.args, self.py)
+        if layer.tensors:
+            args["init"] = self.init.kwargs(self.d, target, layer, args, src, False, self.py)
+            if layer.name == "conv2d":
+                args["init_dw"] = self.init.kwargs(self.d, target, layer, args, src, True, self.py)
         if "ceil_mode" in given:
             self.helpers["ceil_extra"] = True
         if layer.name == "adaptive_avgpool2d" and args["output"] != "1":
@@ -426,7 +447,14 @@ class _DefinitionPrinter:
                     )
                     step: list[str] = []
                     plain = stmt.model_copy(update={"guard": None})
-                    self.member(plain, var, var, name, step)
+                    if isinstance(stmt.module, L.LayerCall):
+                        item = pos if isinstance(pos, int) and self.owner else None
+                        target = (self.owner, item) if item is not None else (None, None)
+                        self.layer(stmt.module, var, var, name, step, target)
+                    else:
+                        outer, self.owner = self.owner, None
+                        self.member(plain, var, var, name, step)
+                        self.owner = outer
                     if isinstance(pos, int):
                         position[0] = pos + 1
                     else:
@@ -473,3 +501,121 @@ def _steps(flow: L.Flow) -> list[tuple[L.Pipe | None, L.Flow]]:
     if isinstance(flow, L.Pipe):
         return [(flow, step) for step in flow.steps]
     return [(None, flow)]
+
+
+# ---- initialisation -------------------------------------------------------------------------
+
+# Keras's keyword for each tensor `init` may set (a depthwise kernel has its own)
+_INIT_KWARGS = {
+    ("conv2d", "weight"): "kernel_initializer",
+    ("conv2d", "bias"): "bias_initializer",
+    ("linear", "weight"): "kernel_initializer",
+    ("linear", "bias"): "bias_initializer",
+    ("batchnorm2d", "weight"): "gamma_initializer",
+    ("batchnorm2d", "bias"): "beta_initializer",
+}
+_KERAS_DEFAULTS = {"ones": '"ones"', "zeros": '"zeros"'}  # what Keras's norms start from
+
+
+class _Init:
+    """The arch's `init` rules, printed into each layer's initializer arguments: Keras layers
+    take their initial values when they are created, inside the block functions, so a rule's
+    condition travels into every block function as a keyword argument."""
+
+    def __init__(self, arch: L.Definition, helpers: dict[str, bool]) -> None:
+        self.rules = arch.init
+        self.helpers = helpers
+        params = {p.name: p for p in arch.params}
+        self.values = sorted(
+            {n.name for r in self.rules for n in L.walk(r.guard) if isinstance(n, L.Var)}
+        )
+        self.threaded = []
+        for v in self.values:
+            p = params[v]
+            default = "" if p.default is None else f" = {python(p.default, Spelling())}"
+            self.threaded.append(f"{v}: {_PY_TYPES[p.type]}{default}")
+
+    def kwargs(
+        self,
+        d: L.Definition,
+        target: tuple[str | None, int | None],
+        layer: LayerType,
+        args: dict[str, str],
+        src: str,
+        depthwise: bool,
+        py: Callable[[L.Expr], str],
+    ) -> str:
+        out = ""
+        for tensor, default in layer.tensors:
+            if args.get(tensor) == "False":  # no such tensor (bias=false)
+                continue
+            value = self.default(default, layer, args, src, depthwise)
+            for rule in self.rules:
+                if rule.tensor != tensor or not self.applies(rule, d, target, layer):
+                    continue
+                spelled = self.spell(rule, depthwise)
+                if rule.guard is None:
+                    value = spelled
+                else:
+                    value = (
+                        f"{spelled} if {py(rule.guard)} else {value or _KERAS_DEFAULTS[default]}"
+                    )
+            if value is None or value == _KERAS_DEFAULTS.get(default):
+                continue
+            kw = (
+                "depthwise_initializer"
+                if depthwise and tensor == "weight"
+                else _INIT_KWARGS[(layer.name, tensor)]
+            )
+            out += f", {kw}={value}"
+        return out
+
+    def applies(
+        self, rule: L.Init, d: L.Definition, target: tuple[str | None, int | None], layer: LayerType
+    ) -> bool:
+        if rule.member is None:
+            return rule.layer == layer.name
+        owner = d.kind == "arch" if rule.block is None else rule.block == d.name
+        return owner and (rule.member, rule.item) == target
+
+    def default(
+        self, kind: str, layer: LayerType, args: dict[str, str], src: str, depthwise: bool
+    ) -> str | None:
+        if kind in _KERAS_DEFAULTS:
+            return None
+        if kind == "torch_weight":
+            self.helpers["torch_weight"] = True
+            return "torch_weight(depthwise=True)" if depthwise else "torch_weight()"
+        self.helpers["torch_bias"] = True
+        fan_in = f"{src}.shape[-1]"
+        if layer.name == "conv2d":
+            if args["groups"] != "1":
+                fan_in += f" // {args['groups']}"
+            if args["kernel"] != "1":
+                fan_in += f" * {args['kernel']} ** 2"
+        return f"torch_bias({fan_in})"
+
+    def spell(self, rule: L.Init, depthwise: bool) -> str:
+        a: dict[str, Any] = {x.name: x.value.value for x in rule.args}  # type: ignore[union-attr]
+        init = "keras.initializers."
+        if rule.func in ("zeros", "ones"):
+            return f'"{rule.func}"'
+        if rule.func == "constant":
+            return f"{init}Constant({a['value']!r})"
+        if rule.func == "normal":
+            mean = f"mean={a['mean']!r}, " if a["mean"] else ""
+            return f"{init}RandomNormal({mean}stddev={a['std']!r})"
+        if rule.func == "uniform":
+            return f"{init}RandomUniform({a['a']!r}, {a['b']!r})"
+        if rule.func == "trunc_normal":
+            self.helpers["trunc_normal"] = True
+            return f"TruncNormal({a['mean']!r}, {a['std']!r}, {a['a']!r}, {a['b']!r})"
+        if rule.func.startswith("kaiming"):
+            scale = gain(a["nonlinearity"], a["a"]) ** 2
+            mode = a["mode"]
+            if depthwise:
+                mode = "fan_out" if mode == "fan_in" else "fan_in"
+        else:  # xavier
+            scale, mode = a["gain"] ** 2, "fan_avg"
+        dist = "uniform" if rule.func.endswith("uniform") else "untruncated_normal"
+        return f'{init}VarianceScaling({round(scale, 12)!r}, "{mode}", "{dist}")'

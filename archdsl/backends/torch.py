@@ -18,6 +18,7 @@ from archdsl.backends.base import (
 from archdsl.backends.exprs import Spelling, default_value, python, requirements
 from archdsl.backends.text import docstring, docstring_lines
 from archdsl.errors import error
+from archdsl.initializers import FUNCTIONS, non_default
 from archdsl.ir import lowered as L
 from archdsl.layers.registry import get_layer
 from archdsl.names import Namer
@@ -134,6 +135,7 @@ class _DefinitionPrinter:
         if d.kind == "block":
             assert d.out_channels is not None
             body.append(f"self.out_channels = {_py(d.out_channels)}")
+        body.extend(_init_section(d.init))
         lines = [f"class {d.name}({base}):", *docstring_lines(d.doc, "    "), ""]
         lines.append(f"    def __init__({', '.join(['self', *params])}) -> None:")
         lines.extend(indent(body, 2))
@@ -308,3 +310,71 @@ class _DefinitionPrinter:
             lines.append(f"{dst} = torch.cat([{', '.join(branches)}], dim={flow.axis})")
         else:
             raise error("E0902", f"internal error: the torch backend cannot print `{flow.op}`")
+
+
+# ---- initialisation ------------------------------------------------------------------------
+
+
+def _init_call(rule: L.Init, tensor: str) -> str:
+    fn = FUNCTIONS[rule.func]
+    args = non_default(fn, {a.name: a.value.value for a in rule.args})  # type: ignore[union-attr]
+    parts = [tensor]
+    if fn.name == "constant":
+        parts.append(repr(args.pop("value")))
+    parts += [f"{k}={v!r}" for k, v in args.items()]
+    return f"nn.init.{fn.torch}({', '.join(parts)})"
+
+
+def _init_section(rules: tuple[L.Init, ...]) -> list[str]:
+    """The arch's rules after every member is built, as torchvision writes them: one
+    ``for m in self.modules()`` loop over consecutive layer-kind rules (a module has one kind,
+    so their order within a kind is all that matters), one loop per block-member rule, the
+    arch's own members by attribute; a guard wraps its rule."""
+    lines: list[str] = []
+    i = 0
+    while i < len(rules):
+        rule = rules[i]
+        if rule.member is None and rule.guard is None:
+            run: dict[str, list[str]] = {}
+            while i < len(rules) and rules[i].member is None and rules[i].guard is None:
+                r = rules[i]
+                run.setdefault(r.layer, []).extend(_apply(r, "m"))
+                i += 1
+            lines.append("for m in self.modules():")
+            for n, (kind, body) in enumerate(run.items()):
+                layer = get_layer(kind)
+                assert layer is not None
+                lines.append(
+                    f"    {'if' if n == 0 else 'elif'} isinstance(m, nn.{layer.torch_class}):"
+                )
+                lines.extend(indent(body, 2))
+            continue
+        step: list[str]
+        if rule.member is None:
+            layer = get_layer(rule.layer)
+            assert layer is not None
+            step = ["for m in self.modules():", f"    if isinstance(m, nn.{layer.torch_class}):"]
+            step += indent(_apply(rule, "m"), 2)
+        elif rule.block is not None:
+            step = ["for m in self.modules():", f"    if isinstance(m, {rule.block}):"]
+            step += indent(_apply(rule, f"m.{rule.member}"), 2)
+        else:
+            step = _apply(rule, f"self.{rule.member}")
+        if rule.guard is not None:
+            step = [f"if {_py(rule.guard)}:", *indent(step)]
+        lines.extend(step)
+        i += 1
+    return lines
+
+
+def _apply(rule: L.Init, module: str) -> list[str]:
+    """Set ``rule``'s tensor of ``module`` (Python source); absent tensors are skipped."""
+    if rule.item is not None:
+        module = f"{module}[{rule.item}]"
+    call = _init_call(rule, f"{module}.{rule.tensor}")
+    checks = [f"{module} is not None"] if rule.absent_member else []
+    if rule.absent_tensor:
+        checks.append(f"{module}.{rule.tensor} is not None")
+    if not checks:
+        return [call]
+    return [f"if {' and '.join(checks)}:", f"    {call}"]

@@ -19,6 +19,7 @@ from archdsl.errors import Span, error
 from archdsl.ir import lowered as L
 from archdsl.ir.combinators import COMBINATORS, concat_axis
 from archdsl.ir.evaluate import BlockRef, evaluate
+from archdsl.ir.init_rules import lower_rules
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
 from archdsl.layers.registry import LayerType, get_layer
@@ -45,6 +46,7 @@ def lower(
     new defaults for the arch's parameters (``--set``)."""
     low = _Lowering(program, model, defaults)
     order = _block_order(program, model.arch, list(model.params.values()))
+    low.reachable = set(order)
     definitions = tuple(low.definition(name) for name in order)
     made: list[L.Factory] = []
     for name, args in factories.items():
@@ -232,6 +234,7 @@ class _Lowering:
         self.defaults = defaults
         self.blocks = {n for n, b in program.blocks.items() if not b.is_arch}
         self.outs: dict[str, L.Expr] = {}
+        self.reachable: set[str] = set()  # the definitions this model builds
         self.done: dict[str, L.Definition] = {}
         self.loop_ids = 0
         self.by_span: dict[Span, list[Instance]] = {}
@@ -392,7 +395,13 @@ class _Definition:
             input=self.input_shape() if decl.is_arch else None,
             aux_outputs=tuple(self.aux),
             items=items,
+            init=self.init_rules() if decl.is_arch else (),
         )
+
+    def init_rules(self) -> tuple[L.Init, ...]:
+        """The arch's rules; one for a block this model does not build selects nothing."""
+        rules = lower_rules(self.low.prog.blocks, self.decl, self.low.conv)
+        return tuple(r for r in rules if r.block is None or r.block in self.low.reachable)
 
     def parameter(self, p: ast.Param) -> L.Parameter:
         default = p.default

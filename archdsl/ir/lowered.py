@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class Node(BaseModel):
@@ -301,6 +301,27 @@ class InputShape(Node):
     parametric: bool  # the shape reads the arch's parameters
 
 
+class Init(Node):
+    """An arch's `init` rule: once the model is built, ``tensor`` of the selected layers is
+    drawn from ``func`` with ``args`` (every argument, defaults filled in), when ``guard``
+    holds; rules apply in order, a later one overriding an earlier one. The selection is every
+    layer of kind ``layer`` (``member`` None), or member ``member`` (item ``item`` of it when it
+    is a sequence) of every instance of ``block``, or of the arch itself (``block`` None).
+    ``absent_member``: the member is optional; ``absent_tensor``: a selected layer may lack
+    the tensor (a convolution with ``bias=false``)."""
+
+    layer: str
+    tensor: str
+    block: str | None = None
+    member: str | None = None
+    item: int | None = None
+    func: str
+    args: tuple[Argument, ...] = ()
+    guard: Expr | None = None
+    absent_member: bool = False
+    absent_tensor: bool = False
+
+
 class Definition(Node):
     """One block or arch: a torch class, a Keras function."""
 
@@ -315,6 +336,7 @@ class Definition(Node):
     out_channels: Expr | None = None
     input: InputShape | None = None
     aux_outputs: tuple[str, ...] = ()  # locals of the auxiliary outputs, in tap order
+    init: tuple[Init, ...] = ()  # an arch's initialisation rules, in order
 
 
 class Factory(Node):
@@ -336,7 +358,7 @@ class InstanceFacts(Node):
 
 
 class LoweredModel(Node):
-    format_version: Literal[1] = FORMAT_VERSION
+    format_version: Literal[2] = FORMAT_VERSION
     spec: str
     title: str
     arch: str
@@ -384,6 +406,7 @@ for _model in (
     Pipe,
     Parameter,
     InputShape,
+    Init,
     Definition,
     Factory,
     LoweredModel,

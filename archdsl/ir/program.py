@@ -436,6 +436,13 @@ class _Resolver:
                 self.expr(stmt.shape, scope)
             elif isinstance(stmt, ast.Require):
                 self.expr(stmt.cond, scope)
+            elif isinstance(stmt, ast.Init):
+                if not top:
+                    self.fail(
+                        error("E0229", "`init` rules belong at the top of an arch", stmt.span)
+                    )
+                if stmt.guard is not None:
+                    self.expr(stmt.guard, scope)
             elif isinstance(stmt, ast.Forward):
                 if not top:
                     self.fail(error("E0209", "`forward` belongs at the top of a block", stmt.span))

@@ -47,6 +47,7 @@ def _conv_macs(a: Conv2dArgs, s: Shape, out: Shape) -> int:
 register(
     LayerType(
         name="conv2d",
+        tensors=(("weight", "torch_weight"), ("bias", "torch_bias")),
         schema=Conv2dArgs,
         shape=_conv_shape,
         count=_conv_count,

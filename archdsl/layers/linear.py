@@ -37,6 +37,7 @@ register(
 register(
     LayerType(
         name="linear",
+        tensors=(("weight", "torch_weight"), ("bias", "torch_bias")),
         schema=LinearArgs,
         shape=lambda a, s: (a.out,),
         count=lambda a, s: (s[0] * a.out + (a.out if a.bias else 0), 0),

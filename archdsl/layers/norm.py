@@ -19,6 +19,7 @@ def _bn_count(a: BatchNormArgs, s: Shape) -> tuple[int, int]:
 register(
     LayerType(
         name="batchnorm2d",
+        tensors=(("weight", "ones"), ("bias", "zeros")),
         schema=BatchNormArgs,
         shape=lambda a, s: s,
         count=_bn_count,

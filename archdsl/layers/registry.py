@@ -55,6 +55,11 @@ class LayerType:
     macs: Callable[[Any, Shape, Shape], int] | None = None
     # The module's ``kernel_size`` attribute in the generated torch code, if it has one.
     kernel_size: Callable[[Any], int | list[int]] | None = None
+    # The parameter tensors `init` rules may set, each with its initial value when no rule
+    # does (torch's): "torch_weight" (kaiming-uniform, a = sqrt(5)), "torch_bias" (uniform in
+    # +-1 / sqrt(fan_in)), "ones" or "zeros". A tensor named like a bool argument (`bias`)
+    # exists only where that argument is true.
+    tensors: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_weights(self) -> bool:

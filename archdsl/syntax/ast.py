@@ -43,7 +43,7 @@ class Node:
             elif isinstance(child, Target):
                 if child.suffix is not None:
                     yield child.suffix
-            elif isinstance(child, Call) and isinstance(self, Member):
+            elif isinstance(child, Call) and isinstance(self, Member | Init):
                 yield from child.args
                 yield from (k.value for k in child.kwargs)
             elif not isinstance(child, _STATEMENTS + (Sequential,)):
@@ -237,6 +237,17 @@ class Forward(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Init(Node):
+    """``init conv2d.weight = kaiming_normal(mode="fan_out") when cond``: an arch's weight
+    initialisation rule. ``path`` is the selector (a layer kind, a block and its member, or a
+    member of the arch; digits index a sequence's items), ending in the tensor's name."""
+
+    path: tuple[str, ...]
+    value: Call
+    guard: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class For(Node):
     targets: tuple[str, ...]
     iterable: Expr
@@ -249,8 +260,8 @@ class Repeat(Node):
     body: tuple[Stmt, ...]
 
 
-Stmt = Member | Let | Require | Input | Forward | For | Repeat
-_STATEMENTS = (Member, Let, Require, Input, Forward, For, Repeat)
+Stmt = Member | Let | Require | Input | Forward | Init | For | Repeat
+_STATEMENTS = (Member, Let, Require, Input, Forward, Init, For, Repeat)
 
 
 # ---- declarations ----------------------------------------------------------------

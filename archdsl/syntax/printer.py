@@ -569,6 +569,11 @@ class _Printer:
             return _cat("input ", self.expr(s.shape))
         if isinstance(s, ast.Forward):
             return _cat("forward: ", self.expr(s.flow))
+        if isinstance(s, ast.Init):
+            parts = [f"init {'.'.join(s.path)} = ", self.expr(s.value)]
+            if s.guard is not None:
+                parts += [" when ", self.expr(s.guard)]
+            return _cat(*parts)
         if isinstance(s, ast.For):
             head = _cat(f"for {_targets(s.targets, parens=True)} in ", self.expr(s.iterable))
             return _cat(head, self.body(s.body, hi))

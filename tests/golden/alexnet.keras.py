@@ -8,9 +8,23 @@ spec, so weights move between the two by name (see `archdsl.transfer`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
+
+
+def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
+    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    mode = "fan_out" if depthwise else "fan_in"
+    return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
+
+
+def torch_bias(fan_in: int) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear biases: uniform in +-1 / sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
 
 
 def adaptive_avg_pool2d(
@@ -57,6 +71,8 @@ def AlexNet(
             filters=maps,
             kernel_size=kernel,
             strides=stride,
+            kernel_initializer=torch_weight(),
+            bias_initializer=torch_bias(x.shape[-1] * kernel**2),
             name=f"features>{position}",
         )(x)
         position += 1
@@ -71,12 +87,27 @@ def AlexNet(
     x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
-    x = keras.layers.Dense(units=4096, name="classifier>1")(x)
+    x = keras.layers.Dense(
+        units=4096,
+        kernel_initializer=torch_weight(),
+        bias_initializer=torch_bias(x.shape[-1]),
+        name="classifier>1",
+    )(x)
     x = keras.layers.ReLU(name="classifier>2")(x)
     x = keras.layers.Dropout(rate=dropout, name="classifier>3")(x)
-    x = keras.layers.Dense(units=4096, name="classifier>4")(x)
+    x = keras.layers.Dense(
+        units=4096,
+        kernel_initializer=torch_weight(),
+        bias_initializer=torch_bias(x.shape[-1]),
+        name="classifier>4",
+    )(x)
     x = keras.layers.ReLU(name="classifier>5")(x)
-    x = keras.layers.Dense(units=num_classes, name="classifier>6")(x)
+    x = keras.layers.Dense(
+        units=num_classes,
+        kernel_initializer=torch_weight(),
+        bias_initializer=torch_bias(x.shape[-1]),
+        name="classifier>6",
+    )(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -8,10 +8,24 @@ spec, so weights move between the two by name (see `archdsl.transfer`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import keras
+
+
+def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
+    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    mode = "fan_out" if depthwise else "fan_in"
+    return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
+
+
+def torch_bias(fan_in: int) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear biases: uniform in +-1 / sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
 
 
 def dense_layer(
@@ -29,6 +43,9 @@ def dense_layer(
         filters=bn_size * growth_rate,
         kernel_size=1,
         use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_in", "untruncated_normal"
+        ),
         name=f"{name}>conv1",
     )(branch_1)
     branch_1 = keras.layers.BatchNormalization(
@@ -37,7 +54,13 @@ def dense_layer(
     branch_1 = keras.layers.ReLU(name=f"{name}>relu2")(branch_1)
     branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(branch_1)
     branch_1 = keras.layers.Conv2D(
-        filters=growth_rate, kernel_size=3, use_bias=False, name=f"{name}>conv2"
+        filters=growth_rate,
+        kernel_size=3,
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_in", "untruncated_normal"
+        ),
+        name=f"{name}>conv2",
     )(branch_1)
     x = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")([branch, branch_1])
     return x
@@ -66,7 +89,13 @@ def transition(x: keras.KerasTensor, name: str = "transition") -> keras.KerasTen
     )(x)
     x = keras.layers.ReLU(name=f"{name}>relu")(x)
     x = keras.layers.Conv2D(
-        filters=in_channels // 2, kernel_size=1, use_bias=False, name=f"{name}>conv"
+        filters=in_channels // 2,
+        kernel_size=1,
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_in", "untruncated_normal"
+        ),
+        name=f"{name}>conv",
     )(x)
     x = keras.layers.AveragePooling2D(pool_size=2, strides=2, name=f"{name}>pool")(x)
     return x
@@ -90,6 +119,9 @@ def features(
         kernel_size=7,
         strides=2,
         use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_in", "untruncated_normal"
+        ),
         name=f"{name}>conv0",
     )(x)
     x = keras.layers.BatchNormalization(
@@ -139,7 +171,12 @@ def DenseNet(
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="adaptive_avgpool2d")(x)
     x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(units=num_classes, name="classifier")(x)
+    x = keras.layers.Dense(
+        units=num_classes,
+        kernel_initializer=torch_weight(),
+        bias_initializer="zeros",
+        name="classifier",
+    )(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

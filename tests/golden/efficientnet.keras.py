@@ -24,6 +24,19 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
     return new_v
 
 
+def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
+    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    mode = "fan_out" if depthwise else "fan_in"
+    return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
+
+
+def torch_bias(fan_in: int) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear biases: uniform in +-1 / sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
+
+
 def conv_bn_activation(
     x: keras.KerasTensor,
     out: int,
@@ -50,7 +63,13 @@ def conv_bn_activation(
     x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}>0>pad")(x)
     if groups == x.shape[-1] == out:
         x = keras.layers.DepthwiseConv2D(
-            kernel_size=kernel, strides=stride, use_bias=False, name=f"{name}>0"
+            kernel_size=kernel,
+            strides=stride,
+            use_bias=False,
+            depthwise_initializer=keras.initializers.VarianceScaling(
+                2.0, "fan_in", "untruncated_normal"
+            ),
+            name=f"{name}>0",
         )(x)
     else:
         x = keras.layers.Conv2D(
@@ -59,6 +78,9 @@ def conv_bn_activation(
             strides=stride,
             use_bias=False,
             groups=groups,
+            kernel_initializer=keras.initializers.VarianceScaling(
+                2.0, "fan_out", "untruncated_normal"
+            ),
             name=f"{name}>0",
         )(x)
     x = keras.layers.BatchNormalization(
@@ -99,15 +121,27 @@ def squeeze_excitation(
     branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}>avgpool")(
         x
     )
-    branch = keras.layers.Conv2D(filters=squeeze, kernel_size=1, name=f"{name}>fc1")(
-        branch
-    )
+    branch = keras.layers.Conv2D(
+        filters=squeeze,
+        kernel_size=1,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        bias_initializer="zeros",
+        name=f"{name}>fc1",
+    )(branch)
     if activation == "silu":
         branch = keras.layers.Activation("silu", name=f"{name}>silu")(branch)
     else:
         branch = keras.layers.ReLU(name=f"{name}>relu")(branch)
     branch = keras.layers.Conv2D(
-        filters=in_channels, kernel_size=1, name=f"{name}>fc2"
+        filters=in_channels,
+        kernel_size=1,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        bias_initializer="zeros",
+        name=f"{name}>fc2",
     )(branch)
     if gate == "hardsigmoid":
         branch = keras.layers.Activation("hard_sigmoid", name=f"{name}>hardsigmoid")(
@@ -267,7 +301,14 @@ def EfficientNet(
     x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
-    x = keras.layers.Dense(units=num_classes, name="classifier>1")(x)
+    x = keras.layers.Dense(
+        units=num_classes,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            0.333333333333, "fan_out", "uniform"
+        ),
+        bias_initializer="zeros",
+        name="classifier>1",
+    )(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

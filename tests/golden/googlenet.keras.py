@@ -8,9 +8,43 @@ spec, so weights move between the two by name (see `archdsl.transfer`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
+
+
+def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
+    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    mode = "fan_out" if depthwise else "fan_in"
+    return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
+
+
+def torch_bias(fan_in: int) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear biases: uniform in +-1 / sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
+
+
+class TruncNormal(keras.initializers.Initializer):
+    """torch.nn.init.trunc_normal_: normal(mean, std) restricted to [a, b], drawn by
+    inverting the normal's distribution function on a uniform sample, as torch does."""
+
+    def __init__(self, mean: float, std: float, a: float, b: float) -> None:
+        self.mean, self.std, self.a, self.b = mean, std, a, b
+
+    def __call__(self, shape: Any, dtype: Any = None) -> Any:
+        def cdf(v: float) -> float:
+            return 0.5 * (1 + math.erf((v - self.mean) / (self.std * math.sqrt(2))))
+
+        low, high = 2 * cdf(self.a) - 1, 2 * cdf(self.b) - 1
+        u = keras.random.uniform(shape, minval=low, maxval=high, dtype=dtype)
+        x = keras.ops.erfinv(u) * (self.std * math.sqrt(2)) + self.mean
+        return keras.ops.clip(x, self.a, self.b)
+
+    def get_config(self) -> dict[str, float]:
+        return {"mean": self.mean, "std": self.std, "a": self.a, "b": self.b}
 
 
 def ceil_extra(
@@ -60,6 +94,7 @@ def basic_conv2d(
         kernel_size=kernel,
         strides=stride,
         use_bias=False,
+        kernel_initializer=TruncNormal(0.0, 0.01, -2.0, 2.0),
         name=f"{name}>conv",
     )(x)
     x = keras.layers.BatchNormalization(momentum=0.9, epsilon=0.001, name=f"{name}>bn")(
@@ -123,10 +158,20 @@ def inception_aux(
     x = basic_conv2d(x, 128, name=f"{name}>conv")
     x = keras.layers.Permute((3, 1, 2), name=f"{name}>flatten>permute")(x)
     x = keras.layers.Flatten(name=f"{name}>flatten")(x)
-    x = keras.layers.Dense(units=1024, name=f"{name}>fc1")(x)
+    x = keras.layers.Dense(
+        units=1024,
+        kernel_initializer=TruncNormal(0.0, 0.01, -2.0, 2.0),
+        bias_initializer=torch_bias(x.shape[-1]),
+        name=f"{name}>fc1",
+    )(x)
     x = keras.layers.ReLU(name=f"{name}>relu")(x)
     x = keras.layers.Dropout(rate=dropout, name=f"{name}>dropout")(x)
-    x = keras.layers.Dense(units=num_classes, name=f"{name}>fc2")(x)
+    x = keras.layers.Dense(
+        units=num_classes,
+        kernel_initializer=TruncNormal(0.0, 0.01, -2.0, 2.0),
+        bias_initializer=torch_bias(x.shape[-1]),
+        name=f"{name}>fc2",
+    )(x)
     return x
 
 
@@ -202,7 +247,12 @@ def GoogLeNet(
     x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(rate=dropout, name="dropout")(x)
-    x = keras.layers.Dense(units=num_classes, name="fc")(x)
+    x = keras.layers.Dense(
+        units=num_classes,
+        kernel_initializer=TruncNormal(0.0, 0.01, -2.0, 2.0),
+        bias_initializer=torch_bias(x.shape[-1]),
+        name="fc",
+    )(x)
     return keras.Model(inputs=inputs, outputs=[x, aux2, aux1], name=name)
 
 

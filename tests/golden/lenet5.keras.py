@@ -8,9 +8,23 @@ spec, so weights move between the two by name (see `archdsl.transfer`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
+
+
+def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
+    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    mode = "fan_out" if depthwise else "fan_in"
+    return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
+
+
+def torch_bias(fan_in: int) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear biases: uniform in +-1 / sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
 
 
 def LeNet5(
@@ -21,19 +35,46 @@ def LeNet5(
     """Model `LeNet5` from the spec."""
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
-    x = keras.layers.Conv2D(filters=6, kernel_size=5, name="features>0")(x)
+    x = keras.layers.Conv2D(
+        filters=6,
+        kernel_size=5,
+        kernel_initializer=torch_weight(),
+        bias_initializer=torch_bias(x.shape[-1] * 5**2),
+        name="features>0",
+    )(x)
     x = keras.layers.Activation("tanh", name="features>1")(x)
     x = keras.layers.AveragePooling2D(pool_size=2, name="features>2")(x)
-    x = keras.layers.Conv2D(filters=16, kernel_size=5, name="features>3")(x)
+    x = keras.layers.Conv2D(
+        filters=16,
+        kernel_size=5,
+        kernel_initializer=torch_weight(),
+        bias_initializer=torch_bias(x.shape[-1] * 5**2),
+        name="features>3",
+    )(x)
     x = keras.layers.Activation("tanh", name="features>4")(x)
     x = keras.layers.AveragePooling2D(pool_size=2, name="features>5")(x)
     x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(units=120, name="classifier>0")(x)
+    x = keras.layers.Dense(
+        units=120,
+        kernel_initializer=torch_weight(),
+        bias_initializer=torch_bias(x.shape[-1]),
+        name="classifier>0",
+    )(x)
     x = keras.layers.Activation("tanh", name="classifier>1")(x)
-    x = keras.layers.Dense(units=84, name="classifier>2")(x)
+    x = keras.layers.Dense(
+        units=84,
+        kernel_initializer=torch_weight(),
+        bias_initializer=torch_bias(x.shape[-1]),
+        name="classifier>2",
+    )(x)
     x = keras.layers.Activation("tanh", name="classifier>3")(x)
-    x = keras.layers.Dense(units=num_classes, name="classifier>4")(x)
+    x = keras.layers.Dense(
+        units=num_classes,
+        kernel_initializer=torch_weight(),
+        bias_initializer=torch_bias(x.shape[-1]),
+        name="classifier>4",
+    )(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -8,6 +8,7 @@ spec, so weights move between the two by name (see `archdsl.transfer`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
@@ -23,6 +24,19 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
     return new_v
 
 
+def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
+    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    mode = "fan_out" if depthwise else "fan_in"
+    return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
+
+
+def torch_bias(fan_in: int) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear biases: uniform in +-1 / sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
+
+
 def depthwise_separable_conv(
     x: keras.KerasTensor,
     out: int,
@@ -32,14 +46,26 @@ def depthwise_separable_conv(
     """Depthwise 3x3 (it carries the stride), then pointwise 1x1; no skip connection."""
     x = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv_dw>pad")(x)
     x = keras.layers.DepthwiseConv2D(
-        kernel_size=3, strides=stride, use_bias=False, name=f"{name}>conv_dw"
+        kernel_size=3,
+        strides=stride,
+        use_bias=False,
+        depthwise_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_in", "untruncated_normal"
+        ),
+        name=f"{name}>conv_dw",
     )(x)
     x = keras.layers.BatchNormalization(
         momentum=0.9, epsilon=1e-05, name=f"{name}>bn1"
     )(x)
     x = keras.layers.ReLU(max_value=6.0, name=f"{name}>relu6")(x)
     x = keras.layers.Conv2D(
-        filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv_pw"
+        filters=out,
+        kernel_size=1,
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        name=f"{name}>conv_pw",
     )(x)
     x = keras.layers.BatchNormalization(
         momentum=0.9, epsilon=1e-05, name=f"{name}>bn2"
@@ -63,6 +89,9 @@ def MobileNetV1(
         kernel_size=3,
         strides=2,
         use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
         name="conv_stem",
     )(x)
     x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-05, name="bn1")(x)
@@ -82,7 +111,14 @@ def MobileNetV1(
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="global_pool")(x)
     x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(units=num_classes, name="classifier")(x)
+    x = keras.layers.Dense(
+        units=num_classes,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            0.333333333333, "fan_out", "uniform"
+        ),
+        bias_initializer="zeros",
+        name="classifier",
+    )(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

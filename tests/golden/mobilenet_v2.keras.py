@@ -8,6 +8,7 @@ spec, so weights move between the two by name (see `archdsl.transfer`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
@@ -21,6 +22,19 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
     if new_v < 0.9 * v:
         new_v += divisor
     return new_v
+
+
+def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
+    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    mode = "fan_out" if depthwise else "fan_in"
+    return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
+
+
+def torch_bias(fan_in: int) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear biases: uniform in +-1 / sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
 
 
 def conv_bn_activation(
@@ -49,7 +63,13 @@ def conv_bn_activation(
     x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}>0>pad")(x)
     if groups == x.shape[-1] == out:
         x = keras.layers.DepthwiseConv2D(
-            kernel_size=kernel, strides=stride, use_bias=False, name=f"{name}>0"
+            kernel_size=kernel,
+            strides=stride,
+            use_bias=False,
+            depthwise_initializer=keras.initializers.VarianceScaling(
+                2.0, "fan_in", "untruncated_normal"
+            ),
+            name=f"{name}>0",
         )(x)
     else:
         x = keras.layers.Conv2D(
@@ -58,6 +78,9 @@ def conv_bn_activation(
             strides=stride,
             use_bias=False,
             groups=groups,
+            kernel_initializer=keras.initializers.VarianceScaling(
+                2.0, "fan_out", "untruncated_normal"
+            ),
             name=f"{name}>0",
         )(x)
     x = keras.layers.BatchNormalization(
@@ -109,7 +132,13 @@ def inverted_residual(
     )
     position += 1
     out_1 = keras.layers.Conv2D(
-        filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv>{position}"
+        filters=out,
+        kernel_size=1,
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        name=f"{name}>conv>{position}",
     )(out_1)
     position += 1
     out_1 = keras.layers.BatchNormalization(
@@ -168,7 +197,12 @@ def MobileNetV2(
     x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
-    x = keras.layers.Dense(units=num_classes, name="classifier>1")(x)
+    x = keras.layers.Dense(
+        units=num_classes,
+        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+        bias_initializer="zeros",
+        name="classifier>1",
+    )(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -8,10 +8,24 @@ spec, so weights move between the two by name (see `archdsl.transfer`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
+
+
+def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
+    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    mode = "fan_out" if depthwise else "fan_in"
+    return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
+
+
+def torch_bias(fan_in: int) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear biases: uniform in +-1 / sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
 
 
 def squeeze_excitation(
@@ -19,6 +33,7 @@ def squeeze_excitation(
     squeeze: int,
     activation: str = "relu",
     gate: str = "sigmoid",
+    zero_init_residual: bool = False,
     name: str = "squeeze_excitation",
 ) -> keras.KerasTensor:
     """Squeeze-and-excitation: global pooling, a 1x1 bottleneck of `squeeze` channels
@@ -33,15 +48,27 @@ def squeeze_excitation(
     branch = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}>avgpool")(
         x
     )
-    branch = keras.layers.Conv2D(filters=squeeze, kernel_size=1, name=f"{name}>fc1")(
-        branch
-    )
+    branch = keras.layers.Conv2D(
+        filters=squeeze,
+        kernel_size=1,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        bias_initializer=torch_bias(branch.shape[-1]),
+        name=f"{name}>fc1",
+    )(branch)
     if activation == "silu":
         branch = keras.layers.Activation("silu", name=f"{name}>silu")(branch)
     else:
         branch = keras.layers.ReLU(name=f"{name}>relu")(branch)
     branch = keras.layers.Conv2D(
-        filters=in_channels, kernel_size=1, name=f"{name}>fc2"
+        filters=in_channels,
+        kernel_size=1,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        bias_initializer=torch_bias(branch.shape[-1]),
+        name=f"{name}>fc2",
     )(branch)
     if gate == "hardsigmoid":
         branch = keras.layers.Activation("hard_sigmoid", name=f"{name}>hardsigmoid")(
@@ -60,6 +87,7 @@ def bottleneck(
     groups: int = 1,
     base_width: int = 64,
     use_se: bool = False,
+    zero_init_residual: bool = False,
     name: str = "bottleneck",
 ) -> keras.KerasTensor:
     """1x1 reduce, 3x3, 1x1 expand by 4; ResNet-50 and deeper. The stride sits on the
@@ -69,7 +97,13 @@ def bottleneck(
     in_channels = x.shape[-1]
     width = planes * base_width // 64 * groups
     out = keras.layers.Conv2D(
-        filters=width, kernel_size=1, use_bias=False, name=f"{name}>conv1"
+        filters=width,
+        kernel_size=1,
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        name=f"{name}>conv1",
     )(x)
     out = keras.layers.BatchNormalization(
         momentum=0.9, epsilon=1e-05, name=f"{name}>bn1"
@@ -81,6 +115,9 @@ def bottleneck(
         kernel_size=3,
         strides=stride,
         use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
         name=f"{name}>conv2",
     )(out)
     out = keras.layers.BatchNormalization(
@@ -88,14 +125,26 @@ def bottleneck(
     )(out)
     out = keras.layers.ReLU(name=f"{name}>relu_1")(out)
     out = keras.layers.Conv2D(
-        filters=planes * 4, kernel_size=1, use_bias=False, name=f"{name}>conv3"
+        filters=planes * 4,
+        kernel_size=1,
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        name=f"{name}>conv3",
     )(out)
     out = keras.layers.BatchNormalization(
-        momentum=0.9, epsilon=1e-05, name=f"{name}>bn3"
+        momentum=0.9,
+        epsilon=1e-05,
+        gamma_initializer="zeros" if zero_init_residual else "ones",
+        name=f"{name}>bn3",
     )(out)
     if use_se:
         out = squeeze_excitation(
-            out, max(8, int(planes * 4 / 16 + 4) // 8 * 8), name=f"{name}>se"
+            out,
+            max(8, int(planes * 4 / 16 + 4) // 8 * 8),
+            zero_init_residual=zero_init_residual,
+            name=f"{name}>se",
         )
     identity = x
     if stride != 1 or in_channels != planes * 4:
@@ -104,6 +153,9 @@ def bottleneck(
             kernel_size=1,
             strides=stride,
             use_bias=False,
+            kernel_initializer=keras.initializers.VarianceScaling(
+                2.0, "fan_out", "untruncated_normal"
+            ),
             name=f"{name}>downsample>0",
         )(identity)
         identity = keras.layers.BatchNormalization(
@@ -121,6 +173,7 @@ def ResNet(
     groups: int = 1,
     width_per_group: int = 64,
     use_se: bool = False,
+    zero_init_residual: bool = False,
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "ResNet",
 ) -> keras.Model:
@@ -129,7 +182,14 @@ def ResNet(
     x = inputs
     x = keras.layers.ZeroPadding2D(padding=3, name="conv1>pad")(x)
     x = keras.layers.Conv2D(
-        filters=64, kernel_size=7, strides=2, use_bias=False, name="conv1"
+        filters=64,
+        kernel_size=7,
+        strides=2,
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        name="conv1",
     )(x)
     x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-05, name="bn1")(x)
     x = keras.layers.ReLU(name="relu")(x)
@@ -149,13 +209,19 @@ def ResNet(
                 groups=groups,
                 base_width=width_per_group,
                 use_se=use_se,
+                zero_init_residual=zero_init_residual,
                 name=f"layer{i + 1}>{position}",
             )
             position += 1
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
     x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(units=num_classes, name="fc")(x)
+    x = keras.layers.Dense(
+        units=num_classes,
+        kernel_initializer=torch_weight(),
+        bias_initializer=torch_bias(x.shape[-1]),
+        name="fc",
+    )(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

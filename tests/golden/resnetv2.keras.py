@@ -8,6 +8,7 @@ spec, so weights move between the two by name (see `archdsl.transfer`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,13 +25,35 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
     return new_v
 
 
-def stem(x: keras.KerasTensor, out: int, name: str = "stem") -> keras.KerasTensor:
+def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
+    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    mode = "fan_out" if depthwise else "fan_in"
+    return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
+
+
+def torch_bias(fan_in: int) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear biases: uniform in +-1 / sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
+
+
+def stem(
+    x: keras.KerasTensor, out: int, zero_init_last: bool = False, name: str = "stem"
+) -> keras.KerasTensor:
     """7x7 convolution and max pooling; no norm here, the first block normalises its
     input.
     """
     x = keras.layers.ZeroPadding2D(padding=3, name=f"{name}>conv>pad")(x)
     x = keras.layers.Conv2D(
-        filters=out, kernel_size=7, strides=2, use_bias=False, name=f"{name}>conv"
+        filters=out,
+        kernel_size=7,
+        strides=2,
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        name=f"{name}>conv",
     )(x)
     x = keras.ops.pad(
         x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=float("-inf")
@@ -40,13 +63,24 @@ def stem(x: keras.KerasTensor, out: int, name: str = "stem") -> keras.KerasTenso
 
 
 def downsample_conv(
-    x: keras.KerasTensor, out: int, stride: int = 1, name: str = "downsample_conv"
+    x: keras.KerasTensor,
+    out: int,
+    stride: int = 1,
+    zero_init_last: bool = False,
+    name: str = "downsample_conv",
 ) -> keras.KerasTensor:
     """1x1 projection shortcut, without a norm of its own (the input is already
     normalised).
     """
     x = keras.layers.Conv2D(
-        filters=out, kernel_size=1, strides=stride, use_bias=False, name=f"{name}>conv"
+        filters=out,
+        kernel_size=1,
+        strides=stride,
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        name=f"{name}>conv",
     )(x)
     return x
 
@@ -57,6 +91,7 @@ def pre_act_bottleneck(
     stride: int = 1,
     project: bool = False,
     bottle_ratio: float = 0.25,
+    zero_init_last: bool = False,
     name: str = "pre_act_bottleneck",
 ) -> keras.KerasTensor:
     """BN-ReLU-1x1, BN-ReLU-3x3 (with the stride), BN-ReLU-1x1 expanding to out. The
@@ -69,7 +104,13 @@ def pre_act_bottleneck(
     )(x)
     out_1 = keras.layers.ReLU(name=f"{name}>relu")(out_1)
     out_2 = keras.layers.Conv2D(
-        filters=mid, kernel_size=1, use_bias=False, name=f"{name}>conv1"
+        filters=mid,
+        kernel_size=1,
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        name=f"{name}>conv1",
     )(out_1)
     out_2 = keras.layers.BatchNormalization(
         momentum=0.9, epsilon=1e-05, name=f"{name}>norm2"
@@ -77,20 +118,37 @@ def pre_act_bottleneck(
     out_2 = keras.layers.ReLU(name=f"{name}>relu_1")(out_2)
     out_2 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(out_2)
     out_2 = keras.layers.Conv2D(
-        filters=mid, kernel_size=3, strides=stride, use_bias=False, name=f"{name}>conv2"
+        filters=mid,
+        kernel_size=3,
+        strides=stride,
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, "fan_out", "untruncated_normal"
+        ),
+        name=f"{name}>conv2",
     )(out_2)
     out_2 = keras.layers.BatchNormalization(
         momentum=0.9, epsilon=1e-05, name=f"{name}>norm3"
     )(out_2)
     out_2 = keras.layers.ReLU(name=f"{name}>relu_2")(out_2)
     out_2 = keras.layers.Conv2D(
-        filters=out, kernel_size=1, use_bias=False, name=f"{name}>conv3"
+        filters=out,
+        kernel_size=1,
+        use_bias=False,
+        kernel_initializer="zeros"
+        if zero_init_last
+        else keras.initializers.VarianceScaling(2.0, "fan_out", "untruncated_normal"),
+        name=f"{name}>conv3",
     )(out_2)
     if project:
         branch = out_1
         if project:
             branch = downsample_conv(
-                branch, out, stride=stride, name=f"{name}>downsample"
+                branch,
+                out,
+                stride=stride,
+                zero_init_last=zero_init_last,
+                name=f"{name}>downsample",
             )
         x = keras.layers.Add(name=f"{name}>add")([out_2, branch])
     else:
@@ -99,7 +157,12 @@ def pre_act_bottleneck(
 
 
 def res_net_stage(
-    x: keras.KerasTensor, out: int, stride: int, depth: int, name: str = "res_net_stage"
+    x: keras.KerasTensor,
+    out: int,
+    stride: int,
+    depth: int,
+    zero_init_last: bool = False,
+    name: str = "res_net_stage",
 ) -> keras.KerasTensor:
     """A stage of `depth` bottlenecks; the first one changes the width and the
     resolution, and always has the projection shortcut.
@@ -111,6 +174,7 @@ def res_net_stage(
             out,
             stride=stride if i == 0 else 1,
             project=i == 0,
+            zero_init_last=zero_init_last,
             name=f"{name}>blocks>{position}",
         )
         position += 1
@@ -118,7 +182,10 @@ def res_net_stage(
 
 
 def classifier_head(
-    x: keras.KerasTensor, num_classes: int, name: str = "classifier_head"
+    x: keras.KerasTensor,
+    num_classes: int,
+    zero_init_last: bool = False,
+    name: str = "classifier_head",
 ) -> keras.KerasTensor:
     """timm's classifier head: global average pooling, then the classifier as a 1x1
     convolution.
@@ -127,7 +194,13 @@ def classifier_head(
         x
     )
     x = keras.layers.Dropout(rate=0.0, name=f"{name}>drop")(x)
-    x = keras.layers.Conv2D(filters=num_classes, kernel_size=1, name=f"{name}>fc")(x)
+    x = keras.layers.Conv2D(
+        filters=num_classes,
+        kernel_size=1,
+        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+        bias_initializer="zeros",
+        name=f"{name}>fc",
+    )(x)
     x = keras.layers.Permute((3, 1, 2), name=f"{name}>flatten>permute")(x)
     x = keras.layers.Flatten(name=f"{name}>flatten")(x)
     return x
@@ -138,6 +211,7 @@ def ResNetV2(
     channels: Sequence[Any] = (256, 512, 1024, 2048),
     stem_chs: int = 64,
     num_classes: int = 1000,
+    zero_init_last: bool = False,
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "ResNetV2",
 ) -> keras.Model:
@@ -146,14 +220,21 @@ def ResNetV2(
     """
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
-    x = stem(x, stem_chs, name="stem")
+    x = stem(x, stem_chs, zero_init_last=zero_init_last, name="stem")
     position = 0
     for out, stride, depth in zip(channels, [1, 2, 2, 2], layers, strict=True):
-        x = res_net_stage(x, out, stride=stride, depth=depth, name=f"stages>{position}")
+        x = res_net_stage(
+            x,
+            out,
+            stride=stride,
+            depth=depth,
+            zero_init_last=zero_init_last,
+            name=f"stages>{position}",
+        )
         position += 1
     x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-05, name="norm")(x)
     x = keras.layers.ReLU(name="relu")(x)
-    x = classifier_head(x, num_classes, name="head")
+    x = classifier_head(x, num_classes, zero_init_last=zero_init_last, name="head")
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -154,6 +154,7 @@ class ResNetV2(nn.Module):
         channels: Sequence[Any] = (256, 512, 1024, 2048),
         stem_chs: int = 64,
         num_classes: int = 1000,
+        zero_init_last: bool = False,
     ) -> None:
         super().__init__()
         self.stem = Stem(3, stem_chs)
@@ -165,6 +166,21 @@ class ResNetV2(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.norm = nn.BatchNorm2d(stages_channels)
         self.head = ClassifierHead(stages_channels, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        for m in self.modules():
+            if isinstance(m, ClassifierHead):
+                nn.init.normal_(m.fc.weight, std=0.01)
+        if zero_init_last:
+            for m in self.modules():
+                if isinstance(m, PreActBottleneck):
+                    nn.init.zeros_(m.conv3.weight)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.stem(x)

@@ -8,10 +8,24 @@ spec, so weights move between the two by name (see `archdsl.transfer`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import keras
+
+
+def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
+    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    mode = "fan_out" if depthwise else "fan_in"
+    return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
+
+
+def torch_bias(fan_in: int) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear biases: uniform in +-1 / sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
 
 
 def ceil_extra(
@@ -44,15 +58,29 @@ def fire(
     in_channels = x.shape[-1]
     keeps_channels = in_channels == e1x1 + e3x3
     use_bypass = bypass == "complex" or bypass == "simple" and keeps_channels
-    out = keras.layers.Conv2D(filters=s1x1, kernel_size=1, name=f"{name}>squeeze")(x)
+    out = keras.layers.Conv2D(
+        filters=s1x1,
+        kernel_size=1,
+        kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_in", "uniform"),
+        bias_initializer="zeros",
+        name=f"{name}>squeeze",
+    )(x)
     out = keras.layers.ReLU(name=f"{name}>squeeze_activation")(out)
-    branch = keras.layers.Conv2D(filters=e1x1, kernel_size=1, name=f"{name}>expand1x1")(
-        out
-    )
+    branch = keras.layers.Conv2D(
+        filters=e1x1,
+        kernel_size=1,
+        kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_in", "uniform"),
+        bias_initializer="zeros",
+        name=f"{name}>expand1x1",
+    )(out)
     branch = keras.layers.ReLU(name=f"{name}>expand1x1_activation")(branch)
     branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>expand3x3>pad")(out)
     branch_1 = keras.layers.Conv2D(
-        filters=e3x3, kernel_size=3, name=f"{name}>expand3x3"
+        filters=e3x3,
+        kernel_size=3,
+        kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_in", "uniform"),
+        bias_initializer="zeros",
+        name=f"{name}>expand3x3",
     )(branch_1)
     branch_1 = keras.layers.ReLU(name=f"{name}>expand3x3_activation")(branch_1)
     out = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")([branch, branch_1])
@@ -60,7 +88,13 @@ def fire(
         identity = x
         if bypass == "complex" and not keeps_channels:
             identity = keras.layers.Conv2D(
-                filters=e1x1 + e3x3, kernel_size=1, name=f"{name}>bypass_conv"
+                filters=e1x1 + e3x3,
+                kernel_size=1,
+                kernel_initializer=keras.initializers.VarianceScaling(
+                    2.0, "fan_in", "uniform"
+                ),
+                bias_initializer="zeros",
+                name=f"{name}>bypass_conv",
             )(identity)
         x = keras.layers.Add(name=f"{name}>add")([out, identity])
     else:
@@ -86,7 +120,12 @@ def SqueezeNet(
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     x = keras.layers.Conv2D(
-        filters=stem_channels, kernel_size=stem_kernel, strides=2, name="features>0"
+        filters=stem_channels,
+        kernel_size=stem_kernel,
+        strides=2,
+        kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_in", "uniform"),
+        bias_initializer="zeros",
+        name="features>0",
     )(x)
     x = keras.layers.ReLU(name="features>1")(x)
     x = keras.ops.pad(
@@ -132,7 +171,13 @@ def SqueezeNet(
             )(x)
             position += 1
     x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
-    x = keras.layers.Conv2D(filters=num_classes, kernel_size=1, name="classifier>1")(x)
+    x = keras.layers.Conv2D(
+        filters=num_classes,
+        kernel_size=1,
+        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+        bias_initializer="zeros",
+        name="classifier>1",
+    )(x)
     x = keras.layers.ReLU(name="classifier>2")(x)
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="classifier>3")(x)
     x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)

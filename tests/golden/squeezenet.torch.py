@@ -111,6 +111,12 @@ class SqueezeNet(nn.Module):
             nn.ReLU(),
             nn.AdaptiveAvgPool2d(1),
         )
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_uniform_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        nn.init.normal_(self.classifier[1].weight, std=0.01)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)

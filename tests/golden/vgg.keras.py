@@ -8,9 +8,23 @@ spec, so weights move between the two by name (see `archdsl.transfer`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
+
+
+def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
+    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    mode = "fan_out" if depthwise else "fan_in"
+    return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
+
+
+def torch_bias(fan_in: int) -> keras.initializers.Initializer:
+    """torch's initial convolution and linear biases: uniform in +-1 / sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
 
 
 def adaptive_avg_pool2d(
@@ -104,7 +118,13 @@ def VGG(
                 x
             )
             x = keras.layers.Conv2D(
-                filters=v, kernel_size=3, name=f"features>{position}"
+                filters=v,
+                kernel_size=3,
+                kernel_initializer=keras.initializers.VarianceScaling(
+                    2.0, "fan_out", "untruncated_normal"
+                ),
+                bias_initializer="zeros",
+                name=f"features>{position}",
             )(x)
             position += 1
         if v != "M" and batch_norm:
@@ -118,13 +138,28 @@ def VGG(
     x = adaptive_avg_pool2d(x, 7, name="avgpool")
     x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(units=4096, name="classifier>0")(x)
+    x = keras.layers.Dense(
+        units=4096,
+        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+        bias_initializer="zeros",
+        name="classifier>0",
+    )(x)
     x = keras.layers.ReLU(name="classifier>1")(x)
     x = keras.layers.Dropout(rate=dropout, name="classifier>2")(x)
-    x = keras.layers.Dense(units=4096, name="classifier>3")(x)
+    x = keras.layers.Dense(
+        units=4096,
+        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+        bias_initializer="zeros",
+        name="classifier>3",
+    )(x)
     x = keras.layers.ReLU(name="classifier>4")(x)
     x = keras.layers.Dropout(rate=dropout, name="classifier>5")(x)
-    x = keras.layers.Dense(units=num_classes, name="classifier>6")(x)
+    x = keras.layers.Dense(
+        units=num_classes,
+        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+        bias_initializer="zeros",
+        name="classifier>6",
+    )(x)
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -1,0 +1,185 @@
+"""Lowering of an arch's `init` rules: the selector resolved, the function and its arguments
+checked, every argument filled in (``archdsl.initializers``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from archdsl import initializers
+from archdsl.errors import ArchError, error
+from archdsl.ir import lowered as L
+from archdsl.ir.evaluate import evaluate
+from archdsl.layers.registry import LayerType, get_layer
+from archdsl.names import did_you_mean
+from archdsl.syntax import ast
+
+_HELP = (
+    "select a layer kind (`conv2d.weight`), a member of a block (`Bottleneck.bn3.weight`) or "
+    "a member of the arch (`fc.weight`, `classifier.1.weight` for a sequence's item)"
+)
+
+
+def lower_rules(
+    blocks: dict[str, ast.BlockDecl],
+    arch: ast.BlockDecl,
+    conv: Callable[[ast.Expr], L.Expr],
+) -> tuple[L.Init, ...]:
+    for decl in blocks.values():
+        if not decl.is_arch:
+            stray = next((s for s in decl.body if isinstance(s, ast.Init)), None)
+            if stray is not None:
+                raise error(
+                    "E0229",
+                    "`init` rules belong to the arch",
+                    stray.span,
+                    f"in block `{decl.name}`",
+                    help="move it into the arch and select the member as "
+                    f"`{decl.name}.<member>.<tensor>`",
+                )
+    return tuple(
+        _rule(blocks, arch, stmt, conv) for stmt in arch.body if isinstance(stmt, ast.Init)
+    )
+
+
+def _rule(
+    blocks: dict[str, ast.BlockDecl],
+    arch: ast.BlockDecl,
+    stmt: ast.Init,
+    conv: Callable[[ast.Expr], L.Expr],
+) -> L.Init:
+    *selector, tensor = stmt.path
+    head = selector[0]
+    block: str | None = None
+    member: str | None = None
+    item: int | None = None
+    absent_member = absent_tensor = False
+    kind = get_layer(head)
+    if kind is not None and head not in blocks and len(selector) == 1:
+        layer = kind
+        absent_tensor = _has_flag(layer, tensor)
+    else:
+        owner = arch
+        rest = selector
+        if head in blocks and head != arch.name:
+            owner, block, rest = blocks[head], head, selector[1:]
+        if not 1 <= len(rest) <= 2 or rest[0].isdigit():
+            raise error("E0230", f"`{'.'.join(stmt.path)}` selects no layer", stmt.span, help=_HELP)
+        member = rest[0]
+        found = _member(owner, member)
+        if found is None:
+            names = [s.target.name for s in owner.body if isinstance(s, ast.Member) and s.target]
+            raise error(
+                "E0230",
+                f"`{owner.name}` has no member `{member}`",
+                stmt.span,
+                "selected here",
+                help=did_you_mean(member, names) or _HELP,
+            )
+        call: Any = found.module
+        absent_member = found.guard is not None
+        if len(rest) == 2:
+            item = int(rest[1])
+            items = call.body if isinstance(call, ast.Sequential) else ()
+            plain = all(isinstance(s, ast.Member) and s.guard is None for s in items)
+            if not items or not plain or item >= len(items):
+                raise error(
+                    "E0230",
+                    f"`{member}` has no item {item}",
+                    stmt.span,
+                    help="an item is selected in a `sequential` of fixed items, numbered from 0",
+                )
+            call = items[item].module  # type: ignore[union-attr]
+        target = get_layer(call.func) if isinstance(call, ast.Call) else None
+        if target is None or call.func in blocks:
+            raise error(
+                "E0230",
+                f"`{'.'.join(stmt.path[:-1])}` is not a layer",
+                stmt.span,
+                help="`init` sets a tensor of a layer (conv2d, linear, batchnorm2d, ...)",
+            )
+        layer = target
+        given = {k.name: k.value for k in call.kwargs}
+        flag = given.get(tensor)
+        if _has_flag(layer, tensor):
+            if isinstance(flag, ast.Bool) and not flag.value:
+                raise error(
+                    "E0230",
+                    f"`{'.'.join(stmt.path[:-1])}` has no {tensor} (`{tensor}=false`)",
+                    stmt.span,
+                )
+            absent_tensor = flag is not None
+    tensors = [t for t, _ in layer.tensors]
+    if tensor not in tensors:
+        raise error(
+            "E0230",
+            f"a `{layer.name}` has no tensor `{tensor}`",
+            stmt.span,
+            help=f"its tensors: {', '.join(tensors)}" if tensors else "it has no weights",
+        )
+    func, args = _function(stmt.value)
+    if stmt.guard is not None:
+        params = {p.name for p in arch.params}
+        other = sorted(ast.free_names(stmt.guard) - params)
+        if other:
+            raise error(
+                "E0230",
+                "an `init` condition reads only the arch's parameters",
+                stmt.guard.span,
+                f"`{other[0]}` is not one",
+                help="the condition is decided once the model is built, from its parameters",
+            )
+    return L.Init(
+        layer=layer.name,
+        tensor=tensor,
+        block=block,
+        member=member,
+        item=item,
+        func=func,
+        args=args,
+        guard=None if stmt.guard is None else conv(stmt.guard),
+        absent_member=absent_member,
+        absent_tensor=absent_tensor,
+    )
+
+
+def _has_flag(layer: LayerType, tensor: str) -> bool:
+    field = layer.schema.model_fields.get(tensor)
+    return field is not None and field.annotation is bool
+
+
+def _member(decl: ast.BlockDecl, name: str) -> ast.Member | None:
+    for s in decl.body:
+        if isinstance(s, ast.Member) and s.target is not None and s.target.suffix is None:
+            if s.target.name == name:
+                return s
+    return None
+
+
+def _function(call: ast.Call) -> tuple[str, tuple[L.Argument, ...]]:
+    fn = initializers.FUNCTIONS.get(call.func)
+    if fn is None:
+        raise error(
+            "E0231",
+            f"unknown initialisation `{call.func}`",
+            call.span,
+            "not an initialisation function",
+            help=did_you_mean(call.func, initializers.FUNCTIONS)
+            or f"available: {', '.join(initializers.FUNCTIONS)}",
+        )
+    try:
+        args = [evaluate(a, {}) for a in call.args]
+        kwargs = {k.name: evaluate(k.value, {}) for k in call.kwargs}
+    except ArchError as e:
+        raise error(
+            "E0231",
+            f"the arguments of `{call.func}` are constants",
+            call.span,
+            e.diagnostics[0].message if e.diagnostics else "",
+            help="write numbers and strings, e.g. `normal(std=0.01)`",
+        ) from None
+    try:
+        bound = initializers.bind(fn, args, kwargs)
+    except ValueError as e:
+        raise error("E0231", str(e), call.span, f"in `{call.func}`") from None
+    return fn.name, tuple(L.Argument(name=k, value=L.Const(value=v)) for k, v in bound.items())

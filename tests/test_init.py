@@ -1,0 +1,123 @@
+"""Initialisation: a freshly built model starts where its reference starts.
+
+For every spec, each parameter tensor of the generated torch model has the mean and standard
+deviation of the same tensor of the reference built fresh (torchvision's model of that name,
+else timm's), within sampling error: six standard errors of the mean (sigma / sqrt(n)) and of the
+standard deviation (sigma / sqrt(2 n)); constant tensors are equal. Specs without a reference (the
+lecture's own variants) are compared with torch's defaults through their torch model, and
+every arch declaration's Keras model, built fresh, is compared with its torch model the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from archdsl.names import torch_path
+from tests.helpers import all_specs, arch_specs, compiled, keras_model, torch_model
+
+pytestmark = pytest.mark.framework
+
+
+def _reference(name: str) -> Any | None:
+    import torchvision
+
+    if name in torchvision.models.list_models(module=torchvision.models):
+        return torchvision.models.get_model(name, weights=None)
+    import timm
+
+    if name in timm.list_models():
+        return timm.create_model(name, pretrained=False)
+    return None
+
+
+def assert_same_distribution(ours: Any, ref: Any, what: str) -> None:
+    ours, ref = torch.as_tensor(ours).flatten(), torch.as_tensor(ref).flatten()
+    n = ref.numel()
+    ref_std, ref_mean = (float(v) for v in torch.std_mean(ref, correction=0))
+    if ref_std == 0 or n == 1:
+        assert bool(torch.all(ours == ref[0])), f"{what}: expected every element {float(ref[0])}"
+        return
+    std, mean = (float(v) for v in torch.std_mean(ours, correction=0))
+    mean_tol = 6 * ref_std / math.sqrt(n)
+    std_tol = 6 * ref_std / math.sqrt(2 * n)
+    assert abs(mean - ref_mean) <= mean_tol, (
+        f"{what}: mean {mean:.4g}, reference {ref_mean:.4g} (tolerance {mean_tol:.2g})"
+    )
+    assert abs(std - ref_std) <= std_tol, (
+        f"{what}: std {std:.4g}, reference {ref_std:.4g} (tolerance {std_tol:.2g})"
+    )
+
+
+# timm's MobileNet V1 draws its depthwise convolutions with fan_out / groups (its
+# `_init_weight_goog`), a fan no `init` function has yet: the test asserts that it still differs.
+KNOWN_GAPS = {"mobilenet_v1.arch": "conv_dw"}
+
+
+@pytest.mark.parametrize("spec", all_specs())
+def test_torch_starts_as_the_reference(spec: str) -> None:
+    entry = compiled(spec, "torch").lowered.entry
+    torch.manual_seed(0)
+    ref = _reference(entry)
+    if ref is None:
+        return  # no reference: the Keras comparison below covers the spec's arch
+    torch.manual_seed(1)
+    ours, _ = torch_model(spec)
+    theirs = dict(ref.named_parameters())
+    mine = dict(ours.named_parameters())
+    assert list(mine) == list(theirs)
+    gap = KNOWN_GAPS.get(spec)
+    for key, value in mine.items():
+        if gap is not None and gap in key:
+            with pytest.raises(AssertionError):
+                assert_same_distribution(value.detach(), theirs[key].detach(), key)
+            continue
+        assert_same_distribution(value.detach(), theirs[key].detach(), f"{spec}: {key}")
+
+
+def test_resnet50_first_convolution_is_kaiming_fan_out() -> None:
+    """torchvision's ResNet-50 draws conv1 (64 x 3 x 7 x 7) with std sqrt(2 / (64 * 49))."""
+    torch.manual_seed(0)
+    ours, _ = torch_model("resnet50.arch")
+    std = float(ours.conv1.weight.std())
+    assert abs(std - math.sqrt(2 / (64 * 49))) < 0.001
+
+
+def test_zero_init_residual() -> None:
+    ours, _ = torch_model("resnet50.arch", zero_init_residual=True)
+    assert all(
+        float(b.bn3.weight.abs().sum()) == 0 for stage in (ours.layer1, ours.layer4) for b in stage
+    )
+    plain, _ = torch_model("resnet50.arch")
+    assert float(plain.layer1[0].bn3.weight.min()) == 1.0
+
+
+@pytest.mark.parametrize("spec", arch_specs())
+def test_keras_starts_as_torch(spec: str) -> None:
+    torch.manual_seed(0)
+    ours, _ = torch_model(spec)
+    tensors = {k: v.detach() for k, v in ours.named_parameters()}
+    kmodel, _ = keras_model(spec)
+    seen = set()
+    for layer in kmodel.layers:
+        kind = type(layer).__name__
+        if not layer.weights or kind not in {
+            "Conv2D",
+            "DepthwiseConv2D",
+            "Dense",
+            "BatchNormalization",
+        }:
+            continue
+        path = torch_path(layer.name)
+        names = ["weight", "bias"]
+        for name, weight in zip(names, layer.weights, strict=False):
+            key = f"{path}.{name}"
+            assert_same_distribution(
+                np.asarray(weight.numpy()), tensors[key], f"{spec} Keras: {key}"
+            )
+            seen.add(key)
+    assert seen == set(tensors)
