@@ -40,15 +40,28 @@ class Instance:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # loop group -> members
 
     def walk(self) -> Iterator[Instance]:
-        yield self
-        for child in self.children.values():
-            yield from child.walk()
+        """This instance and every one under it, depth first in definition order; with a stack,
+        not nested generators, so a deep tree costs no more per instance than a flat one."""
+        stack = [self]
+        while stack:
+            inst = stack.pop()
+            yield inst
+            if inst.children:
+                stack.extend(reversed(inst.children.values()))
 
     def totals(self) -> tuple[int, int]:
-        t = s = 0
-        for inst in self.walk():
-            t += inst.trainable
-            s += inst.stats
+        """Trainable parameters and statistics of this instance and everything under it. Computed
+        once per instance (each reads its children's), so asking every instance is linear; the
+        tree is complete when anything asks (inference asks last, at the root)."""
+        cached = self.__dict__.get("_totals")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        t, s = self.trainable, self.stats
+        for child in self.children.values():
+            ct, cs = child.totals()
+            t += ct
+            s += cs
+        self.__dict__["_totals"] = (t, s)
         return t, s
 
 
@@ -115,6 +128,9 @@ class _Builder:
         self.globals: dict[str, Any] = {
             n: BlockRef(n) for n, b in program.blocks.items() if not b.is_arch
         }
+        # Validated layer arguments (frozen), shared by the instances that pass equal values: a
+        # stack of 10,000 equal convolutions is validated once.
+        self.bound: dict[tuple[Any, ...], Any] = {}
 
     # ---- entry --------------------------------------------------------------
     def build(self, arch: str, overrides: dict[str, Any], override_spans: dict[str, Span]) -> Model:
@@ -506,7 +522,7 @@ class _Builder:
         return inst
 
     def bind_layer(self, layer: LayerType, call: ast.Call, env: dict[str, Any]) -> Any:
-        fields = list(layer.schema.model_fields)
+        fields = _fields(layer)
         if len(call.args) > len(fields):
             raise error(
                 "E0601",
@@ -535,8 +551,13 @@ class _Builder:
                 )
             values[kw.name] = evaluate(kw.value, env)
             spans[kw.name] = kw.span
+        key = _args_key(layer, values)
+        if key is not None:
+            cached = self.bound.get(key)
+            if cached is not None:
+                return cached
         try:
-            return layer.schema(**values)
+            bound = layer.schema(**values)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = str(err["loc"][0]) if err["loc"] else ""
@@ -556,6 +577,9 @@ class _Builder:
                 f"got {values.get(loc)!r}",
                 help=f"example: {layer.example}",
             ) from None
+        if key is not None:
+            self.bound[key] = bound
+        return bound
 
     def layer_shape(
         self, layer: LayerType, args: Any, shape: Shape, call: ast.Call | ast.Sequential
@@ -603,10 +627,34 @@ def _arg_span(call: ast.Call | ast.Sequential, arg: str | None, layer: LayerType
     for kw in call.kwargs:
         if kw.name == arg:
             return kw.span
-    fields = list(layer.schema.model_fields)
+    fields = _fields(layer)
     if arg in fields and fields.index(arg) < len(call.args):
         return call.args[fields.index(arg)].span
     return call.func_span
+
+
+_FIELDS: dict[type, list[str]] = {}
+_SCALARS = (bool, int, float, str)
+
+
+def _fields(layer: LayerType) -> list[str]:
+    """The layer's argument names in positional order (pydantic's ``model_fields`` builds a new
+    dict on every class access)."""
+    names = _FIELDS.get(layer.schema)
+    if names is None:
+        names = _FIELDS[layer.schema] = list(layer.schema.model_fields)
+    return names
+
+
+def _args_key(layer: LayerType, values: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A key equal only for argument values that validate alike: the type is part of each
+    entry, since ``True == 1`` and strict validation refuses one and takes the other."""
+    key: list[Any] = [layer.name]
+    for name, v in values.items():
+        if type(v) not in _SCALARS:
+            return None
+        key.append((name, type(v), v))
+    return tuple(key)
 
 
 def _default_flow(scope: _Scope) -> ast.Expr:
