@@ -26,7 +26,7 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 def torch_weight(depthwise: bool = False) -> keras.initializers.Initializer:
     """torch's initial convolution and linear weights: uniform in +-1 / sqrt(fan_in).
-    A depthwise kernel is (k, k, channels, 1) in Keras: torch's fan_in is Keras's fan_out."""
+    A depthwise kernel is (k, k, C, 1) in Keras: torch's fan_in is its fan_out."""
     mode = "fan_out" if depthwise else "fan_in"
     return keras.initializers.VarianceScaling(1 / 3, mode, "uniform")
 
