@@ -64,10 +64,11 @@ def concat(n: int) -> str:
 
 
 def nesting(n: int) -> str:
-    """Blocks nested ``k`` deep, each calling the one below twice: ``2 ** (k + 1)`` instances
-    from ``k`` declarations (``k`` chosen so the count is nearest ``n``)."""
+    """Blocks nested ``k`` deep, each calling the one below twice: ``3 * 2 ** k - 1`` instances
+    (the blocks and a convolution in each innermost one) from ``k + 1`` declarations, with the
+    largest ``k`` that stays within ``n``."""
     k = 1
-    while 2 ** (k + 2) <= n * 1.5:
+    while 3 * 2 ** (k + 1) - 1 <= n:
         k += 1
     decls = ["block N0 {\n  conv = conv2d(8)\n}\n"]
     for i in range(1, k + 1):
