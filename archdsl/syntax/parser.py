@@ -5,20 +5,25 @@ from __future__ import annotations
 import functools
 import threading
 import unicodedata
+from typing import Any
 
-from lark import Lark, Token, Transformer_NonRecursive, Tree, v_args
-from lark.exceptions import (
+from archdsl.errors import ArchError, Span, error
+from archdsl.source import SourceFile
+from archdsl.syntax import ast, regenerate
+from archdsl.syntax._lalr import (
+    GRAMMAR_SHA256,
+    Lark,
+    Lark_StandAlone,
+    Token,
+    Transformer_NonRecursive,
+    Tree,
     UnexpectedCharacters,
     UnexpectedEOF,
     UnexpectedInput,
     UnexpectedToken,
     VisitError,
+    v_args,
 )
-
-from archdsl.errors import ArchError, Span, error
-from archdsl.resources import data_dir
-from archdsl.source import SourceFile
-from archdsl.syntax import ast
 
 MAX_NESTING = 64
 # Syntax-tree levels one expression may have (`- - - 1`, `a + b + ...`, `x if c else ...`): later
@@ -68,21 +73,27 @@ def _keep_comment(tok: Token) -> Token:
 
 
 @functools.cache
-def _parser(strict: bool = False) -> Lark:
-    grammar = (data_dir("grammars") / "archdsl.lark").read_text(encoding="utf-8")
-    return Lark(
-        grammar,
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        strict=strict,
-        lexer_callbacks={"COMMENT": _keep_comment},
-    )
+def _parser() -> Lark:
+    """The standalone parser (``_lalr.py``: tables as literals, built in milliseconds), after
+    checking that it was generated from the grammar file as it is now."""
+    grammar = regenerate.grammar_path().read_text(encoding="utf-8")
+    if regenerate.grammar_digest(grammar) != GRAMMAR_SHA256:
+        raise RuntimeError(
+            "archdsl/syntax/_lalr.py is out of date with grammars/archdsl.lark; "
+            f"run `{regenerate.COMMAND}`"
+        )
+    return Lark_StandAlone(lexer_callbacks={"COMMENT": _keep_comment})
 
 
-def build_parser(strict: bool = False) -> Lark:
-    """The LALR parser; ``strict=True`` turns grammar conflicts into errors (used by tests)."""
-    return _parser(strict)
+def build_parser(strict: bool = False) -> Any:
+    """The LALR parser. ``strict=True`` builds lark's parser from the grammar with the same
+    options instead, turning grammar conflicts and terminal collisions into errors (tests)."""
+    if not strict:
+        return _parser()
+    from lark import Lark as GrammarLark
+
+    grammar = regenerate.grammar_path().read_text(encoding="utf-8")
+    return GrammarLark(grammar, strict=True, **regenerate.OPTIONS)
 
 
 def _spelling(name: str, parser: Lark) -> str:
