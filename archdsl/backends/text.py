@@ -32,8 +32,9 @@ def docstring_lines(text: str, indent: str, width: int = 88) -> list[str]:
     body = docstring(text)
     if len(indent) + len(body) + 6 <= width or not body.strip():
         return [f'{indent}"""{body.strip()}"""']
-    # break at spaces only: a long word may hold an escape (\U0003134b) that must stay whole
+    # break at spaces only: a long word may hold an escape (\U0003134b) that must stay whole;
+    # every line leaves room for the quotes, which the formatter moves onto the last line
     lines = textwrap.wrap(
-        body, width - len(indent) - 3, break_on_hyphens=False, break_long_words=False
+        body, width - len(indent) - 6, break_on_hyphens=False, break_long_words=False
     )
     return [f'{indent}"""{lines[0]}', *(f"{indent}{line}" for line in lines[1:]), f'{indent}"""']

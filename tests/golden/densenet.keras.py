@@ -109,9 +109,9 @@ def features(
     bn_size: int,
     name: str = "features",
 ) -> keras.KerasTensor:
-    """The convolutional trunk (torchvision's `features`): a 7x7 stem and max pooling,
-    one dense block per entry of block_config with a transition after each but the
-    last, and a final batch norm.
+    """The convolutional trunk (torchvision's `features`): a 7x7 stem and max
+    pooling, one dense block per entry of block_config with a transition after
+    each but the last, and a final batch norm.
     """
     x = keras.layers.ZeroPadding2D(padding=3, name=f"{name}>conv0>pad")(x)
     x = keras.layers.Conv2D(
@@ -158,9 +158,9 @@ def DenseNet(
     name: str = "DenseNet",
 ) -> keras.Model:
     """growth_rate k new maps per layer, block_config the layers per dense block,
-    bn_size the width of each layer's 1x1 bottleneck in multiples of k. The head is
-    functional in torchvision: ReLU after norm5, global average pooling, then the
-    linear classifier.
+    bn_size the width of each layer's 1x1 bottleneck in multiples of k. The head
+    is functional in torchvision: ReLU after norm5, global average pooling, then
+    the linear classifier.
     """
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs

@@ -76,9 +76,9 @@ class Transition(nn.Sequential):
 
 
 class Features(nn.Sequential):
-    """The convolutional trunk (torchvision's `features`): a 7x7 stem and max pooling,
-    one dense block per entry of block_config with a transition after each but the
-    last, and a final batch norm.
+    """The convolutional trunk (torchvision's `features`): a 7x7 stem and max
+    pooling, one dense block per entry of block_config with a transition after
+    each but the last, and a final batch norm.
     """
 
     def __init__(
@@ -119,9 +119,9 @@ class Features(nn.Sequential):
 
 class DenseNet(nn.Module):
     """growth_rate k new maps per layer, block_config the layers per dense block,
-    bn_size the width of each layer's 1x1 bottleneck in multiples of k. The head is
-    functional in torchvision: ReLU after norm5, global average pooling, then the
-    linear classifier.
+    bn_size the width of each layer's 1x1 bottleneck in multiples of k. The head
+    is functional in torchvision: ReLU after norm5, global average pooling, then
+    the linear classifier.
     """
 
     def __init__(

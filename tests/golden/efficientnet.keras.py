@@ -48,9 +48,9 @@ def conv_bn_activation(
     momentum: float = 0.1,
     name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
-    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu"
-    or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3,
-    EfficientNet).
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish",
+    "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2,
+    MobileNetV3, EfficientNet).
     """
     if not (
         activation == "relu"
@@ -165,8 +165,8 @@ def mb_conv(
     name: str = "mb_conv",
 ) -> keras.KerasTensor:
     """Mobile inverted bottleneck: expand (1x1, skipped for expansion 1), depthwise
-    kernel x kernel (it carries the stride), squeeze-and-excitation (to a quarter of
-    the block's INPUT channels, SiLU, sigmoid gate), project (1x1, linear). A
+    kernel x kernel (it carries the stride), squeeze-and-excitation (to a quarter
+    of the block's INPUT channels, SiLU, sigmoid gate), project (1x1, linear). A
     residual block adds its input back, and in training drops its whole branch per
     sample with probability sd_prob (stochastic depth).
     """

@@ -45,9 +45,9 @@ class StochasticDepth(nn.Module):
 
 
 class ConvBNActivation(nn.Sequential):
-    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu"
-    or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3,
-    EfficientNet).
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish",
+    "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2,
+    MobileNetV3, EfficientNet).
     """
 
     def __init__(
@@ -141,8 +141,8 @@ class SqueezeExcitation(nn.Module):
 
 class MBConv(nn.Module):
     """Mobile inverted bottleneck: expand (1x1, skipped for expansion 1), depthwise
-    kernel x kernel (it carries the stride), squeeze-and-excitation (to a quarter of
-    the block's INPUT channels, SiLU, sigmoid gate), project (1x1, linear). A
+    kernel x kernel (it carries the stride), squeeze-and-excitation (to a quarter
+    of the block's INPUT channels, SiLU, sigmoid gate), project (1x1, linear). A
     residual block adds its input back, and in training drops its whole branch per
     sample with probability sd_prob (stochastic depth).
     """

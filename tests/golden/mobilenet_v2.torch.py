@@ -24,9 +24,9 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 class ConvBNActivation(nn.Sequential):
-    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu"
-    or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3,
-    EfficientNet).
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish",
+    "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2,
+    MobileNetV3, EfficientNet).
     """
 
     def __init__(

@@ -48,9 +48,9 @@ def conv_bn_activation(
     momentum: float = 0.1,
     name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
-    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish", "silu"
-    or "none". torchvision's Conv2dNormActivation (MobileNetV2, MobileNetV3,
-    EfficientNet).
+    """Convolution, batch norm and an activation: "relu", "relu6", "hardswish",
+    "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2,
+    MobileNetV3, EfficientNet).
     """
     if not (
         activation == "relu"

@@ -91,8 +91,8 @@ def bottleneck(
     name: str = "bottleneck",
 ) -> keras.KerasTensor:
     """1x1 reduce, 3x3, 1x1 expand by 4; ResNet-50 and deeper. The stride sits on the
-    3x3 (ResNet v1.5). ResNeXt (Xie et al., 2017) splits the 3x3 into `groups` paths
-    of `base_width` channels per 64 planes.
+    3x3 (ResNet v1.5). ResNeXt (Xie et al., 2017) splits the 3x3 into `groups`
+    paths of `base_width` channels per 64 planes.
     """
     in_channels = x.shape[-1]
     width = planes * base_width // 64 * groups

@@ -57,8 +57,8 @@ class SqueezeExcitation(nn.Module):
 
 class Bottleneck(nn.Module):
     """1x1 reduce, 3x3, 1x1 expand by 4; ResNet-50 and deeper. The stride sits on the
-    3x3 (ResNet v1.5). ResNeXt (Xie et al., 2017) splits the 3x3 into `groups` paths
-    of `base_width` channels per 64 planes.
+    3x3 (ResNet v1.5). ResNeXt (Xie et al., 2017) splits the 3x3 into `groups`
+    paths of `base_width` channels per 64 planes.
     """
 
     def __init__(

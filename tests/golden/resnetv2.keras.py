@@ -95,8 +95,8 @@ def pre_act_bottleneck(
     name: str = "pre_act_bottleneck",
 ) -> keras.KerasTensor:
     """BN-ReLU-1x1, BN-ReLU-3x3 (with the stride), BN-ReLU-1x1 expanding to out. The
-    projection shortcut (first block of every stage) reads the pre-activated input;
-    the identity one the raw input.
+    projection shortcut (first block of every stage) reads the pre-activated
+    input; the identity one the raw input.
     """
     mid = make_divisible(out * bottle_ratio, 8)
     out_1 = keras.layers.BatchNormalization(

@@ -52,8 +52,8 @@ class DownsampleConv(nn.Sequential):
 
 class PreActBottleneck(nn.Module):
     """BN-ReLU-1x1, BN-ReLU-3x3 (with the stride), BN-ReLU-1x1 expanding to out. The
-    projection shortcut (first block of every stage) reads the pre-activated input;
-    the identity one the raw input.
+    projection shortcut (first block of every stage) reads the pre-activated
+    input; the identity one the raw input.
     """
 
     def __init__(

@@ -48,12 +48,12 @@ def fire(
     bypass: str = "none",
     name: str = "fire",
 ) -> keras.KerasTensor:
-    """Fire module (section 3.2): a 1x1 "squeeze" convolution feeds 1x1 and 3x3 "expand"
-    convolutions whose outputs are concatenated. `bypass` adds the shortcuts of
-    section 6: "simple" adds the input to the output where the module keeps the
-    channel count (identity); "complex" also adds a 1x1 convolution of the input,
-    with as many filters as the output has channels, where it does not. The bypass is
-    added after the expand ReLUs, with no activation after the sum.
+    """Fire module (section 3.2): a 1x1 "squeeze" convolution feeds 1x1 and 3x3
+    "expand" convolutions whose outputs are concatenated. `bypass` adds the
+    shortcuts of section 6: "simple" adds the input to the output where the module
+    keeps the channel count (identity); "complex" also adds a 1x1 convolution of
+    the input, with as many filters as the output has channels, where it does not.
+    The bypass is added after the expand ReLUs, with no activation after the sum.
     """
     in_channels = x.shape[-1]
     keeps_channels = in_channels == e1x1 + e3x3
@@ -112,10 +112,10 @@ def SqueezeNet(
     input_shape: tuple[int, ...] = (224, 224, 3),
     name: str = "SqueezeNet",
 ) -> keras.Model:
-    """The stem convolution (no padding) and where the 3x3/2 max poolings sit are what
-    tell the versions apart: 1.0 has a 96-map 7x7 stem and pools after conv1, fire4
-    and fire8; 1.1 has a 64-map 3x3 stem and pools after conv1, fire3 and fire5. All
-    poolings round up (ceil_mode).
+    """The stem convolution (no padding) and where the 3x3/2 max poolings sit are
+    what tell the versions apart: 1.0 has a 96-map 7x7 stem and pools after conv1,
+    fire4 and fire8; 1.1 has a 64-map 3x3 stem and pools after conv1, fire3 and
+    fire5. All poolings round up (ceil_mode).
     """
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs

@@ -14,12 +14,12 @@ from torch import Tensor, nn
 
 
 class Fire(nn.Module):
-    """Fire module (section 3.2): a 1x1 "squeeze" convolution feeds 1x1 and 3x3 "expand"
-    convolutions whose outputs are concatenated. `bypass` adds the shortcuts of
-    section 6: "simple" adds the input to the output where the module keeps the
-    channel count (identity); "complex" also adds a 1x1 convolution of the input,
-    with as many filters as the output has channels, where it does not. The bypass is
-    added after the expand ReLUs, with no activation after the sum.
+    """Fire module (section 3.2): a 1x1 "squeeze" convolution feeds 1x1 and 3x3
+    "expand" convolutions whose outputs are concatenated. `bypass` adds the
+    shortcuts of section 6: "simple" adds the input to the output where the module
+    keeps the channel count (identity); "complex" also adds a 1x1 convolution of
+    the input, with as many filters as the output has channels, where it does not.
+    The bypass is added after the expand ReLUs, with no activation after the sum.
     """
 
     def __init__(
@@ -65,10 +65,10 @@ class Fire(nn.Module):
 
 
 class SqueezeNet(nn.Module):
-    """The stem convolution (no padding) and where the 3x3/2 max poolings sit are what
-    tell the versions apart: 1.0 has a 96-map 7x7 stem and pools after conv1, fire4
-    and fire8; 1.1 has a 64-map 3x3 stem and pools after conv1, fire3 and fire5. All
-    poolings round up (ceil_mode).
+    """The stem convolution (no padding) and where the 3x3/2 max poolings sit are
+    what tell the versions apart: 1.0 has a 96-map 7x7 stem and pools after conv1,
+    fire4 and fire8; 1.1 has a 64-map 3x3 stem and pools after conv1, fire3 and
+    fire5. All poolings round up (ceil_mode).
     """
 
     def __init__(
