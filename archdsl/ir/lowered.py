@@ -12,6 +12,7 @@ arguments, the names of generated locals, and the per-instance shapes and counts
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,8 +20,61 @@ from pydantic import BaseModel, ConfigDict, Field
 FORMAT_VERSION = 2
 
 
+_VALIDATING: ContextVar[bool] = ContextVar("archdsl_ir_validating", default=False)
+
+
 class Node(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """Nodes built by the compiler (``archdsl.ir.lower``) are constructed without validation:
+    pydantic's validators are built on first use, and building them for the whole IR is most
+    of a cold compile. Everything read from outside (``model_validate``,
+    ``model_validate_json``) is validated in full, and the test suite validates the lowered model of
+    every spec by a JSON round trip, which fails if lowering built anything the schema refuses."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    def __init__(self, /, **data: Any) -> None:
+        if _VALIDATING.get():  # pydantic validating input: its __init__ does the work
+            super().__init__(**data)
+            return
+        values: dict[str, Any] = {}
+        fields = type(self).model_fields
+        for name, info in fields.items():
+            if name in data:
+                values[name] = _frozen(data[name])
+            elif info.is_required():
+                raise TypeError(f"{type(self).__name__} needs `{name}`")
+            else:
+                values[name] = info.get_default(call_default_factory=True)
+        if len(values) != len(fields) or any(k not in fields for k in data):
+            unknown = sorted(set(data) - set(fields))
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(unknown)}")
+        object.__setattr__(self, "__dict__", values)
+        object.__setattr__(self, "__pydantic_fields_set__", set(data))
+        object.__setattr__(self, "__pydantic_extra__", None)
+        object.__setattr__(self, "__pydantic_private__", None)
+
+    @classmethod
+    def model_validate(cls, *args: Any, **kwargs: Any) -> Any:
+        token = _VALIDATING.set(True)
+        try:
+            return super().model_validate(*args, **kwargs)
+        finally:
+            _VALIDATING.reset(token)
+
+    @classmethod
+    def model_validate_json(cls, *args: Any, **kwargs: Any) -> Any:
+        token = _VALIDATING.set(True)
+        try:
+            return super().model_validate_json(*args, **kwargs)
+        finally:
+            _VALIDATING.reset(token)
+
+
+def _frozen(value: Any) -> Any:
+    """Lists as the tuples the schema declares (validation would convert them too)."""
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 # ---- expressions -------------------------------------------------------------------------
@@ -377,41 +431,6 @@ class LoweredModel(Node):
             if d.name == name:
                 return d
         raise KeyError(name)
-
-
-for _model in (
-    ListOf,
-    Comprehension,
-    Binary,
-    Unary,
-    Choice,
-    Subscript,
-    FunctionCall,
-    OutChannels,
-    Argument,
-    LayerCall,
-    BlockCall,
-    Sequence,
-    Let,
-    Require,
-    Member,
-    Loop,
-    SetChannels,
-    UseMember,
-    UseGroup,
-    Operation,
-    Combine,
-    Branch,
-    Aux,
-    Pipe,
-    Parameter,
-    InputShape,
-    Init,
-    Definition,
-    Factory,
-    LoweredModel,
-):
-    _model.model_rebuild()
 
 
 def walk(node: Any) -> Iterator[Node]:

@@ -23,7 +23,8 @@ Shape = tuple[int, ...]
 
 
 class LayerArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # validators are built on first use: a compilation builds those of the layers it meets
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 class ShapeError(Exception):
