@@ -37,6 +37,18 @@ BUILDS = {
     "  c = conv2d(4, kernel=3, stride=stride, dilation=dilation, padding=dilation)\n"
     "  forward: c\n}\n" + NET % ("", "  a = D(2, 2)\n  b = D(1, 3)\n  e = D(2, 1)\n"
                                  "  forward: a -> b -> e"),
+    # members applied on one side of a condition only (once refused with E0403): they exist
+    # when that side is taken, in torch's constructor and in Keras alike
+    "member_on_the_side_not_taken": NET
+    % ("wide: bool = false", "  a = conv2d(4, kernel=3)\n  b = conv2d(8, kernel=3)\n"
+       "  forward: a if wide else b"),
+    "member_on_the_side_taken": NET
+    % ("wide: bool = true", "  a = conv2d(4, kernel=3)\n  b = conv2d(8, kernel=3)\n"
+       "  forward: a if wide else b"),
+    "members_under_nested_conditions": NET
+    % ("wide: bool = true, deep: bool = false", "  a = conv2d(4, kernel=3)\n"
+       "  b = conv2d(8, kernel=3)\n  c = conv2d(6, kernel=1)\n  d = conv2d(6, kernel=1)\n"
+       "  forward: ((a -> c) if deep else a) if wide else (b -> d)"),
 }  # fmt: skip
 REFUSED = {
     # a block parameter named like a layer would be called as the layer in one place
@@ -57,6 +69,17 @@ REFUSED = {
     "member_with_weights_in_two_branches": (
         NET % ("", "  c = conv2d(3, kernel=1)\n  forward: add(c, c)"),
         "E0227",
+    ),
+    # a member applied only under a condition on a value defined after it: its constructor
+    # could not test the condition where it builds the member
+    "member_applied_under_a_later_let": (
+        NET
+        % (
+            "wide: bool = false",
+            "  a = conv2d(4, kernel=3)\n  b = conv2d(8, kernel=3)\n"
+            "  let w = wide\n  forward: a if w else b",
+        ),
+        "E0403",
     ),
     # torch's mode flag
     "parameter_named_training": (

@@ -362,6 +362,8 @@ class _DefinitionPrinter:
 
     # ---- members ---------------------------------------------------------------------------
     def member(self, stmt: L.Member, src: str, dst: str, name: LayerName, lines: list[str]) -> None:
+        if stmt.implied:  # forward applies it exactly where it exists
+            stmt = stmt.model_copy(update={"guard": None})
         body: list[str] = []
         inner = src
         if stmt.guard is not None:

@@ -243,8 +243,11 @@ class _Builder:
             fwd = next((s for s in decl.body if isinstance(s, ast.Forward)), None)
             flow: ast.Expr = fwd.flow if fwd else _default_flow(scope)
             shape = self.flow(flow, in_shape, scope)
+            named = {n.id for n in flow.walk() if isinstance(n, ast.Name)}
             for m in scope.members.values():
-                if m.present and m.instance is None:
+                if m.present and m.instance is None and m.name in named and m.stmt.guard is None:
+                    m.present = False  # applied only on a side of a condition not taken here
+                elif m.present and m.instance is None:
                     raise error(
                         "E0403",
                         f"member `{m.name}` is never used in forward",

@@ -331,6 +331,8 @@ class _Definition:
         self.channel_locals: set[str] = set()
         self.aux: list[str] = []
         self.instances = low.model.block_instances.get(decl.name, [])
+        # members that forward applies only under conditions: the condition they exist under
+        self.use_conditions: dict[str, ast.Expr] = {}
 
     def in_channels(self) -> L.Expr:
         if self.decl.is_arch:
@@ -357,6 +359,7 @@ class _Definition:
         else:
             items = None
             flow = _forward_of(decl)
+            self.use_conditions = _use_conditions(flow, set(self.members))
             out = self.flow_channels(flow, self.in_channels())
             forward = self.flow(flow)
             body = []
@@ -515,11 +518,43 @@ class _Definition:
         module, out = self.module(stmt.module, c, {}, stmt.target.name)
         if out == _OPAQUE or _runtime(out):
             out = L.OutChannels(member=stmt.target.name)
-        guard = self.low.conv(stmt.guard) if stmt.guard is not None else None
-        member = L.Member(name=stmt.target.name, guard=guard, module=module, out_channels=out)
+        declared = stmt.guard
+        implied = None if declared is not None else self.use_conditions.get(stmt.target.name)
+        if implied is not None:
+            self.check_defined_before(stmt, implied)
+            declared = implied
+        guard = self.low.conv(declared) if declared is not None else None
+        member = L.Member(
+            name=stmt.target.name,
+            guard=guard,
+            module=module,
+            out_channels=out,
+            implied=implied is not None,
+        )
         if guard is not None:
             out = _choose(guard, out, c)
         return member, out
+
+    def check_defined_before(self, stmt: ast.Member, cond: ast.Expr) -> None:
+        """A member built only under a condition of forward is built where it is declared:
+        the values the condition reads must be known there."""
+        known = {p.name for p in self.decl.params}
+        for s in self.decl.body:
+            if s is stmt:
+                break
+            if isinstance(s, ast.Let):
+                known.add(s.name)
+        late = sorted(ast.free_names(cond) - known)
+        if late:
+            assert stmt.target is not None
+            raise error(
+                "E0403",
+                f"member `{stmt.target.name}` is applied only when `{late[0]}` holds, "
+                "which is defined after it",
+                stmt.span,
+                "declared here",
+                help=f"define `{late[0]}` before the member, or give it a `when` condition",
+            )
 
     # ---- modules -------------------------------------------------------------------------------
     def module(
@@ -757,7 +792,8 @@ class _Definition:
                     help="declare a second member for the second use (torch would share the "
                     "weights, Keras would create a second layer)",
                 )
-            return L.UseMember(member=flow.id, optional=stmt.guard is not None, label=label)
+            optional = stmt.guard is not None or flow.id in self.use_conditions
+            return L.UseMember(member=flow.id, optional=optional, label=label)
         if isinstance(flow, ast.IfExp):
             before, issued = dict(self.labels.uses), set(self.labels.issued)
             then = self.flow(flow.then)
@@ -955,3 +991,53 @@ def _doc(program: Program, decl: ast.BlockDecl) -> str:
             return text
     kind = "Model" if decl.is_arch else "Block"
     return f"{kind} `{decl.name}` from the spec."
+
+
+def _use_conditions(flow: ast.Expr, members: set[str]) -> dict[str, ast.Expr]:
+    """Members that ``flow`` applies only on sides of conditions, with the condition under
+    which some use is reached (`a if wide else b`: `a` when `wide`, `b` when `not wide`): the
+    generated constructor builds such a member only then, as forward only then applies it.
+    A path is the conditions passed on the way, each with the side taken; two paths that
+    differ only in the side of their last condition merge into the shorter one."""
+    Key = tuple[str, int, int]  # a condition's place in the source: a stable order
+    Path_ = tuple[tuple[Key, bool], ...]
+    conds: dict[Key, ast.Expr] = {}
+    uses: dict[str, set[Path_]] = {}
+
+    def visit(e: ast.Node, path: Path_) -> None:
+        if isinstance(e, ast.Name) and e.id in members:
+            uses.setdefault(e.id, set()).add(path)
+        elif isinstance(e, ast.IfExp):
+            key = (e.cond.span.file, e.cond.span.start, e.cond.span.end)
+            conds[key] = e.cond
+            visit(e.then, (*path, (key, True)))
+            visit(e.orelse, (*path, (key, False)))
+        else:
+            for child in e.children():
+                visit(child, path)
+
+    visit(flow, ())
+    out: dict[str, ast.Expr] = {}
+    for name, paths in uses.items():
+        merged = True
+        while merged:
+            merged = False
+            for p in sorted(paths, key=len, reverse=True):
+                if p and (*p[:-1], (p[-1][0], not p[-1][1])) in paths:
+                    paths -= {p, (*p[:-1], (p[-1][0], not p[-1][1]))}
+                    paths.add(p[:-1])
+                    merged = True
+                    break
+        if () in paths:
+            continue
+        guard: ast.Expr | None = None
+        for p in sorted(paths):
+            term: ast.Expr | None = None
+            for key, side in p:
+                lit = conds[key] if side else ast.UnaryOp("not", conds[key])
+                term = lit if term is None else ast.BinOp("and", term, lit)
+            assert term is not None
+            guard = term if guard is None else ast.BinOp("or", guard, term)
+        assert guard is not None
+        out[name] = guard
+    return out

@@ -243,6 +243,9 @@ class Member(Node):
     module: Module
     out_channels: Expr
     update: str | None = None  # the channel local that takes out_channels once it is built
+    # the guard is the condition under which forward applies the member (`a if wide else b`):
+    # a printer need not test it again where forward applies it
+    implied: bool = False
 
 
 class Loop(Node):
