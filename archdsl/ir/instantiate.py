@@ -4,13 +4,14 @@ use in the forward pass) and its parameter counts. Nothing here imports a framew
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from archdsl.errors import ArchError, Span, error
+from archdsl.errors import ArchError, Label, Span, error
 from archdsl.ir.combinators import COMBINATORS, Applied
 from archdsl.ir.evaluate import BlockRef, evaluate, reset_budget
 from archdsl.ir.program import Program
@@ -519,7 +520,10 @@ class _Builder:
         inst = Instance(path, "block", func, params, module.span)
         assert self.model is not None
         self.model.block_instances.setdefault(func, []).append(inst)
-        out = self.block_body(decl, params, shape, inst)
+        try:
+            out = self.block_body(decl, params, shape, inst)
+        except ArchError as e:
+            raise _in_instance(e, module.span, path or func) from None
         inst.in_shapes.append(shape)
         inst.out_shapes.append(out)
         return inst
@@ -729,3 +733,21 @@ def infer(
                 ).diagnostics[0]
             ]
         ) from None
+
+
+_INSTANCE_LABEL = "in instance "
+
+
+def _in_instance(e: ArchError, use: Span, path: str) -> ArchError:
+    """``e`` with the instance it failed in as a secondary label at the instance's use: an
+    error inside a block used many times says which use (the innermost block only)."""
+    if not e.diagnostics:
+        return e
+    first = e.diagnostics[0]
+    if any(label.message.startswith(_INSTANCE_LABEL) for label in first.labels):
+        return e
+    if len(path) > 60:
+        path = "..." + path[-57:]
+    label = Label(use, f"{_INSTANCE_LABEL}`{path}`", primary=False)
+    labelled = dataclasses.replace(first, labels=(*first.labels, label))
+    return ArchError([labelled, *e.diagnostics[1:]], sources=e.sources)
