@@ -8,7 +8,7 @@ from typing import Any
 
 from archdsl.errors import ArchError, Span, error
 from archdsl.ir.evaluate import BlockRef, evaluate
-from archdsl.ir.instantiate import Model, infer
+from archdsl.ir.instantiate import Model, constant_argument_errors, infer, with_independent_errors
 from archdsl.ir.lower import lower
 from archdsl.ir.lowered import LoweredModel
 from archdsl.ir.program import Program, load_program
@@ -129,8 +129,9 @@ def analyse(
         inferred = infer(program, selection.arch, selection.values, selection.spans)
         lowered = _lower(program, selection, inferred)
     except ArchError as err:
+        err = with_independent_errors(err, constant_argument_errors(program))
         err.sources = {**program.sources, **err.sources}
-        raise
+        raise err from None
     return Result(program, selection, inferred, lowered)
 
 

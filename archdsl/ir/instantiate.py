@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from archdsl.errors import ArchError, Label, Span, error
+from archdsl.errors import ArchError, Diagnostic, Label, Span, error
 from archdsl.ir.combinators import COMBINATORS, Applied
 from archdsl.ir.evaluate import BlockRef, evaluate, reset_budget
 from archdsl.ir.program import Program
@@ -751,3 +751,43 @@ def _in_instance(e: ArchError, use: Span, path: str) -> ArchError:
     label = Label(use, f"{_INSTANCE_LABEL}`{path}`", primary=False)
     labelled = dataclasses.replace(first, labels=(*first.labels, label))
     return ArchError([labelled, *e.diagnostics[1:]], sources=e.sources)
+
+
+MAX_REPORTED = 20  # diagnostics one failed compilation reports at most
+
+
+def constant_argument_errors(program: Program) -> list[Diagnostic]:
+    """The errors of layer calls whose arguments are all constants, wherever they are: they do
+    not depend on shapes or parameter values, so a compilation that failed elsewhere reports
+    them too instead of one error per run."""
+    builder = _Builder(program)
+    found: list[Diagnostic] = []
+    for decl in program.blocks.values():
+        params = {p.name for p in decl.params}
+        for node in decl.walk():
+            if not isinstance(node, ast.Call) or node.func in program.blocks or node.func in params:
+                continue
+            layer = get_layer(node.func)
+            values = (*node.args, *(k.value for k in node.kwargs))
+            if layer is None or any(ast.free_names(v) for v in values):
+                continue
+            try:
+                builder.bind_layer(layer, node, {})
+            except ArchError as e:
+                found.extend(e.diagnostics)
+    return found
+
+
+def with_independent_errors(err: ArchError, extra: list[Diagnostic]) -> ArchError:
+    """``err`` followed by the ``extra`` diagnostics at other places, in source order."""
+    seen = {d.primary_span for d in err.diagnostics}
+    more = sorted(
+        (d for d in extra if d.primary_span not in seen),
+        key=lambda d: (d.primary_span or Span("", 0, 0)).start,
+    )
+    unique: list[Diagnostic] = []
+    for d in more:
+        if d.primary_span not in {u.primary_span for u in unique}:
+            unique.append(d)
+    diagnostics = [*err.diagnostics, *unique][:MAX_REPORTED]
+    return ArchError(diagnostics, sources=err.sources)
