@@ -615,7 +615,7 @@ _ENTRIES = [
     Entry(
         "E0406",
         "too many module instances",
-        "The model would declare more than 200,000 module instances; repeat counts are multiplied "
+        "The model would declare more than 100,000 module instances; repeat counts are multiplied "
         "through nested loops before anything is unrolled.",
         Example(
             "arch Net {\n  input [8]\n  body = sequential {\n    repeat 1000 {\n"

@@ -19,7 +19,7 @@ from archdsl.layers.registry import LayerType, Shape, ShapeError, get_layer
 from archdsl.names import bad_identifier, did_you_mean
 from archdsl.syntax import ast
 
-MAX_INSTANCES = 200_000
+MAX_INSTANCES = 100_000
 MAX_REPEAT = 10_000
 MAX_DEPTH = 64
 MAX_DIM = 2**31 - 1
@@ -124,6 +124,7 @@ class _Builder:
         self.count = 0
         self.declared = 0  # members declared (built or not yet)
         self.loop_product = 1  # iterations of the loops being unrolled, multiplied
+        self.loop_base = 0  # instances declared before the outermost loop being unrolled
         self.depth = 0
         self.model: Model | None = None
         self.globals: dict[str, Any] = {
@@ -335,8 +336,12 @@ class _Builder:
     def check_repeat(self, n: int, span: Span) -> None:
         """Refuse a loop before unrolling it when its count, times the counts of the loops
         around it, would pass the instance limit (guarantee G4)."""
+        if self.loop_product == 1:
+            self.loop_base = self.declared
+        # the iterations of every enclosing loop, done or not, from where the outermost began:
+        # counting what is declared already as well would refuse loops that fit
         total = self.loop_product * n
-        if n > MAX_REPEAT or self.declared + total > MAX_INSTANCES:
+        if n > MAX_REPEAT or self.loop_base + total > MAX_INSTANCES:
             around = (
                 f" inside loops of {self.loop_product:,} iterations"
                 if self.loop_product > 1
