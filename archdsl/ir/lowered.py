@@ -36,18 +36,20 @@ class Node(BaseModel):
         if _VALIDATING.get():  # pydantic validating input: its __init__ does the work
             super().__init__(**data)
             return
+        cls = type(self)
+        spec = _FIELDS.get(cls) or _field_spec(cls)
         values: dict[str, Any] = {}
-        fields = type(self).model_fields
-        for name, info in fields.items():
+        for name, required, default in spec:
             if name in data:
-                values[name] = _frozen(data[name])
-            elif info.is_required():
-                raise TypeError(f"{type(self).__name__} needs `{name}`")
+                value = data[name]
+                values[name] = _frozen(value) if type(value) is list else value
+            elif required:
+                raise TypeError(f"{cls.__name__} needs `{name}`")
             else:
-                values[name] = info.get_default(call_default_factory=True)
-        if len(values) != len(fields) or any(k not in fields for k in data):
-            unknown = sorted(set(data) - set(fields))
-            raise TypeError(f"{type(self).__name__} has no field {', '.join(unknown)}")
+                values[name] = default
+        if len(data) > len(values) or not data.keys() <= values.keys():
+            unknown = sorted(set(data) - set(values))
+            raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}")
         object.__setattr__(self, "__dict__", values)
         object.__setattr__(self, "__pydantic_fields_set__", set(data))
         object.__setattr__(self, "__pydantic_extra__", None)
@@ -68,6 +70,19 @@ class Node(BaseModel):
             return super().model_validate_json(*args, **kwargs)
         finally:
             _VALIDATING.reset(token)
+
+
+# per class: (name, required, default) of each field; defaults are immutable (None, tuples)
+_FIELDS: dict[type, tuple[tuple[str, bool, Any], ...]] = {}
+
+
+def _field_spec(cls: type[BaseModel]) -> tuple[tuple[str, bool, Any], ...]:
+    spec = tuple(
+        (name, info.is_required(), None if info.is_required() else info.get_default())
+        for name, info in cls.model_fields.items()
+    )
+    _FIELDS[cls] = spec
+    return spec
 
 
 def _frozen(value: Any) -> Any:
