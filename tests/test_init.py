@@ -5,8 +5,9 @@ deviation of the same tensor of the reference built fresh (torchvision's model o
 else timm's), within sampling error: six standard deviations of the difference of two samples'
 means (sigma sqrt(2 / n)) and standard deviations (sigma / sqrt(n)), so that thousands of
 comparisons per run do not fail by chance; constant tensors are equal; draws are seeded.
-Specs without a reference (the lecture's own variants) are compared with torch's defaults through their torch model, and
-every arch declaration's Keras model, built fresh, is compared with its torch model the same way.
+Specs without a reference (the lecture's own variants) are compared with torch's defaults
+through their torch model, and every arch declaration's Keras model, built fresh, is compared
+with its torch model the same way.
 """
 
 from __future__ import annotations
