@@ -16,6 +16,7 @@ from typing import Any
 
 from archdsl import __version__
 from archdsl.backends.base import (
+    block_arguments,
     environment,
     indent,
     layer_arguments,
@@ -37,6 +38,7 @@ _PY_TYPES = {
     "bool": "bool",
     "str": "str",
     "list": "Sequence[Any]",
+    "size": "int | tuple[int, int]",
     "block": "Callable[..., Any]",
 }
 _SEP = KERAS_PATH_SEPARATOR
@@ -109,8 +111,9 @@ def print_keras(model: L.LoweredModel) -> str:
     arch = model.definition(model.arch)
     init = _Init(arch, helpers)
     functions = []
+    definitions = {d.name: d for d in model.definitions}
     for d in model.definitions:
-        printer = _DefinitionPrinter(d, fn_names, spell, helpers, init)
+        printer = _DefinitionPrinter(d, fn_names, spell, helpers, init, definitions)
         functions.append(printer.print())
     imports["math"] |= helpers["torch_bias"] or helpers["trunc_normal"]
     factories = [
@@ -146,8 +149,10 @@ class _DefinitionPrinter:
         spell: Spelling,
         helpers: dict[str, bool],
         init: _Init,
+        definitions: dict[str, L.Definition],
     ) -> None:
         self.d = d
+        self.definitions = definitions
         self.init = init
         self.owner: str | None = None  # the named member whose sequence is being printed
         self.fn_names = fn_names
@@ -380,8 +385,7 @@ class _DefinitionPrinter:
         elif isinstance(module, L.LayerCall):
             self.layer(module, inner, dst, name, body, (stmt.name, None))
         else:
-            parts = [inner, *(self.py(a) for a in module.args)]
-            parts += [f"{k.name}={self.py(k.value)}" for k in module.kwargs]
+            parts = [inner, *block_arguments(module, self.definitions, self.py)]
             parts += [f"{v}={v}" for v in self.init.values]
             parts.append(f"name={name.source()}")
             body.append(f"{dst} = {self.py(module.callee)}({', '.join(parts)})")
@@ -403,10 +407,16 @@ class _DefinitionPrinter:
         layer = get_layer(call.layer)
         assert layer is not None
         args, given = layer_arguments(layer, call.args, self.py)
+        exprs = {a.name: a.value for a in call.args}
+        for size in layer.sizes:  # the larger dimension, where the code compares it with 1
+            args[size + "_max"] = self.size_max(exprs.get(size), args[size])
         if layer.tensors:
-            args["init"] = self.init.kwargs(self.d, target, layer, args, src, False, self.py)
+            fan = self.kernel_area(exprs.get("kernel"), args.get("kernel", "1"))
+            args["init"] = self.init.kwargs(self.d, target, layer, args, src, False, self.py, fan)
             if layer.name == "conv2d":
-                args["init_dw"] = self.init.kwargs(self.d, target, layer, args, src, True, self.py)
+                args["init_dw"] = self.init.kwargs(
+                    self.d, target, layer, args, src, True, self.py, fan
+                )
         if "ceil_mode" in given:
             self.helpers["ceil_extra"] = True
         if layer.name == "adaptive_avgpool2d" and args["output"] != "1":
@@ -427,6 +437,31 @@ class _DefinitionPrinter:
             )
         )
         lines.extend(line for line in text.splitlines() if line.strip())
+
+    def maybe_pair(self, e: L.Expr) -> bool:
+        """Whether a size argument may be [height, width]: a literal list, or an expression of
+        a `size` parameter."""
+        sizes = {p.name for p in self.d.params if p.type == "size"}
+        return isinstance(e, L.ListOf) or any(
+            isinstance(n, L.Var) and n.name in sizes for n in L.walk(e)
+        )
+
+    def size_max(self, e: L.Expr | None, source: str) -> str:
+        if e is None or not self.maybe_pair(e):
+            return source
+        if isinstance(e, L.ListOf):
+            return f"max({', '.join(self.py(i) for i in e.items)})"
+        return f"({source} if isinstance({source}, int) else max({source}))"
+
+    def kernel_area(self, e: L.Expr | None, source: str) -> str:
+        """`` * kernel elements`` of a conv's fan-in as source ("" for a 1x1 kernel)."""
+        if source == "1":
+            return ""
+        if e is None or not self.maybe_pair(e):
+            return f" * {source} ** 2"
+        if isinstance(e, L.ListOf):
+            return "".join(f" * {self.py(i)}" for i in e.items)
+        return f" * math.prod(({source}, {source}) if isinstance({source}, int) else {source})"
 
     def sequence_body(
         self, body: tuple[L.Stmt, ...], var: str, prefix: LayerName, lines: list[str]
@@ -546,12 +581,13 @@ class _Init:
         src: str,
         depthwise: bool,
         py: Callable[[L.Expr], str],
+        area: str = "",
     ) -> str:
         out = ""
         for tensor, default in layer.tensors:
             if args.get(tensor) == "False":  # no such tensor (bias=false)
                 continue
-            value = self.default(default, layer, args, src, depthwise)
+            value = self.default(default, layer, args, src, depthwise, area)
             for rule in self.rules:
                 if rule.tensor != tensor or not self.applies(rule, d, target, layer):
                     continue
@@ -581,7 +617,13 @@ class _Init:
         return owner and (rule.member, rule.item) == target
 
     def default(
-        self, kind: str, layer: LayerType, args: dict[str, str], src: str, depthwise: bool
+        self,
+        kind: str,
+        layer: LayerType,
+        args: dict[str, str],
+        src: str,
+        depthwise: bool,
+        area: str,
     ) -> str | None:
         if kind in _KERAS_DEFAULTS:
             return None
@@ -593,8 +635,7 @@ class _Init:
         if layer.name == "conv2d":
             if args["groups"] != "1":
                 fan_in += f" // {args['groups']}"
-            if args["kernel"] != "1":
-                fan_in += f" * {args['kernel']} ** 2"
+            fan_in += area
         return f"torch_bias({fan_in})"
 
     def spell(self, rule: L.Init, depthwise: bool) -> str:

@@ -208,7 +208,7 @@ class LayerCall(Node):
     layer: str
     in_channels: Expr
     args: tuple[Argument, ...] = ()
-    known: tuple[tuple[str, bool | int | float | str | None], ...] = ()
+    known: tuple[tuple[str, bool | int | float | str | tuple[int, int] | None], ...] = ()
 
 
 class BlockCall(Node):
@@ -317,7 +317,7 @@ class Operation(Node):
     kind: Literal["operation"] = "operation"
     layer: str
     args: tuple[Argument, ...] = ()
-    known: tuple[tuple[str, bool | int | float | str | None], ...] = ()
+    known: tuple[tuple[str, bool | int | float | str | tuple[int, int] | None], ...] = ()
     label: str
 
 
@@ -363,7 +363,7 @@ Flow = Annotated[
 
 class Parameter(Node):
     name: str
-    type: Literal["int", "float", "bool", "str", "list", "block"]
+    type: Literal["int", "float", "bool", "str", "list", "size", "block"]
     default: Expr | None = None
 
 
