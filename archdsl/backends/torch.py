@@ -371,11 +371,21 @@ def _init_section(rules: tuple[L.Init, ...]) -> list[str]:
 
 
 def _apply(rule: L.Init, module: str) -> list[str]:
-    """Set ``rule``'s tensor of ``module`` (Python source); absent tensors are skipped."""
+    """Set ``rule``'s tensor of ``module`` (Python source), going down the rule's path of block
+    members (``m.conv1.conv``); absent members and tensors are skipped."""
+    checks = []
+    if rule.path:
+        if rule.absent_member:
+            checks.append(f"{module} is not None")
+        for name, absent in zip(rule.path, rule.absent_path, strict=True):
+            module = f"{module}.{name}"
+            if absent:
+                checks.append(f"{module} is not None")
     if rule.item is not None:
         module = f"{module}[{rule.item}]"
     call = _init_call(rule, f"{module}.{rule.tensor}")
-    checks = [f"{module} is not None"] if rule.absent_member else []
+    if rule.absent_member and not rule.path:
+        checks.append(f"{module} is not None")
     if rule.absent_tensor:
         checks.append(f"{module}.{rule.tensor} is not None")
     if not checks:
