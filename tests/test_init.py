@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 import torch
 
+from archdsl.compiler import compile_spec
 from archdsl.names import torch_path
-from tests.helpers import all_specs, arch_specs, compiled, keras_model, torch_model
+from tests.helpers import ROOT, all_specs, arch_specs, compiled, keras_model, load, torch_model
 
 pytestmark = pytest.mark.framework
 
@@ -120,11 +121,40 @@ def test_zero_init_residual() -> None:
 def test_keras_starts_as_torch(spec: str) -> None:
     torch.manual_seed(0)
     ours, _ = torch_model(spec)
-    tensors = {k: v.detach() for k, v in ours.named_parameters()}
     import keras
 
     keras.utils.set_random_seed(0)
     kmodel, _ = keras_model(spec)
+    _assert_keras_starts_as(ours, kmodel, spec)
+
+
+def test_nested_selectors_start_alike() -> None:
+    """`init` rules through block members (tests/snippets/init_nested.arch): torch sets the
+    selected tensors only, Keras's override keywords reach the same layers, a later rule
+    overrides an earlier one, and a condition holds in both backends."""
+    path = ROOT / "tests" / "snippets" / "init_nested.arch"
+    torch_mod = load(compile_spec(path, "torch").source or "", "init_nested_torch")
+    keras_mod = load(compile_spec(path, "keras").source or "", "init_nested_keras")
+    for small in (False, True):
+        torch.manual_seed(0)
+        ours = torch_mod.Net(small=small)
+        head = ours.trunk.head
+        for tensor, std in (
+            (head.conv1.conv.weight, 0.01),
+            (head.conv0.conv.weight, 0.1),
+            (ours.trunk.extra.conv.weight, 0.2),
+            (head.fc.weight, 0.001),
+        ):
+            sample = torch.randn(tensor.numel()) * std
+            assert_same_distribution(tensor.detach(), sample, f"std {std}")
+        assert bool(torch.all(ours.stem.bn.bias == 0.125))  # the later rule wins
+        assert bool(torch.all(head.conv0.bn.weight == (0.5 if small else 1.0)))
+        assert bool(torch.all(head.conv1.bn.weight == 1.0))
+        _assert_keras_starts_as(ours, keras_mod.Net(small=small), f"init_nested small={small}")
+
+
+def _assert_keras_starts_as(ours: Any, kmodel: Any, spec: str) -> None:
+    tensors = {k: v.detach() for k, v in ours.named_parameters()}
     seen = set()
     for layer in kmodel.layers:
         kind = type(layer).__name__

@@ -16,7 +16,7 @@ from archdsl.resources import data_dir
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -25,6 +25,13 @@ def environment() -> jinja2.Environment:
         autoescape=False,
         finalize=_finalize,
     )
+    env.globals["most"] = _most
+    return env
+
+
+def _most(value: Any) -> Any:
+    """A known size argument's larger dimension (templates compare sizes with ints)."""
+    return max(value) if isinstance(value, tuple) else value
 
 
 def _finalize(value: Any) -> Any:
@@ -50,12 +57,41 @@ def layer_arguments(
 ) -> tuple[dict[str, str], set[str]]:
     """Every argument of a layer call as source (the registry's defaults filled in), and the
     names of those the spec gives a non-default value."""
-    values = {a.name: render(a.value) for a in given}
+    values = {
+        a.name: size_source(a.value, render) if a.name in layer.sizes else render(a.value)
+        for a in given
+    }
     out = {
         name: values.get(name, repr(info.default))
         for name, info in layer.schema.model_fields.items()
     }
     return out, set(values)
+
+
+def size_source(e: L.Expr, render: Callable[[L.Expr], str]) -> str:
+    """A size argument as source: a literal [height, width] as a tuple, as torch prints it."""
+    if isinstance(e, L.ListOf):
+        return "(" + ", ".join(render(i) for i in e.items) + ")"
+    return render(e)
+
+
+def block_arguments(
+    call: L.BlockCall,
+    definitions: dict[str, L.Definition],
+    render: Callable[[L.Expr], str],
+) -> list[str]:
+    """A block call's arguments as source (positional, then `name=value`); a literal list given
+    to a `size` parameter is a tuple, as a layer's size argument is."""
+    d = definitions.get(call.callee.name) if isinstance(call.callee, L.BlockRef) else None
+    params = [p.name for p in d.params] if d is not None else []
+    sizes = {p.name for p in d.params if p.type == "size"} if d is not None else set()
+
+    def arg(name: str | None, e: L.Expr) -> str:
+        return size_source(e, render) if name in sizes else render(e)
+
+    parts = [arg(params[i] if i < len(params) else None, a) for i, a in enumerate(call.args)]
+    parts += [f"{k.name}={arg(k.name, k.value)}" for k in call.kwargs]
+    return parts
 
 
 def list_conversions(d: L.Definition) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from archdsl import __version__
 from archdsl.backends.base import (
+    block_arguments,
     environment,
     indent,
     layer_arguments,
@@ -37,6 +38,7 @@ _PY_TYPES = {
     "bool": "bool",
     "str": "str",
     "list": "Sequence[Any]",
+    "size": "int | tuple[int, int]",
     "block": "Callable[..., Any]",
 }
 _SEP = KERAS_PATH_SEPARATOR
@@ -107,10 +109,11 @@ def print_keras(model: L.LoweredModel) -> str:
         "trunc_normal": False,
     }
     arch = model.definition(model.arch)
-    init = _Init(arch, helpers)
+    init = _Init(arch, helpers, model.definitions, taken | set(fn_names.values()))
     functions = []
+    definitions = {d.name: d for d in model.definitions}
     for d in model.definitions:
-        printer = _DefinitionPrinter(d, fn_names, spell, helpers, init)
+        printer = _DefinitionPrinter(d, fn_names, spell, helpers, init, definitions)
         functions.append(printer.print())
     imports["math"] |= helpers["torch_bias"] or helpers["trunc_normal"]
     factories = [
@@ -146,8 +149,10 @@ class _DefinitionPrinter:
         spell: Spelling,
         helpers: dict[str, bool],
         init: _Init,
+        definitions: dict[str, L.Definition],
     ) -> None:
         self.d = d
+        self.definitions = definitions
         self.init = init
         self.owner: str | None = None  # the named member whose sequence is being printed
         self.fn_names = fn_names
@@ -158,6 +163,7 @@ class _DefinitionPrinter:
         }
         self.loops = {s.id: s for s in d.body if isinstance(s, L.Loop)}
         taken = {"x", "name", "inputs", "in_channels", *fn_names.values()}
+        taken |= set(init.overrides(d.name))
         for node in L.walk(d.body):
             if isinstance(node, L.Let):
                 taken.add(node.name)
@@ -196,6 +202,7 @@ class _DefinitionPrinter:
             prefix = LayerName(())
         else:
             params.extend(self.init.threaded)
+            params.extend(f"{n}: Any = None" for n in self.init.overrides(d.name))
             params.append(f'name: str = "{self.fn_names[d.name]}"')
             prefix = LayerName(((True, "name"),))
         start = len(body)
@@ -380,9 +387,10 @@ class _DefinitionPrinter:
         elif isinstance(module, L.LayerCall):
             self.layer(module, inner, dst, name, body, (stmt.name, None))
         else:
-            parts = [inner, *(self.py(a) for a in module.args)]
-            parts += [f"{k.name}={self.py(k.value)}" for k in module.kwargs]
+            parts = [inner, *block_arguments(module, self.definitions, self.py)]
             parts += [f"{v}={v}" for v in self.init.values]
+            if stmt.name is not None and stmt.suffix is None:
+                parts += self.init.passed(self.d, stmt.name, module.callee, self.py)
             parts.append(f"name={name.source()}")
             body.append(f"{dst} = {self.py(module.callee)}({', '.join(parts)})")
         if stmt.guard is not None:
@@ -403,10 +411,16 @@ class _DefinitionPrinter:
         layer = get_layer(call.layer)
         assert layer is not None
         args, given = layer_arguments(layer, call.args, self.py)
+        exprs = {a.name: a.value for a in call.args}
+        for size in layer.sizes:  # the larger dimension, where the code compares it with 1
+            args[size + "_max"] = self.size_max(exprs.get(size), args[size])
         if layer.tensors:
-            args["init"] = self.init.kwargs(self.d, target, layer, args, src, False, self.py)
+            fan = self.kernel_area(exprs.get("kernel"), args.get("kernel", "1"))
+            args["init"] = self.init.kwargs(self.d, target, layer, args, src, False, self.py, fan)
             if layer.name == "conv2d":
-                args["init_dw"] = self.init.kwargs(self.d, target, layer, args, src, True, self.py)
+                args["init_dw"] = self.init.kwargs(
+                    self.d, target, layer, args, src, True, self.py, fan
+                )
         if "ceil_mode" in given:
             self.helpers["ceil_extra"] = True
         if layer.name == "adaptive_avgpool2d" and args["output"] != "1":
@@ -427,6 +441,31 @@ class _DefinitionPrinter:
             )
         )
         lines.extend(line for line in text.splitlines() if line.strip())
+
+    def maybe_pair(self, e: L.Expr) -> bool:
+        """Whether a size argument may be [height, width]: a literal list, or an expression of
+        a `size` parameter."""
+        sizes = {p.name for p in self.d.params if p.type == "size"}
+        return isinstance(e, L.ListOf) or any(
+            isinstance(n, L.Var) and n.name in sizes for n in L.walk(e)
+        )
+
+    def size_max(self, e: L.Expr | None, source: str) -> str:
+        if e is None or not self.maybe_pair(e):
+            return source
+        if isinstance(e, L.ListOf):
+            return f"max({', '.join(self.py(i) for i in e.items)})"
+        return f"({source} if isinstance({source}, int) else max({source}))"
+
+    def kernel_area(self, e: L.Expr | None, source: str) -> str:
+        """`` * kernel elements`` of a conv's fan-in as source ("" for a 1x1 kernel)."""
+        if source == "1":
+            return ""
+        if e is None or not self.maybe_pair(e):
+            return f" * {source} ** 2"
+        if isinstance(e, L.ListOf):
+            return "".join(f" * {self.py(i)}" for i in e.items)
+        return f" * math.prod(({source}, {source}) if isinstance({source}, int) else {source})"
 
     def sequence_body(
         self, body: tuple[L.Stmt, ...], var: str, prefix: LayerName, lines: list[str]
@@ -519,13 +558,30 @@ _INIT_KWARGS = {
 _KERAS_DEFAULTS = {"ones": '"ones"', "zeros": '"zeros"'}  # what Keras's norms start from
 
 
+Step = tuple[str, str]  # (the block or arch, one of its members)
+
+
 class _Init:
     """The arch's `init` rules, printed into each layer's initializer arguments: Keras layers
     take their initial values when they are created, inside the block functions, so a rule's
-    condition travels into every block function as a keyword argument."""
+    condition travels into every block function as a keyword argument.
 
-    def __init__(self, arch: L.Definition, helpers: dict[str, bool]) -> None:
+    A nested rule (`InceptionAux.conv1.conv.weight`) holds only where the layer's block is
+    reached through that path, which the function creating the layer cannot see: every block
+    function on the path below the rule's owner takes an override keyword (`conv_weight_init`,
+    None by default), which the function above passes down. Where it is given it wins, since it
+    is the fold of the rules from the first one that selects this path onwards (later rules of
+    any kind included); None leaves the layer to the rules that hold everywhere."""
+
+    def __init__(
+        self,
+        arch: L.Definition,
+        helpers: dict[str, bool],
+        definitions: tuple[L.Definition, ...] = (),
+        taken: set[str] | None = None,
+    ) -> None:
         self.rules = arch.init
+        self.arch = arch.name
         self.helpers = helpers
         params = {p.name: p for p in arch.params}
         self.values = sorted(
@@ -536,6 +592,102 @@ class _Init:
             p = params[v]
             default = "" if p.default is None else f" = {python(p.default, Spelling())}"
             self.threaded.append(f"{v}: {_PY_TYPES[p.type]}{default}")
+        # (block, path below it, tensor) -> (keyword, the steps from the block, the layer kind)
+        self.params: dict[tuple[str, tuple[str, ...], str], tuple[str, tuple[Step, ...], str]] = {}
+        defs = {d.name: d for d in definitions}
+        namers: dict[str, Namer] = {}
+        for rule in self.rules:
+            steps = self.route(rule)
+            for j in range(1, len(steps)):
+                block = steps[j][0]
+                key = (block, self.path(steps[j:], rule.item), rule.tensor)
+                if key in self.params:
+                    continue
+                if block not in namers:
+                    namers[block] = Namer(set(taken or ()) | self.values_of(defs.get(block)))
+                name = namers[block].new("_".join((*key[1], rule.tensor, "init")))
+                self.params[key] = (name, steps[j:], rule.layer)
+
+    def route(self, rule: L.Init) -> tuple[Step, ...]:
+        """The members a rule selects through, each with the definition that owns it."""
+        if rule.member is None:
+            return ()
+        owner = rule.block or self.arch
+        return ((owner, rule.member), *zip(rule.through, rule.path, strict=True))
+
+    @staticmethod
+    def path(steps: tuple[Step, ...], item: int | None) -> tuple[str, ...]:
+        return tuple(m for _, m in steps) + (() if item is None else (str(item),))
+
+    @staticmethod
+    def values_of(d: L.Definition | None) -> set[str]:
+        """The names a block function already uses: its parameters and local values."""
+        if d is None:
+            return set()
+        out = {p.name for p in d.params}
+        for node in L.walk(d.body):
+            if isinstance(node, L.Let):
+                out.add(node.name)
+            elif isinstance(node, L.Loop):
+                out |= set(node.targets) | ({node.index} if node.index else set())
+        return out
+
+    def overrides(self, block: str) -> list[str]:
+        """The override keywords of a block function, in rule order."""
+        return [name for (b, _, _), (name, _, _) in self.params.items() if b == block]
+
+    def fold(
+        self, start: int, steps: tuple[Step, ...], item: int | None, tensor: str, layer: str
+    ) -> str | None:
+        """The value the rules from ``start`` on give the layer at ``steps`` (None: none)."""
+        value: str | None = None
+        for rule in self.rules[start:]:
+            if rule.tensor != tensor:
+                continue
+            mine = self.route(rule)
+            if mine:
+                holds = rule.item == item and steps[-len(mine) :] == mine
+            else:
+                holds = rule.layer == layer
+            if not holds:
+                continue
+            spelled = self.spell(rule, False)
+            if rule.guard is None:
+                value = spelled
+            else:
+                cond = python(rule.guard, Spelling())
+                value = f"{spelled} if {cond} else {_grouped(value or 'None')}"
+        return value
+
+    def passed(
+        self, d: L.Definition, member: str, callee: L.Expr, py: Callable[[L.Expr], str]
+    ) -> list[str]:
+        """The override keywords a call of block ``callee`` as ``member`` of ``d`` passes."""
+        if not isinstance(callee, L.BlockRef):
+            return []
+        out = []
+        for (block, rel, tensor), (name, steps, layer) in self.params.items():
+            if block != callee.name:
+                continue
+            full = ((d.name, member), *steps)
+            item = int(rel[-1]) if rel[-1].isdigit() else None
+            incoming = self.params.get((d.name, (member, *rel), tensor))
+            first = next(
+                (
+                    i
+                    for i, r in enumerate(self.rules)
+                    if r.tensor == tensor and r.item == item and self.route(r) == full
+                ),
+                None,
+            )
+            own = None if first is None else self.fold(first, full, item, tensor, layer)
+            if incoming is not None and own is not None:
+                out.append(f"{name}={incoming[0]} or {_grouped(own)}")
+            elif incoming is not None:
+                out.append(f"{name}={incoming[0]}")
+            elif own is not None:
+                out.append(f"{name}={own}")
+        return out
 
     def kwargs(
         self,
@@ -546,12 +698,13 @@ class _Init:
         src: str,
         depthwise: bool,
         py: Callable[[L.Expr], str],
+        area: str = "",
     ) -> str:
         out = ""
         for tensor, default in layer.tensors:
             if args.get(tensor) == "False":  # no such tensor (bias=false)
                 continue
-            value = self.default(default, layer, args, src, depthwise)
+            value = self.default(default, layer, args, src, depthwise, area)
             for rule in self.rules:
                 if rule.tensor != tensor or not self.applies(rule, d, target, layer):
                     continue
@@ -562,7 +715,14 @@ class _Init:
                     value = (
                         f"{spelled} if {py(rule.guard)} else {value or _KERAS_DEFAULTS[default]}"
                     )
-            if value is None or value == _KERAS_DEFAULTS.get(default):
+            member, item = target
+            override = None
+            if member is not None:
+                rel = (member,) + (() if item is None else (str(item),))
+                override = self.params.get((d.name, rel, tensor))
+            if override is not None:
+                value = f"{override[0]} or {_grouped(value or _KERAS_DEFAULTS[default])}"
+            elif value is None or value == _KERAS_DEFAULTS.get(default):
                 continue
             kw = (
                 "depthwise_initializer"
@@ -577,11 +737,19 @@ class _Init:
     ) -> bool:
         if rule.member is None:
             return rule.layer == layer.name
+        if rule.path:  # decided by the functions above, through an override keyword
+            return False
         owner = d.kind == "arch" if rule.block is None else rule.block == d.name
         return owner and (rule.member, rule.item) == target
 
     def default(
-        self, kind: str, layer: LayerType, args: dict[str, str], src: str, depthwise: bool
+        self,
+        kind: str,
+        layer: LayerType,
+        args: dict[str, str],
+        src: str,
+        depthwise: bool,
+        area: str,
     ) -> str | None:
         if kind in _KERAS_DEFAULTS:
             return None
@@ -593,8 +761,7 @@ class _Init:
         if layer.name == "conv2d":
             if args["groups"] != "1":
                 fan_in += f" // {args['groups']}"
-            if args["kernel"] != "1":
-                fan_in += f" * {args['kernel']} ** 2"
+            fan_in += area
         return f"torch_bias({fan_in})"
 
     def spell(self, rule: L.Init, depthwise: bool) -> str:
@@ -621,3 +788,8 @@ class _Init:
             scale, mode = a["gain"] ** 2, "fan_avg"
         dist = "uniform" if rule.func.endswith("uniform") else "untruncated_normal"
         return f'{init}VarianceScaling({round(scale, 12)!r}, "{mode}", "{dist}")'
+
+
+def _grouped(source: str) -> str:
+    """A conditional expression in parentheses, where it is an operand of `or`."""
+    return f"({source})" if " if " in source else source

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from archdsl import __version__
 from archdsl.backends.base import (
+    block_arguments,
     environment,
     indent,
     layer_arguments,
@@ -29,6 +30,7 @@ _PY_TYPES = {
     "bool": "bool",
     "str": "str",
     "list": "Sequence[Any]",
+    "size": "int | tuple[int, int]",
     "block": "type[nn.Module]",
 }
 
@@ -55,8 +57,9 @@ def print_torch(model: L.LoweredModel) -> str:
     imports["math"] = "math" in needs
     helpers["make_divisible"] = "make_divisible" in needs
     classes = []
+    definitions = {d.name: d for d in model.definitions}
     for d in model.definitions:
-        printer = _DefinitionPrinter(d)
+        printer = _DefinitionPrinter(d, definitions)
         classes.append(printer.print())
         imports["torch"] |= printer.torch
         imports["F"] |= printer.functional
@@ -90,8 +93,9 @@ def print_torch(model: L.LoweredModel) -> str:
 
 
 class _DefinitionPrinter:
-    def __init__(self, d: L.Definition) -> None:
+    def __init__(self, d: L.Definition, definitions: dict[str, L.Definition]) -> None:
         self.d = d
+        self.definitions = definitions
         self.torch = False
         self.functional = False
         self.layers: list = []  # type: ignore[type-arg]
@@ -191,8 +195,7 @@ class _DefinitionPrinter:
             args, given = layer_arguments(layer, module.args, _py)
             return [], str(layer_macro("torch", layer)(args, given, c))
         if isinstance(module, L.BlockCall):
-            parts = [c, *(_py(a) for a in module.args)]
-            parts += [f"{k.name}={_py(k.value)}" for k in module.kwargs]
+            parts = [c, *block_arguments(module, self.definitions, _py)]
             return [], f"{_py(module.callee)}({', '.join(parts)})"
         if module.items is None:
             pre: list[str] = []
@@ -368,11 +371,21 @@ def _init_section(rules: tuple[L.Init, ...]) -> list[str]:
 
 
 def _apply(rule: L.Init, module: str) -> list[str]:
-    """Set ``rule``'s tensor of ``module`` (Python source); absent tensors are skipped."""
+    """Set ``rule``'s tensor of ``module`` (Python source), going down the rule's path of block
+    members (``m.conv1.conv``); absent members and tensors are skipped."""
+    checks = []
+    if rule.path:
+        if rule.absent_member:
+            checks.append(f"{module} is not None")
+        for name, absent in zip(rule.path, rule.absent_path, strict=True):
+            module = f"{module}.{name}"
+            if absent:
+                checks.append(f"{module} is not None")
     if rule.item is not None:
         module = f"{module}[{rule.item}]"
     call = _init_call(rule, f"{module}.{rule.tensor}")
-    checks = [f"{module} is not None"] if rule.absent_member else []
+    if rule.absent_member and not rule.path:
+        checks.append(f"{module} is not None")
     if rule.absent_tensor:
         checks.append(f"{module}.{rule.tensor} is not None")
     if not checks:

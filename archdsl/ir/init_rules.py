@@ -16,7 +16,8 @@ from archdsl.syntax import ast
 
 _HELP = (
     "select a layer kind (`conv2d.weight`), a member of a block (`Bottleneck.bn3.weight`) or "
-    "a member of the arch (`fc.weight`, `classifier.1.weight` for a sequence's item)"
+    "a member of the arch (`fc.weight`, `classifier.1.weight` for a sequence's item), or a "
+    "layer inside block members (`InceptionAux.conv1.conv.weight`)"
 )
 
 
@@ -54,6 +55,9 @@ def _rule(
     member: str | None = None
     item: int | None = None
     absent_member = absent_tensor = False
+    path: list[str] = []  # members below `member`, each of the block the one before builds
+    through: list[str] = []  # the blocks that own them
+    absent_path: list[bool] = []
     kind = get_layer(head)
     if kind is not None and head not in blocks and len(selector) == 1:
         layer = kind
@@ -63,29 +67,51 @@ def _rule(
         rest = selector
         if head in blocks and head != arch.name:
             owner, block, rest = blocks[head], head, selector[1:]
-        if not 1 <= len(rest) <= 2 or rest[0].isdigit():
+        names = rest[:-1] if len(rest) > 1 and rest[-1].isdigit() else rest
+        if not names or any(n.isdigit() for n in names):
             raise error("E0230", f"`{'.'.join(stmt.path)}` selects no layer", stmt.span, help=_HELP)
-        member = rest[0]
-        found = _member(owner, member)
-        if found is None:
-            names = [s.target.name for s in owner.body if isinstance(s, ast.Member) and s.target]
-            raise error(
-                "E0230",
-                f"`{owner.name}` has no member `{member}`",
-                stmt.span,
-                "selected here",
-                help=did_you_mean(member, names) or _HELP,
-            )
-        call: Any = found.module
-        absent_member = found.guard is not None
-        if len(rest) == 2:
-            item = int(rest[1])
+        member = names[0]
+        found = None
+        for depth, name in enumerate(names):
+            if depth:  # through a block member: the block it builds owns the next name
+                built = found.module  # type: ignore[union-attr]
+                callee = built.func if isinstance(built, ast.Call) else None
+                if callee is None or callee not in blocks:
+                    raise error(
+                        "E0230",
+                        f"`{'.'.join([head] * bool(block) + names[:depth])}` is not a block",
+                        stmt.span,
+                        help="a selector reaches a layer through members that call a block by "
+                        "its name",
+                    )
+                owner = blocks[callee]
+                through.append(owner.name)
+                path.append(name)
+            found = _member(owner, name)
+            if found is None:
+                members = [
+                    s.target.name for s in owner.body if isinstance(s, ast.Member) and s.target
+                ]
+                raise error(
+                    "E0230",
+                    f"`{owner.name}` has no member `{name}`",
+                    stmt.span,
+                    "selected here",
+                    help=did_you_mean(name, members) or _HELP,
+                )
+            if depth:
+                absent_path.append(found.guard is not None)
+            else:
+                absent_member = found.guard is not None
+        call: Any = found.module  # type: ignore[union-attr]
+        if len(rest) > len(names):
+            item = int(rest[-1])
             items = call.body if isinstance(call, ast.Sequential) else ()
             plain = all(isinstance(s, ast.Member) and s.guard is None for s in items)
             if not items or not plain or item >= len(items):
                 raise error(
                     "E0230",
-                    f"`{member}` has no item {item}",
+                    f"`{names[-1]}` has no item {item}",
                     stmt.span,
                     help="an item is selected in a `sequential` of fixed items, numbered from 0",
                 )
@@ -134,6 +160,9 @@ def _rule(
         tensor=tensor,
         block=block,
         member=member,
+        path=tuple(path),
+        through=tuple(through),
+        absent_path=tuple(absent_path),
         item=item,
         func=func,
         args=args,

@@ -663,7 +663,9 @@ def _args_key(layer: LayerType, values: dict[str, Any]) -> tuple[Any, ...] | Non
     entry, since ``True == 1`` and strict validation refuses one and takes the other."""
     key: list[Any] = [layer.name]
     for name, v in values.items():
-        if type(v) not in _SCALARS:
+        if type(v) not in _SCALARS and not (
+            type(v) is tuple and all(type(i) is int for i in v)  # a size [height, width]
+        ):
             return None
         key.append((name, type(v), v))
     return tuple(key)
@@ -691,6 +693,11 @@ def _check_type(p: ast.Param, value: Any, span: Span) -> Any:
         "bool": lambda v: isinstance(v, bool),
         "str": lambda v: isinstance(v, str),
         "list": lambda v: isinstance(v, tuple),
+        # a layer's size argument: an int for both dimensions or [height, width]
+        "size": lambda v: (
+            (isinstance(v, int) and not isinstance(v, bool))
+            or (isinstance(v, tuple) and len(v) == 2 and all(_is_int(i) for i in v))
+        ),
         "block": lambda v: isinstance(v, BlockRef),
     }[p.type](value)
     if not ok:
@@ -703,12 +710,18 @@ def _check_type(p: ast.Param, value: Any, span: Span) -> Any:
     return float(value) if p.type == "float" else value
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _describe(cond: ast.Expr, env: dict[str, Any]) -> str:
     shown = [f"`{n}` = {env[n]!r}" for n in sorted(ast.free_names(cond)) if n in env]
     return "with " + ", ".join(shown) if shown else "the condition is false"
 
 
 def _article(type_name: str) -> str:
+    if type_name == "size":
+        return "a size (an int or [height, width])"
     return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
 
 

@@ -612,6 +612,8 @@ class _Definition:
         out = []
         for fname in layer.schema.model_fields:
             values = {getattr(i.args, fname) for i in insts}
+            if fname in layer.sizes:  # a square size is its int
+                values = {v[0] if isinstance(v, tuple) and v[0] == v[1] else v for v in values}
             if len(values) == 1:
                 out.append((fname, next(iter(values))))
         if "groups" in layer.schema.model_fields:

@@ -208,7 +208,7 @@ class LayerCall(Node):
     layer: str
     in_channels: Expr
     args: tuple[Argument, ...] = ()
-    known: tuple[tuple[str, bool | int | float | str | None], ...] = ()
+    known: tuple[tuple[str, bool | int | float | str | tuple[int, int] | None], ...] = ()
 
 
 class BlockCall(Node):
@@ -317,7 +317,7 @@ class Operation(Node):
     kind: Literal["operation"] = "operation"
     layer: str
     args: tuple[Argument, ...] = ()
-    known: tuple[tuple[str, bool | int | float | str | None], ...] = ()
+    known: tuple[tuple[str, bool | int | float | str | tuple[int, int] | None], ...] = ()
     label: str
 
 
@@ -363,7 +363,7 @@ Flow = Annotated[
 
 class Parameter(Node):
     name: str
-    type: Literal["int", "float", "bool", "str", "list", "block"]
+    type: Literal["int", "float", "bool", "str", "list", "size", "block"]
     default: Expr | None = None
 
 
@@ -379,13 +379,19 @@ class Init(Node):
     holds; rules apply in order, a later one overriding an earlier one. The selection is every
     layer of kind ``layer`` (``member`` None), or member ``member`` (item ``item`` of it when it
     is a sequence) of every instance of ``block``, or of the arch itself (``block`` None).
-    ``absent_member``: the member is optional; ``absent_tensor``: a selected layer may lack
-    the tensor (a convolution with ``bias=false``)."""
+    A nested selection goes on through block members: ``path`` names the members below
+    ``member``, each a member of the block in ``through`` at the same position (the block the
+    member before it builds), the last one the layer (or the sequence holding ``item``).
+    ``absent_member``: the member is optional, and ``absent_path`` each of ``path``'s;
+    ``absent_tensor``: a selected layer may lack the tensor (a convolution with ``bias=false``)."""
 
     layer: str
     tensor: str
     block: str | None = None
     member: str | None = None
+    path: tuple[str, ...] = ()
+    through: tuple[str, ...] = ()
+    absent_path: tuple[bool, ...] = ()
     item: int | None = None
     func: str
     args: tuple[Argument, ...] = ()

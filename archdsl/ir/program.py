@@ -26,7 +26,7 @@ from archdsl.source import (
 from archdsl.syntax import ast
 from archdsl.syntax.parser import parse
 
-PARAM_TYPES = {"int", "float", "bool", "str", "list", "block"}
+PARAM_TYPES = {"int", "float", "bool", "str", "list", "size", "block"}
 FUNCTIONS = frozenset(functions.FUNCTIONS)  # the built-in functions' registry (functions.py)
 SCOPE_NAMES = {"in_channels", "index", "first", "last"}
 MAX_IMPORT_DEPTH = 32

@@ -5,15 +5,16 @@ from __future__ import annotations
 from pydantic import Field
 
 from archdsl.layers.registry import LayerArgs, LayerType, Shape, ShapeError, register
-from archdsl.layers.spatial import window_out
+from archdsl.layers.spatial import pair, size, window_out
 
 
 class Conv2dArgs(LayerArgs):
+    # kernel, stride, padding and dilation: an int for both dimensions or [height, width]
     out: int = Field(ge=1, le=1_000_000)
-    kernel: int = Field(default=1, ge=1, le=1024)
-    stride: int = Field(default=1, ge=1, le=1024)
-    padding: int = Field(default=0, ge=0, le=1024)
-    dilation: int = Field(default=1, ge=1, le=1024)
+    kernel: size(1, 1024) = 1  # type: ignore[valid-type]
+    stride: size(1, 1024) = 1  # type: ignore[valid-type]
+    padding: size(0, 1024) = 0  # type: ignore[valid-type]
+    dilation: size(1, 1024) = 1  # type: ignore[valid-type]
     groups: int = Field(default=1, ge=1)
     bias: bool = True
 
@@ -26,16 +27,16 @@ def _conv_shape(a: Conv2dArgs, s: Shape) -> Shape:
         raise ShapeError(
             f"`groups={a.groups}` does not divide the {a.out} output channels", "groups"
         )
-    extent = a.dilation * (a.kernel - 1) + 1
-    return (
-        a.out,
-        window_out(h, extent, a.stride, a.padding, "kernel"),
-        window_out(w, extent, a.stride, a.padding, "kernel"),
-    )
+    out = [a.out]
+    for n, dim in enumerate((h, w)):
+        extent = pair(a.dilation)[n] * (pair(a.kernel)[n] - 1) + 1
+        out.append(window_out(dim, extent, pair(a.stride)[n], pair(a.padding)[n], "kernel"))
+    return tuple(out)
 
 
 def _conv_count(a: Conv2dArgs, s: Shape) -> tuple[int, int]:
-    return a.out * (s[0] // a.groups) * a.kernel * a.kernel + (a.out if a.bias else 0), 0
+    kh, kw = pair(a.kernel)
+    return a.out * (s[0] // a.groups) * kh * kw + (a.out if a.bias else 0), 0
 
 
 def _conv_macs(a: Conv2dArgs, s: Shape, out: Shape) -> int:
@@ -52,10 +53,12 @@ register(
         shape=_conv_shape,
         count=_conv_count,
         channels=lambda args, c: args["out"],
-        doc="2-D convolution over [C, H, W]; `groups` equal to the channels makes it depthwise",
+        doc="2-D convolution over [C, H, W]; `groups` equal to the channels makes it depthwise; "
+        "`kernel`, `stride`, `padding` and `dilation` take an int or `[height, width]`",
         example="conv2d(64, kernel=3, stride=1, padding=1, bias=false)",
         torch_class="Conv2d",
         macs=_conv_macs,
-        kernel_size=lambda a: [a.kernel, a.kernel],
+        kernel_size=lambda a: list(pair(a.kernel)),
+        sizes=("kernel", "stride", "padding", "dilation"),
     )
 )

@@ -53,6 +53,7 @@ register(
         example="maxpool2d(3, stride=2, padding=1, ceil_mode=false)",
         torch_class="MaxPool2d",
         kernel_size=lambda a: a.kernel,
+        functional=True,
     ),
     weightless=True,
 )
@@ -62,10 +63,12 @@ register(
         schema=PoolArgs,
         shape=_pool_shape,
         count=lambda a, s: (0, 0),
-        doc="average pooling over [C, H, W]; zero padding counts in the average",
+        doc="average pooling over [C, H, W]; zero padding counts in the average "
+        "(torch's `count_include_pad=True`)",
         example="avgpool2d(3, stride=2, padding=1)",
         torch_class="AvgPool2d",
         kernel_size=lambda a: a.kernel,
+        functional=True,
     ),
     weightless=True,
 )

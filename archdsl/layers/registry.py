@@ -61,6 +61,9 @@ class LayerType:
     # +-1 / sqrt(fan_in)), "ones" or "zeros". A tensor named like a bool argument (`bias`)
     # exists only where that argument is true.
     tensors: tuple[tuple[str, str], ...] = ()
+    # Size arguments: an int for both spatial dimensions or a list [height, width], which the
+    # printers spell as a tuple.
+    sizes: tuple[str, ...] = ()
 
     @property
     def has_weights(self) -> bool:

@@ -1,8 +1,49 @@
-"""Shared arithmetic for windowed layers (convolutions and pools)."""
+"""Shared arithmetic for windowed layers (convolutions and pools), and their size arguments: an
+int for both spatial dimensions, or ``[height, width]``."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
 from archdsl.layers.registry import ShapeError
+
+Pair = tuple[int, int]
+
+
+def size(lo: int, hi: int) -> Any:
+    """The type of a size argument from ``lo`` to ``hi`` in each dimension: an int, or a list of
+    two (a tuple once evaluated). Errors read as pydantic's own for an int out of range."""
+
+    def check(value: Any) -> Any:
+        items = value if isinstance(value, tuple) else (value,)
+        if isinstance(value, tuple) and len(value) != 2:
+            raise PydanticCustomError(
+                "size", "Input should be an integer or a list of two ([height, width])"
+            )
+        for v in items:
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise PydanticCustomError(
+                    "size", "Input should be an integer or a list of two ([height, width])"
+                )
+            if v < lo:
+                raise PydanticCustomError(
+                    "greater_than_equal", f"Input should be greater than or equal to {lo}"
+                )
+            if v > hi:
+                raise PydanticCustomError(
+                    "less_than_equal", f"Input should be less than or equal to {hi}"
+                )
+        return value
+
+    return Annotated[int | Pair, BeforeValidator(check)]
+
+
+def pair(value: int | Pair) -> Pair:
+    """A size argument as (height, width)."""
+    return value if isinstance(value, tuple) else (value, value)
 
 
 def window_out(
