@@ -546,11 +546,19 @@ class _Definition:
             return _choose(cond, a, b)
         assert isinstance(flow, ast.Call)
         if flow.func in COMBINATORS:
-            outs = [self.flow_channels(a, c) for a in flow.args]
+            combinator = COMBINATORS[flow.func]
+            along_channels = combinator.joins and self.concat_dim(flow) == 1
+            part = c
+            if combinator.splits and along_channels:  # each branch reads its share
+                part = L.Binary(op="//", left=c, right=L.Const(value=len(flow.args)))
+                known = _constant(part)
+                if isinstance(known, int):
+                    part = L.Const(value=known)
+            outs = [self.flow_channels(a, part) for a in flow.args]
             for kw in flow.kwargs:
-                if kw.name in COMBINATORS[flow.func].flow_keywords:
+                if kw.name in combinator.flow_keywords:
                     self.flow_channels(kw.value, c)
-            if flow.func == "concat" and self.concat_dim(flow) == 1:
+            if along_channels:
                 total = outs[0]
                 for o in outs[1:]:
                     total = _add(total, o)
@@ -580,6 +588,7 @@ class _Definition:
         return merged, path[:k]
 
     def concat_dim(self, call: ast.Call) -> int:
+        """The constant `dim` a joining (and splitting) combinator works along."""
         kw = next((k for k in call.kwargs if k.name == "dim"), None)
         if kw is None:
             return 1
@@ -587,13 +596,13 @@ class _Definition:
         if any(_names(kw.value)):
             raise error(
                 "E0414",
-                "`concat` needs a constant `dim`",
+                f"`{call.func}` needs a constant `dim`",
                 kw.span,
                 "depends on the block's values",
                 help="write the dim as a number (1 is the channels)",
             )
         shape = next(iter(shapes)) if shapes else (0, 0, 0)
-        return concat_axis(evaluate(kw.value, {}), shape, kw.span)
+        return concat_axis(evaluate(kw.value, {}), shape, kw.span, call.func)
 
     def layer_channels(self, layer: LayerType, call: ast.Call, c: L.Expr, subst: Subst) -> L.Expr:
         if layer.flattens:
@@ -927,7 +936,7 @@ class _Definition:
                 op=flow.func,
                 branches=branches,
                 shortcut=shortcut,
-                axis=self.concat_dim(flow) if flow.func == "concat" else None,
+                axis=self.concat_dim(flow) if combinator.joins else None,
                 label=self.labels.next("op:" + base, base),
             )
         layer = get_layer(flow.func)
