@@ -31,11 +31,12 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
 def inverted_residual(
     x: keras.KerasTensor, out: int, stride: int, name: str = "inverted_residual"
 ) -> keras.KerasTensor:
-    """torchvision's InvertedResidual, the ShuffleNet V2 unit. At stride 1 the input's
-    channels are split in two: the first half passes through, the second goes through
-    branch2 (1x1, 3x3 depthwise, 1x1). At stride 2 both branches read the whole input
-    and halve its resolution: branch1 (3x3 depthwise, 1x1) and branch2. The halves
-    are concatenated, then the two groups of channels are interleaved.
+    """torchvision's InvertedResidual, the ShuffleNet V2 unit. At stride 1 the
+    input's channels are split in two: the first half passes through, the second
+    goes through branch2 (1x1, 3x3 depthwise, 1x1). At stride 2 both branches read
+    the whole input and halve its resolution: branch1 (3x3 depthwise, 1x1) and
+    branch2. The halves are concatenated, then the two groups of channels are
+    interleaved.
     """
     in_channels = x.shape[-1]
     if not (1 <= stride and stride <= 3):
@@ -167,9 +168,9 @@ def ShuffleNetV2(
     name: str = "ShuffleNetV2",
 ) -> keras.Model:
     """stages_repeats: the units of stage2, stage3 and stage4 (the first of each at
-    stride 2); stages_out_channels: the widths of conv1, the three stages and conv5.
-    The head is functional in torchvision: global average pooling, then the linear
-    classifier.
+    stride 2); stages_out_channels: the widths of conv1, the three stages and
+    conv5. The head is functional in torchvision: global average pooling, then the
+    linear classifier.
     """
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs

@@ -15,11 +15,12 @@ from torch import Tensor, nn
 
 
 class InvertedResidual(nn.Module):
-    """torchvision's InvertedResidual, the ShuffleNet V2 unit. At stride 1 the input's
-    channels are split in two: the first half passes through, the second goes through
-    branch2 (1x1, 3x3 depthwise, 1x1). At stride 2 both branches read the whole input
-    and halve its resolution: branch1 (3x3 depthwise, 1x1) and branch2. The halves
-    are concatenated, then the two groups of channels are interleaved.
+    """torchvision's InvertedResidual, the ShuffleNet V2 unit. At stride 1 the
+    input's channels are split in two: the first half passes through, the second
+    goes through branch2 (1x1, 3x3 depthwise, 1x1). At stride 2 both branches read
+    the whole input and halve its resolution: branch1 (3x3 depthwise, 1x1) and
+    branch2. The halves are concatenated, then the two groups of channels are
+    interleaved.
     """
 
     def __init__(self, in_channels: int, out: int, stride: int) -> None:
@@ -94,9 +95,9 @@ class InvertedResidual(nn.Module):
 
 class ShuffleNetV2(nn.Module):
     """stages_repeats: the units of stage2, stage3 and stage4 (the first of each at
-    stride 2); stages_out_channels: the widths of conv1, the three stages and conv5.
-    The head is functional in torchvision: global average pooling, then the linear
-    classifier.
+    stride 2); stages_out_channels: the widths of conv1, the three stages and
+    conv5. The head is functional in torchvision: global average pooling, then the
+    linear classifier.
     """
 
     def __init__(
