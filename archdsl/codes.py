@@ -629,7 +629,8 @@ _ENTRIES = [
     Entry(
         "E0407",
         "concat branches differ in size",
-        "`concat` joins its branches along the channels, so every other dimension must agree.",
+        "`concat` (and `chunk`) joins its branches along the channels (or `dim`), so every "
+        "other dimension must agree.",
         Example(
             "arch Net {\n  input [3, 8, 8]\n  a = conv2d(4, kernel=1)\n"
             "  b = conv2d(4, kernel=3, stride=2, padding=1)\n  forward: concat(a, b)\n}\n"
@@ -642,8 +643,9 @@ _ENTRIES = [
     Entry(
         "E0414",
         "concat along a dim it cannot join",
-        "`concat(..., dim=N)` counts dims as torch does: 0 is the batch, 1 the channels, then "
-        "the spatial dims. `dim` must be a constant integer naming a dim other than the batch.",
+        "`concat(..., dim=N)` and `chunk(..., dim=N)` count dims as torch does: 0 is the batch, "
+        "1 the channels, then the spatial dims. `dim` must be a constant integer naming a dim "
+        "other than the batch.",
         Example(
             "arch Net {\n  input [3, 8, 8]\n  a = conv2d(4, kernel=1)\n"
             "  b = conv2d(4, kernel=1)\n  forward: concat(a, b, dim=0)\n}\n"
@@ -651,6 +653,21 @@ _ENTRIES = [
         Example(
             "arch Net {\n  input [3, 8, 8]\n  a = conv2d(4, kernel=1)\n"
             "  b = conv2d(4, kernel=1)\n  forward: concat(a, b, dim=3)\n}\n"
+        ),
+    ),
+    Entry(
+        "E0415",
+        "chunk cannot split its input equally",
+        "`chunk(f, g, ...)` splits its input's channels (or `dim`) into as many equal parts as "
+        "it has branches, branch i reading part i, so the number of branches must divide the "
+        "channel count. `identity()` keeps a part as it is.",
+        Example(
+            "arch Net {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=1)\n"
+            "  forward: chunk(identity(), conv)\n}\n"
+        ),
+        Example(
+            "arch Net {\n  input [4, 8, 8]\n  conv = conv2d(4, kernel=1)\n"
+            "  forward: chunk(identity(), conv)\n}\n"
         ),
     ),
     Entry(

@@ -19,6 +19,8 @@ from typing import Any
 
 from archdsl.errors import error
 from archdsl.flows import BlockFlow, block_flow
+from archdsl.ir.combinators import COMBINATORS
+from archdsl.ir.evaluate import evaluate
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
 from archdsl.layers.registry import Shape, get_layer
@@ -30,7 +32,7 @@ INSTALL_HELP = (
     "`brew install graphviz` (macOS) or `conda install graphviz`; or write a `.dot` file, "
     "which needs no Graphviz"
 )
-_JOIN = {"residual": "+", "add": "+", "concat": "concat", "multiply": "×"}
+_JOIN = {"residual": "+", "add": "+", "concat": "concat", "chunk": "concat", "multiply": "×"}
 
 
 @dataclass
@@ -213,16 +215,26 @@ class _Builder:
             ends: list[tuple[str, Shape]] = []
             if e.func == "multiply":
                 ends.append(src)
+            start = src
+            combinator = COMBINATORS[e.func]
+            if combinator.splits:  # a split node; each branch reads one part
+                part = self.node(f"{flow.inst.path or 'model'}.split", e.func, "op")
+                self.edge(src, part)
+                dim = next((k.value for k in e.kwargs if k.name == "dim"), None)
+                axis = (evaluate(dim, flow.env()) if dim is not None else 1) - 1
+                shape = list(src[1])
+                shape[axis] //= len(e.args)
+                start = (part, tuple(shape))
             for arg in e.args:
-                ends.append(self.walk(arg, src, flow, level))
+                ends.append(self.walk(arg, start, flow, level))
             shortcut = next((k.value for k in e.kwargs if k.name == "shortcut"), None)
             if e.func == "residual":
                 ends.append(self.walk(shortcut, src, flow, level) if shortcut else src)
             join = self.node(f"{flow.inst.path or 'model'}.{e.func}", _JOIN[e.func], "join")
             for i, end in enumerate(ends):
-                skip = end[0] == src[0] or (e.func == "residual" and i == len(ends) - 1)
+                skip = end[0] == start[0] or (e.func == "residual" and i == len(ends) - 1)
                 self.edge(end, join, "skip" if skip else "flow")
-            return join, _join_shape(e.func, [s for _, s in ends])
+            return join, _join_shape(e, [s for _, s in ends], flow)
         if e.func == "identity":
             return src
         layer = get_layer(e.func)
@@ -247,9 +259,13 @@ def _bind(layer: Any, call: ast.Call, flow: BlockFlow) -> Any:
     return layer.schema(**values)
 
 
-def _join_shape(func: str, shapes: list[Shape]) -> Shape:
-    if func == "concat":
-        return (sum(s[0] for s in shapes),) + shapes[0][1:]
+def _join_shape(call: ast.Call, shapes: list[Shape], flow: BlockFlow) -> Shape:
+    if COMBINATORS[call.func].joins:
+        dim = next((k.value for k in call.kwargs if k.name == "dim"), None)
+        axis = (evaluate(dim, flow.env()) if dim is not None else 1) - 1
+        out = list(shapes[0])
+        out[axis] = sum(s[axis] for s in shapes)
+        return tuple(out)
     return shapes[0]
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from archdsl.errors import error
 from archdsl.flows import BlockFlow, block_flow
+from archdsl.ir.combinators import COMBINATORS
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
 from archdsl.layers.registry import Shape, get_layer
@@ -543,11 +544,12 @@ class _Tracer:
         elif isinstance(e, ast.Call):
             if e.func == "aux":  # training mode only
                 return
-            if e.func in ("residual", "add", "concat", "multiply"):
+            combinator = COMBINATORS.get(e.func)
+            if combinator is not None:
                 for arg in e.args:
                     self.walk(arg, flow, depth)
                 for kw in e.kwargs:
-                    if kw.name == "shortcut":
+                    if kw.name in combinator.flow_keywords:
                         self.walk(kw.value, flow, depth)
             # any other call is an inline layer: a function, not a module, in torch
 

@@ -47,6 +47,18 @@ block Branches(a: int, b: int) {{
 }}
 """
 
+SHUFFLE_BLOCK = """
+# half the channels kept, half convolved, then interleaved (ShuffleNet V2's stride-1 unit)
+block Shuffle {{
+  branch = sequential {{
+    conv2d(in_channels // 2, kernel=1, bias=false)
+    batchnorm2d()
+    {act}()
+  }}
+  forward: chunk(identity(), branch) -> channel_shuffle(2)
+}}
+"""
+
 
 @st.composite
 def layer_items(draw: st.DrawFn, size: list[int], channels: list[int], depth: int = 0) -> list[str]:
@@ -55,7 +67,9 @@ def layer_items(draw: st.DrawFn, size: list[int], channels: list[int], depth: in
     for _ in range(draw(st.integers(1, 4))):
         h = size[0]
         kind = draw(
-            st.sampled_from(["conv", "conv", "bn", "act", "pool", "residual", "branch", "repeat"])
+            st.sampled_from(
+                ["conv", "conv", "bn", "act", "pool", "residual", "branch", "shuffle", "repeat"]
+            )
         )
         if kind == "conv":
             kernel = draw(st.sampled_from([k for k in (1, 3, 5) if k <= h + 2]))
@@ -100,6 +114,8 @@ def layer_items(draw: st.DrawFn, size: list[int], channels: list[int], depth: in
             a, b = draw(st.integers(1, 8)), draw(st.integers(1, 8))
             channels[0] = 2 * a + b
             items.append(f"Branches(a={a}, b={b})")
+        elif kind == "shuffle" and channels[0] % 2 == 0:
+            items.append("Shuffle()")  # keeps the shape
         elif kind == "repeat" and depth == 0:
             # a repeated body must keep its shape: a residual block at stride 1
             planes = channels[0]
@@ -121,6 +137,7 @@ def architectures(draw: st.DrawFn) -> str:
     head = ["flatten()"] if not pooled else ["adaptive_avgpool2d(1)", "flatten()"]
     body = "\n    ".join(items)
     text = RESIDUAL_BLOCK.format(act=act) + BRANCH_BLOCK.format(act=act)
+    text += SHUFFLE_BLOCK.format(act=act)
     text += f"""
 arch Drawn(num_classes: int = {classes}) {{
   input [{c}, {h}, {h}]
@@ -147,7 +164,8 @@ def examples(n: int) -> int:
 SOURCES = {p.name: p.read_text() for p in sorted(SPECS.glob("*.arch"))}
 TOKENS = [
     "{", "}", "(", ")", "[", "]", ",", "=", "->", ":", "when", "for", "in", "repeat", "let",
-    "require", "aux(", "residual(", "concat(", "0", "-1", "1e999", "true", '"x"', "index",
+    "require", "aux(", "residual(", "concat(", "chunk(", "channel_shuffle(2)", "0", "-1",
+    "1e999", "true", '"x"', "index",
     "in_channels", "conv2d(", "linear(", "flatten()", "\n", "#", "[x for x in []]", "\u202e",
 ]  # fmt: skip
 

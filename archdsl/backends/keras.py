@@ -29,6 +29,7 @@ from archdsl.backends.text import docstring, docstring_lines
 from archdsl.errors import error
 from archdsl.initializers import gain
 from archdsl.ir import lowered as L
+from archdsl.ir.combinators import COMBINATORS
 from archdsl.layers.registry import LayerType, get_layer
 from archdsl.names import KERAS_PATH_SEPARATOR, MODULE_NAMES, RESERVED, Namer, snake_case
 
@@ -312,8 +313,16 @@ class _DefinitionPrinter:
             if a[shared][1] == b[shared][1]:
                 shared += 1
                 continue
-            # a combinator's first branch reads the combinator's input: compare inside it
-            side = next((s for s in (a, b) if isinstance(s[shared][1], L.Combine)), None)
+            # a combinator's first branch reads the combinator's input (unless it splits it):
+            # compare inside it
+            side = next(
+                (
+                    s
+                    for s in (a, b)
+                    if isinstance(s[shared][1], L.Combine) and not _splits(s[shared][1])
+                ),
+                None,
+            )
             if side is None:
                 break
             combine = side[shared][1]
@@ -350,17 +359,23 @@ class _DefinitionPrinter:
                 self.fwd(flow.shortcut, src, identity, prefix, lines)
             lines.append(f"{dst} = keras.layers.Add(name={name})([{out}, {identity}])")
             return
+        axis = None
+        if flow.axis is not None:
+            axis = -1 if flow.axis == 1 else flow.axis - 1  # channels last
+        inputs = [src] * len(flow.branches)
+        if flow.op == "chunk":  # branch i reads part i
+            inputs = [self.namer.new("part") for _ in flow.branches]
+            split = f"keras.ops.split({src}, {len(inputs)}, axis={axis})"
+            lines.append(f"{', '.join(inputs)} = {split}")
         branches = []
-        for b in flow.branches:
+        for b, part in zip(flow.branches, inputs, strict=True):
             var = self.ready(b) or self.namer.new("branch")
-            self.fwd(b, src, var, prefix, lines)
+            self.fwd(b, part, var, prefix, lines)
             branches.append(var)
         joined = ", ".join(branches)
         if flow.op == "add":
             lines.append(f"{dst} = keras.layers.Add(name={name})([{joined}])")
-        elif flow.op == "concat":
-            assert flow.axis is not None
-            axis = -1 if flow.axis == 1 else flow.axis - 1  # channels last
+        elif flow.op in ("concat", "chunk"):
             lines.append(f"{dst} = keras.layers.Concatenate(axis={axis}, name={name})([{joined}])")
         elif flow.op == "multiply":
             lines.append(f"{dst} = keras.layers.Multiply(name={name})([{src}, {branches[0]}])")
@@ -531,6 +546,12 @@ class _DefinitionPrinter:
                 self.member(s, var, var, name, body)
         lines.append(loop_header(stmt, self.py))
         lines.extend(indent(body or ["pass"]))
+
+
+def _splits(flow: L.Combine) -> bool:
+    """Whether the combinator's branches read parts of its input (``chunk``)."""
+    combinator = COMBINATORS.get(flow.op)
+    return combinator is not None and combinator.splits
 
 
 def _steps(flow: L.Flow) -> list[tuple[L.Pipe | None, L.Flow]]:

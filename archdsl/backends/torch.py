@@ -301,14 +301,18 @@ class _DefinitionPrinter:
             self.fwd(flow.branches[0], src, scale, lines)
             lines.append(f"{dst} = {src} * {scale}")
             return
+        inputs = [src] * len(flow.branches)
+        if flow.op == "chunk":  # branch i reads part i
+            inputs = [self.namer.new("part") for _ in flow.branches]
+            lines.append(f"{', '.join(inputs)} = {src}.chunk({len(inputs)}, dim={flow.axis})")
         branches = []
-        for b in flow.branches:
+        for b, part in zip(flow.branches, inputs, strict=True):
             var = self.namer.new("branch")
-            self.fwd(b, src, var, lines)
+            self.fwd(b, part, var, lines)
             branches.append(var)
         if flow.op == "add":
             lines.append(f"{dst} = {' + '.join(branches)}")
-        elif flow.op == "concat":
+        elif flow.op in ("concat", "chunk"):
             self.torch = True
             lines.append(f"{dst} = torch.cat([{', '.join(branches)}], dim={flow.axis})")
         else:

@@ -1,5 +1,6 @@
-"""One definition per combinator of forward flows (``residual``, ``add``, ``concat``,
-``multiply``, ``aux``): its branches, its keywords, its shape rule and its channel rule.
+"""One definition per combinator of forward flows (``residual``, ``add``, ``concat``, ``chunk``,
+``multiply``, ``aux``): its branches, its keywords, its shape rule and how its branches read the
+input and join (``splits``, ``joins``), from which lowering derives the channel rule.
 
 The resolver checks calls against these entries (so no keyword is accepted and then ignored),
 inference runs the shape rules, lowering the channel rules, and each printer has one rendering
@@ -41,6 +42,11 @@ class Combinator:
     flow_keywords: frozenset[str] = frozenset()  # keywords whose values are flows
     value_keywords: dict[str, Callable[[Any, Shape, Span], Any]] = field(default_factory=dict)
     arch_only: bool = False
+    # The branches read consecutive equal parts of the input along `dim` (branch i part i),
+    # instead of the whole input each.
+    splits: bool = False
+    # The branches' outputs are concatenated along `dim` (torch's numbering, 1 the channels).
+    joins: bool = False
 
 
 def _fmt(shape: Shape) -> str:
@@ -73,20 +79,44 @@ def _add(a: Applied) -> Shape:
     return a.outs[0]
 
 
-def concat_axis(dim: Any, shape: Shape, span: Span) -> int:
+def concat_axis(dim: Any, shape: Shape, span: Span, what: str = "concat") -> int:
     """``dim`` as torch counts it (batch is 0, channels 1), checked against the input rank."""
     if isinstance(dim, bool) or not isinstance(dim, int):
-        raise error("E0414", "`concat` needs an integer `dim`", span, f"got {dim!r}")
+        raise error("E0414", f"`{what}` needs an integer `dim`", span, f"got {dim!r}")
     rank = len(shape) + 1
     if not -rank < dim < rank or dim % rank == 0:
+        verb = "split" if what == "chunk" else "join"
         raise error(
             "E0414",
-            f"`concat` cannot join along dim {dim} of a {rank}-d tensor",
+            f"`{what}` cannot {verb} along dim {dim} of a {rank}-d tensor",
             span,
             "out of range" if not -rank < dim < rank else "dim 0 is the batch",
             help=f"use a dim from 1 to {rank - 1} (1 is the channels)",
         )
     return dim % rank
+
+
+def _chunk_axis(dim: Any, shape: Shape, span: Span) -> int:
+    return concat_axis(dim, shape, span, "chunk")
+
+
+def split_part(call: ast.Call, shape: Shape, dim: int) -> Shape:
+    """The part of ``shape`` each branch of a splitting combinator reads: ``dim`` (torch's
+    numbering) divided by the number of branches, which must divide it."""
+    n, axis = len(call.args), dim - 1
+    if shape[axis] % n:
+        where = "channels" if axis == 0 else f"positions along dim {dim}"
+        raise error(
+            "E0415",
+            f"`{call.func}` cannot split {shape[axis]} {where} into {n} equal parts",
+            call.func_span,
+            f"input is {_fmt(shape)}, {n} branches",
+            help=f"give its input a multiple of {n} {where}, or as many branches as divide "
+            f"{shape[axis]}",
+        )
+    part = list(shape)
+    part[axis] //= n
+    return tuple(part)
 
 
 def _concat(a: Applied) -> Shape:
@@ -99,7 +129,7 @@ def _concat(a: Applied) -> Shape:
         ):
             raise error(
                 "E0407",
-                "`concat` branches differ in size",
+                f"`{a.call.func}` branches differ in size",
                 arg.span,
                 f"gives {_fmt(o)}, the first branch gives {_fmt(first)}",
                 help=f"branches are joined along {where}; their other sizes must match",
@@ -143,6 +173,19 @@ COMBINATORS: dict[str, Combinator] = {
             None,
             _concat,
             value_keywords={"dim": concat_axis},
+            joins=True,
+        ),
+        Combinator(
+            "chunk",
+            "the input split along `dim` into as many equal parts as there are branches, branch "
+            "i applied to part i, the results joined along `dim` (`identity()` keeps a part)",
+            "chunk(identity(), conv -> bn -> relu(), dim=1)",
+            2,
+            None,
+            _concat,
+            value_keywords={"dim": _chunk_axis},
+            splits=True,
+            joins=True,
         ),
         Combinator(
             "multiply",

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archdsl.errors import ArchError, Diagnostic, Label, Span, error
-from archdsl.ir.combinators import COMBINATORS, Applied
+from archdsl.ir.combinators import COMBINATORS, Applied, split_part
 from archdsl.ir.evaluate import BlockRef, evaluate, reset_budget
 from archdsl.ir.program import Program
 from archdsl.layers.registry import LayerType, Shape, ShapeError, get_layer
@@ -436,15 +436,25 @@ class _Builder:
     def combine(self, call: ast.Call, shape: Shape, scope: _Scope) -> Shape:
         combinator = COMBINATORS[call.func]
         kw = {k.name: k for k in call.kwargs}
-        outs = [self.flow(a, shape, scope) for a in call.args]
+
+        def keyword_values() -> dict[str, Any]:
+            return {
+                name: check(evaluate(kw[name].value, scope.env), shape, kw[name].span)
+                for name, check in combinator.value_keywords.items()
+                if name in kw
+            }
+
+        if combinator.splits:  # the branches read equal parts: `dim` is needed first
+            values = keyword_values()
+            part = split_part(call, shape, values.get("dim", 1))
+            outs = [self.flow(a, part, scope) for a in call.args]
+        else:
+            outs = [self.flow(a, shape, scope) for a in call.args]
         shortcut = None
         for name in combinator.flow_keywords & set(kw):
             shortcut = self.flow(kw[name].value, shape, scope)
-        values = {
-            name: check(evaluate(kw[name].value, scope.env), shape, kw[name].span)
-            for name, check in combinator.value_keywords.items()
-            if name in kw
-        }
+        if not combinator.splits:
+            values = keyword_values()
         out = combinator.shape(Applied(call, shape, outs, shortcut, values))
         assert self.model is not None
         self.model.op_shapes.setdefault(call.span, set()).add(shape)

@@ -189,7 +189,75 @@ def _mul(a: L.Expr, b: int) -> L.Expr:
 
 
 def _choose(cond: L.Expr, then: L.Expr, orelse: L.Expr) -> L.Expr:
+    if isinstance(cond, L.Const) and isinstance(cond.value, bool):
+        return then if cond.value else orelse
+    then, orelse = _assume(then, cond, True), _assume(orelse, cond, False)
     return then if then == orelse else L.Choice(cond=cond, then=then, orelse=orelse)
+
+
+def _assume(e: L.Expr, cond: L.Expr, value: bool) -> L.Expr:
+    """``e`` where ``cond`` is known to be ``value``: choices on the same condition decided."""
+    if isinstance(e, L.Choice):
+        if e.cond == cond or e.cond == L.Unary(op="not", operand=cond):
+            decided = value if e.cond == cond else not value
+            return _assume(e.then if decided else e.orelse, cond, value)
+        return L.Choice(
+            cond=e.cond, then=_assume(e.then, cond, value), orelse=_assume(e.orelse, cond, value)
+        )
+    if isinstance(e, L.Binary):
+        return e.model_copy(
+            update={"left": _assume(e.left, cond, value), "right": _assume(e.right, cond, value)}
+        )
+    return e
+
+
+def _decide(e: L.Expr) -> L.Expr:
+    """``e`` with the choices whose condition is a constant comparison decided (a block's
+    output channels once the caller's constant arguments are substituted: `stride > 1` at
+    stride 2)."""
+    if isinstance(e, L.Choice):
+        known = _constant(e.cond)
+        if isinstance(known, bool):
+            return _decide(e.then if known else e.orelse)
+        return _choose(e.cond, _decide(e.then), _decide(e.orelse))
+    if isinstance(e, L.Binary):
+        return e.model_copy(update={"left": _decide(e.left), "right": _decide(e.right)})
+    return e
+
+
+_COMPARE = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "//": lambda a, b: a // b if b else None,
+    "%": lambda a, b: a % b if b else None,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _constant(e: L.Expr) -> Any:
+    """The value of an expression over constants (integer arithmetic, comparisons, `and`, `or`,
+    `not`), else None."""
+    if isinstance(e, L.Const):
+        return e.value
+    if isinstance(e, L.Unary) and e.op == "not":
+        v = _constant(e.operand)
+        return not v if isinstance(v, bool) else None
+    if isinstance(e, L.Binary):
+        a, b = _constant(e.left), _constant(e.right)
+        if e.op in ("and", "or"):
+            if isinstance(a, bool) and isinstance(b, bool):
+                return (a and b) if e.op == "and" else (a or b)
+            return None
+        numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b))
+        if e.op in _COMPARE and numbers:
+            return _COMPARE[e.op](a, b)
+    return None
 
 
 # ---- the definitions ------------------------------------------------------------------------
@@ -323,6 +391,11 @@ class _Definition:
         self.namer = Namer(taken | set(low.prog.blocks))
         self.member_ir: dict[str, L.Member] = {}
         self.member_out: dict[str, L.Expr] = {}
+        # each member's input channels where forward first uses it, and the sides of the
+        # conditions (IfExp node, then-side) it sits in
+        self.member_in: dict[str, tuple[L.Expr, tuple[tuple[int, bool], ...]]] = {}
+        self.sides: list[tuple[int, bool]] = []
+        self.conditions: dict[int, L.Expr] = {}
         self.unit_ir: dict[int, L.Loop] = {}
         self.unit_pre: dict[int, list[L.Stmt]] = {}  # statements the loop needs before it
         self.unit_out: dict[int, L.Expr] = {}
@@ -447,24 +520,45 @@ class _Definition:
             stmt = self.members[flow.id]
             if flow.id not in self.member_ir:
                 self.member_ir[flow.id], self.member_out[flow.id] = self.named_member(stmt, c)
+                self.member_in[flow.id] = (c, tuple(self.sides))
                 return self.member_out[flow.id]
             module = stmt.module
             if isinstance(module, ast.Call) and module.func not in self.low.prog.blocks:
                 layer = get_layer(module.func)
                 if layer is not None and layer.channels is None:
                     return c  # a channel-preserving layer used again keeps its new input's
+            first, path = self.member_in[flow.id]
+            merged = self.merge_inputs(first, path, c) if c != first else None
+            if merged is not None:  # one module for both sides of a condition: build it once
+                self.member_in[flow.id] = merged
+                self.member_ir[flow.id], self.member_out[flow.id] = self.named_member(
+                    stmt, merged[0]
+                )
             return self.member_out[flow.id]
         if isinstance(flow, ast.IfExp):
+            cond = self.low.conv(flow.cond)
+            self.conditions[id(flow)] = cond
+            self.sides.append((id(flow), True))
             a = self.flow_channels(flow.then, c)
+            self.sides[-1] = (id(flow), False)
             b = self.flow_channels(flow.orelse, c)
-            return _choose(self.low.conv(flow.cond), a, b)
+            self.sides.pop()
+            return _choose(cond, a, b)
         assert isinstance(flow, ast.Call)
         if flow.func in COMBINATORS:
-            outs = [self.flow_channels(a, c) for a in flow.args]
+            combinator = COMBINATORS[flow.func]
+            along_channels = combinator.joins and self.concat_dim(flow) == 1
+            part = c
+            if combinator.splits and along_channels:  # each branch reads its share
+                part = L.Binary(op="//", left=c, right=L.Const(value=len(flow.args)))
+                known = _constant(part)
+                if isinstance(known, int):
+                    part = L.Const(value=known)
+            outs = [self.flow_channels(a, part) for a in flow.args]
             for kw in flow.kwargs:
-                if kw.name in COMBINATORS[flow.func].flow_keywords:
+                if kw.name in combinator.flow_keywords:
                     self.flow_channels(kw.value, c)
-            if flow.func == "concat" and self.concat_dim(flow) == 1:
+            if along_channels:
                 total = outs[0]
                 for o in outs[1:]:
                     total = _add(total, o)
@@ -476,7 +570,25 @@ class _Definition:
         assert layer is not None
         return self.layer_channels(layer, flow, c, {})
 
+    def merge_inputs(
+        self, first: L.Expr, path: tuple[tuple[int, bool], ...], c: L.Expr
+    ) -> tuple[L.Expr, tuple[tuple[int, bool], ...]] | None:
+        """A member met again on the other side of a condition, with other input channels
+        (ShuffleNet's branch2 reads half the input at stride 1, all of it at stride 2): its
+        input is the choice between the two, made by the condition where the uses part."""
+        now = tuple(self.sides)
+        k = 0
+        while k < min(len(path), len(now)) and path[k] == now[k]:
+            k += 1
+        if k == len(path) or k == len(now) or path[k][0] != now[k][0]:
+            return None  # not on two sides of one condition: inference compared the shapes
+        node, first_then = path[k]
+        cond = self.conditions[node]
+        merged = _choose(cond, first, c) if first_then else _choose(cond, c, first)
+        return merged, path[:k]
+
     def concat_dim(self, call: ast.Call) -> int:
+        """The constant `dim` a joining (and splitting) combinator works along."""
         kw = next((k for k in call.kwargs if k.name == "dim"), None)
         if kw is None:
             return 1
@@ -484,13 +596,13 @@ class _Definition:
         if any(_names(kw.value)):
             raise error(
                 "E0414",
-                "`concat` needs a constant `dim`",
+                f"`{call.func}` needs a constant `dim`",
                 kw.span,
                 "depends on the block's values",
                 help="write the dim as a number (1 is the channels)",
             )
         shape = next(iter(shapes)) if shapes else (0, 0, 0)
-        return concat_axis(evaluate(kw.value, {}), shape, kw.span)
+        return concat_axis(evaluate(kw.value, {}), shape, kw.span, call.func)
 
     def layer_channels(self, layer: LayerType, call: ast.Call, c: L.Expr, subst: Subst) -> L.Expr:
         if layer.flattens:
@@ -587,7 +699,7 @@ class _Definition:
                 assert p.default is not None
                 value = self.low.conv(p.default)
             mapping[p.name] = value
-        return ir, substitute(inner, mapping)
+        return ir, _decide(substitute(inner, mapping))
 
     def layer_call(self, layer: LayerType, call: ast.Call, c: L.Expr, subst: Subst) -> L.LayerCall:
         fields = layer.schema.model_fields
@@ -824,7 +936,7 @@ class _Definition:
                 op=flow.func,
                 branches=branches,
                 shortcut=shortcut,
-                axis=self.concat_dim(flow) if flow.func == "concat" else None,
+                axis=self.concat_dim(flow) if combinator.joins else None,
                 label=self.labels.next("op:" + base, base),
             )
         layer = get_layer(flow.func)

@@ -323,7 +323,8 @@ class Operation(Node):
 
 class Combine(Node):
     """A combinator from ``archdsl.ir.combinators``: its branches, optional shortcut and the
-    axis it joins along (channels: 1, batch excluded, channels-first)."""
+    axis it joins along, and a splitting one (``chunk``) splits along, in torch's numbering
+    (batch 0, channels 1, channels-first)."""
 
     kind: Literal["combine"] = "combine"
     op: str

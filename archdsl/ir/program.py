@@ -600,6 +600,7 @@ class _Resolver:
                         f"{most} branch" + ("es" if most != 1 else "")
                         if most == combinator.min_branches
                         else f"at least {combinator.min_branches} branch"
+                        + ("es" if combinator.min_branches != 1 else "")
                     )
                     self.fail(
                         error(

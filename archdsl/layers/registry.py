@@ -98,4 +98,4 @@ def all_layers() -> dict[str, LayerType]:
 
 def _load_families() -> None:
     if not REGISTRY:
-        from archdsl.layers import activation, conv, linear, norm, pool  # noqa: F401
+        from archdsl.layers import activation, channels, conv, linear, norm, pool  # noqa: F401
