@@ -13,7 +13,6 @@ with its torch model the same way.
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,15 @@ import torch
 
 from archdsl.compiler import compile_spec
 from archdsl.names import torch_path
-from tests.helpers import ROOT, all_specs, arch_specs, compiled, keras_model, load, torch_model
+from tests.helpers import (
+    ROOT,
+    arch_specs,
+    ci_specs,
+    compiled,
+    keras_model,
+    load,
+    torch_model,
+)
 
 pytestmark = pytest.mark.framework
 
@@ -63,23 +70,7 @@ def assert_same_distribution(ours: Any, ref: Any, what: str) -> None:
 KNOWN_GAPS = {"mobilenet_v1.arch": "conv_dw"}
 
 
-LARGE = 80_000_000  # trainable parameters
-
-
-def _ci_specs() -> list[str]:
-    """Every spec, except that of the variants of one arch larger than LARGE only the smallest
-    runs in CI (they share the generated code and its rules; drawing 100M-parameter models
-    twice costs seconds each). ``ARCHDSL_LONG=1`` runs them all (README: Development)."""
-    if os.environ.get("ARCHDSL_LONG"):
-        return all_specs()
-    sizes = {s: compiled(s, "torch").lowered for s in all_specs()}
-    smallest: dict[str, str] = {}
-    for spec, low in sorted(sizes.items(), key=lambda kv: kv[1].trainable):
-        smallest.setdefault(low.arch, spec)
-    return [s for s, low in sizes.items() if low.trainable <= LARGE or smallest[low.arch] == s]
-
-
-@pytest.mark.parametrize("spec", _ci_specs())
+@pytest.mark.parametrize("spec", ci_specs())
 def test_torch_starts_as_the_reference(spec: str) -> None:
     entry = compiled(spec, "torch").lowered.entry
     torch.manual_seed(0)
