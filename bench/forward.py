@@ -92,7 +92,7 @@ def _compare(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_torch(quick: bool) -> dict[str, Any]:
-    models = {"resnet50": "resnet50"} if quick else TORCH_MODELS
+    models = {"squeezenet1_1": "squeezenet1_1"} if quick else TORCH_MODELS
     batches = (1,) if quick else (1, 8)
     repeats = 3 if quick else 11
     out: dict[str, Any] = {}
