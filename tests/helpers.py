@@ -235,3 +235,38 @@ def assert_backends_agree(text: str, tmp_path: Path, name: str = "spec.arch") ->
         got, expected, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(expected).max())
     )
     return tr
+
+
+def assert_keras_matches_torch(tm: Any, km: Any, shape: tuple[int, ...], seed: int = 0) -> Any:
+    """Move ``tm``'s weights into ``km`` and compare their eval outputs on a random input of
+    ``shape`` (batch and channels first): rtol 1e-4, atol 1e-4 x max|y|. Returns the outputs."""
+    import torch
+
+    from archdsl.transfer import torch_to_keras
+
+    assert torch_to_keras(tm.state_dict(), km), "no weights were transferred"
+    x = np.random.default_rng(seed).standard_normal(shape).astype("float32")
+    with torch.no_grad():
+        expected = tm.eval()(torch.from_numpy(x)).numpy()
+    got = np.asarray(km(to_channels_last(x), training=False))
+    assert got.shape == expected.shape
+    assert np.abs(expected).max() > 0
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    return got
+
+
+def assert_training_pass_matches(ours: Any, ref: Any, x: Any) -> None:
+    """With the same seed, a training pass (stochastic depth, dropout, batch statistics) of
+    ``ours`` equals the reference's on ``x``; two passes differ."""
+    import torch
+
+    ours.train()
+    ref.train()
+    with torch.no_grad():
+        torch.manual_seed(1)
+        first = ours(x)
+        second = ours(x)
+        torch.manual_seed(1)
+        expected = ref(x)
+    assert not torch.allclose(first, second)
+    torch.testing.assert_close(first, expected)

@@ -18,13 +18,17 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 import torchvision
 
-from archdsl.transfer import torch_to_keras
-from tests.helpers import keras_model, randomise, to_channels_last, torch_model, trainable_count
+from tests.helpers import (
+    assert_keras_matches_torch,
+    keras_model,
+    randomise,
+    torch_model,
+    trainable_count,
+)
 
 pytestmark = pytest.mark.framework
 
@@ -54,14 +58,7 @@ def _keras_agrees(spec: str, tm: Any, size: int) -> None:
     try:
         n_torch = sum(p.numel() for p in tm.parameters() if p.requires_grad)
         assert trainable_count(km) == n_torch
-        assert torch_to_keras(tm.state_dict(), km), "no weights were transferred"
-        x = np.random.default_rng(1).standard_normal((1, 3, size, size)).astype("float32")
-        with torch.no_grad():
-            expected = tm.eval()(torch.from_numpy(x)).numpy()
-        got = np.asarray(km(to_channels_last(x), training=False))
-        assert got.shape == expected.shape
-        assert np.abs(expected).max() > 0
-        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+        assert_keras_matches_torch(tm, km, (1, 3, size, size), seed=1)
     finally:
         del km
         gc.collect()

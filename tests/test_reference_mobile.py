@@ -26,11 +26,11 @@ import pytest
 import torch
 import torchvision
 
-from archdsl.transfer import torch_to_keras
 from tests.helpers import (
+    assert_keras_matches_torch,
+    assert_training_pass_matches,
     keras_model,
     randomise,
-    to_channels_last,
     torch_model,
     trainable_count,
 )
@@ -136,13 +136,7 @@ def test_keras_matches_torch(case: Case) -> None:
     randomise(tm)
     km, _ = keras_model(case.spec, case.model, input_shape=(64, 64, 3))
     assert trainable_count(km) == count(tm) == result.model.trainable
-    assert torch_to_keras(tm.state_dict(), km)
-    x = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype("float32")
-    with torch.no_grad():
-        expected = tm(torch.from_numpy(x)).numpy()
-    got = np.asarray(km(to_channels_last(x), training=False))
-    assert got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    assert_keras_matches_torch(tm, km, (1, 3, 64, 64))
 
 
 def test_stochastic_depth_torch() -> None:
@@ -154,16 +148,7 @@ def test_stochastic_depth_torch() -> None:
     ours, _ = torch_model("efficientnet.arch", dropout=0.0)  # its defaults are B0
     ours.load_state_dict(ref.state_dict(), strict=True)
     x = torch.randn(4, 3, 64, 64)
-    ours.train()
-    ref.train()
-    with torch.no_grad():
-        torch.manual_seed(1)
-        first = ours(x)
-        second = ours(x)
-        torch.manual_seed(1)
-        expected = ref(x)
-    assert not torch.allclose(first, second)
-    torch.testing.assert_close(first, expected)
+    assert_training_pass_matches(ours, ref, x)
     ours.eval()
     with torch.no_grad():
         assert torch.equal(ours(x), ours(x))

@@ -7,12 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 
-from archdsl.transfer import torch_to_keras
-from tests.helpers import keras_model, randomise, to_channels_last, torch_model, trainable_count
+from tests.helpers import (
+    assert_keras_matches_torch,
+    keras_model,
+    randomise,
+    torch_model,
+    trainable_count,
+)
 
 pytestmark = pytest.mark.framework
 
@@ -85,14 +89,8 @@ def test_keras_matches_torch(
     randomise(tm, seed=2)
     km, _ = keras_model(spec, model, input_shape=(KERAS_SIZE, KERAS_SIZE, 3))
     assert trainable_count(km) == params == result.model.trainable
-    filled = torch_to_keras(tm.state_dict(), km)
-    assert filled, "no weights were transferred"
-    x = np.random.default_rng(0).standard_normal((2, 3, KERAS_SIZE, KERAS_SIZE)).astype("float32")
-    with torch.no_grad():
-        expected = tm(torch.from_numpy(x)).numpy()
-    got = np.asarray(km(to_channels_last(x), training=False))
-    assert got.shape == expected.shape == (2, 1000)
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    got = assert_keras_matches_torch(tm, km, (2, 3, KERAS_SIZE, KERAS_SIZE))
+    assert got.shape == (2, 1000)
 
 
 def test_seresnet_squeeze_widths() -> None:

@@ -45,18 +45,17 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-import numpy as np
 import pytest
 import torch
 import torchvision
 from torchvision.models import get_model_weights
 
-from archdsl.transfer import torch_to_keras
 from tests.helpers import (
     assert_instances_match_torch,
+    assert_keras_matches_torch,
+    assert_training_pass_matches,
     keras_model,
     randomise,
-    to_channels_last,
     torch_model,
     trainable_count,
 )
@@ -154,23 +153,7 @@ def test_torch_matches_reference(case: Case) -> None:
         expected_p = _drop_probabilities(ref)
         assert len(expected_p) > 0 and _drop_probabilities(ours) == expected_p
     if case.name == "efficientnet_v2_s":
-        _assert_training_pass_matches(ours, ref)
-
-
-def _assert_training_pass_matches(ours: torch.nn.Module, ref: torch.nn.Module) -> None:
-    """With the same seed, a training pass (stochastic depth on the residual blocks, classifier
-    dropout, batch statistics) equals torchvision's; two passes differ."""
-    x = torch.randn(2, 3, 64, 64)
-    ours.train()
-    ref.train()
-    with torch.no_grad():
-        torch.manual_seed(1)
-        first = ours(x)
-        second = ours(x)
-        torch.manual_seed(1)
-        expected = ref(x)
-    assert not torch.allclose(first, second)
-    torch.testing.assert_close(first, expected)
+        assert_training_pass_matches(ours, ref, torch.randn(2, 3, 64, 64))
 
 
 @pytest.mark.parametrize(
@@ -202,13 +185,8 @@ def test_keras_matches_torch(case: Case) -> None:
     randomise(tm, seed=2)
     km, _ = keras_model(case.spec, input_shape=(KERAS_SIZE, KERAS_SIZE, 3))
     assert trainable_count(km) == count(tm) == result.model.trainable == case.params
-    assert torch_to_keras(tm.state_dict(), km), "no weights were transferred"
-    x = np.random.default_rng(0).standard_normal((1, 3, KERAS_SIZE, KERAS_SIZE)).astype("float32")
-    with torch.no_grad():
-        expected = tm(torch.from_numpy(x)).numpy()
-    got = np.asarray(km(to_channels_last(x), training=False))
-    assert got.shape == expected.shape == (1, 1000)
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    got = assert_keras_matches_torch(tm, km, (1, 3, KERAS_SIZE, KERAS_SIZE))
+    assert got.shape == (1, 1000)
 
 
 def test_mnasnet_depths_round_as_torchvision() -> None:
