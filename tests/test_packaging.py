@@ -1,5 +1,6 @@
 """Installation as a user does it: an editable install and a built wheel, each in a fresh venv
-with no torch or tensorflow, compile ResNet-50. The wheel must carry the grammar and templates."""
+with no torch or tensorflow, compile ResNet-50. The wheel must carry the grammar, the templates and
+the spec library, which a spec outside the project imports as "archdsl:resnet.arch"."""
 
 from __future__ import annotations
 
@@ -72,3 +73,20 @@ def test_built_wheel_carries_grammar_and_templates(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "def bottleneck(" in out.stdout
+    # a spec of the user's, in a directory of its own, imports the blocks the wheel ships
+    mine = tmp_path / "elsewhere" / "mine.arch"
+    mine.parent.mkdir()
+    mine.write_text(
+        'import "archdsl:resnet.arch"\n\n'
+        "variant mine = ResNet(block=BasicBlock, layers=[1, 1, 1, 1], num_classes=10)\n"
+    )
+    lib = _run(
+        py,
+        "-c",
+        "from archdsl.resources import data_dir; print(data_dir('specs'))",
+        cwd=mine.parent,
+    )
+    assert "site-packages" in lib.stdout, lib.stdout + lib.stderr
+    own = _run(tmp_path / "venv" / "bin" / "archdsl", "compile", "mine.arch", cwd=mine.parent)
+    assert own.returncode == 0, own.stderr
+    assert "class BasicBlock(nn.Module)" in own.stdout

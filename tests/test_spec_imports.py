@@ -72,3 +72,46 @@ def test_missing_and_non_file_imports(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo.arch")
     (tmp_path / "f.arch").write_text('import "fifo.arch"\n' + ARCH.format(block="X"))
     assert _code(tmp_path / "f.arch")[0] == "E0304"
+
+
+# ---- archdsl's own spec library: `import "archdsl:resnet.arch"` ------------------------------
+
+
+def test_a_spec_outside_the_project_imports_the_shipped_blocks(tmp_path: Path) -> None:
+    from archdsl.compiler import analyse, compile_spec
+
+    spec = tmp_path / "mine.arch"
+    spec.write_text(
+        'import "archdsl:resnet.arch"\n\n'
+        "variant mine = ResNet(block=BasicBlock, layers=[1, 1, 1, 1], num_classes=10)\n"
+    )
+    result = analyse(spec)
+    assert result.model.trainable == 4_910_922  # ResNet-10 with 10 classes: torch's count below
+    assert "archdsl:resnet.arch" in result.program.sources  # named as imported
+    assert "archdsl:common.arch" in result.program.sources  # the library's own import
+    assert "class BasicBlock(nn.Module)" in (compile_spec(spec, "torch").source or "")
+
+
+def test_the_library_prefix_cannot_leave_the_library(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.arch"
+    spec.write_text('import "archdsl:../README.md"\n' + ARCH.format(block="B"))
+    code, err = _code(spec)
+    assert code == "E0301" and "library" in err.diagnostics[0].message
+    spec.write_text('import "archdsl:no_such.arch"\n' + ARCH.format(block="B"))
+    code, err = _code(spec)
+    assert code == "E0304" and "archdsl:no_such.arch" in err.diagnostics[0].message
+
+
+@pytest.mark.framework
+def test_the_library_count_is_torchs(tmp_path: Path) -> None:
+    from archdsl.compiler import compile_spec
+    from tests.helpers import load
+
+    spec = tmp_path / "mine.arch"
+    spec.write_text(
+        'import "archdsl:resnet.arch"\n\n'
+        "variant mine = ResNet(block=BasicBlock, layers=[1, 1, 1, 1], num_classes=10)\n"
+    )
+    module = load(compile_spec(spec, "torch").source or "", "library_resnet10")
+    model = module.mine()
+    assert sum(p.numel() for p in model.parameters()) == 4_910_922

@@ -30,6 +30,21 @@ PARAM_TYPES = {"int", "float", "bool", "str", "list", "size", "block"}
 FUNCTIONS = frozenset(functions.FUNCTIONS)  # the built-in functions' registry (functions.py)
 SCOPE_NAMES = {"in_channels", "index", "first", "last"}
 MAX_IMPORT_DEPTH = 32
+# `import "archdsl:resnet.arch"`: a file of the spec library archdsl ships (specs/ in a
+# checkout, archdsl/specs in a wheel)
+LIBRARY_PREFIX = "archdsl:"
+
+
+def _shown(target: Path, allowed: Path, library: Path, root: Path) -> str:
+    if allowed == library:
+        return LIBRARY_PREFIX + os.path.relpath(target, library).replace(os.sep, "/")
+    return os.path.relpath(target, root)
+
+
+def _library_dir() -> Path:
+    from archdsl.resources import data_dir
+
+    return data_dir("specs").resolve()
 
 
 @dataclass(frozen=True)
@@ -163,6 +178,14 @@ class _Loader:
     ) -> None:
         rel = decl.path
         base = here.parent
+        # the tree this import may reach: the user's project, or archdsl's own spec library
+        # (`import "archdsl:resnet.arch"`, and the imports of the library's files)
+        library = _library_dir()
+        allowed = self.root_dir
+        if rel.startswith(LIBRARY_PREFIX):
+            rel, base, allowed = rel[len(LIBRARY_PREFIX) :], library, library
+        elif here.is_relative_to(library) and not here.is_relative_to(self.root_dir):
+            allowed = library
         bad = next((c for c in rel if ord(c) < 32 or ord(c) == 127), None)
         if bad is not None:
             raise error(
@@ -180,18 +203,22 @@ class _Loader:
             reason = "a symbolic link loop" if "loop" in str(exc).lower() else str(exc)
             raise error(
                 "E0304",
-                f"cannot import `{rel}`: {reason}",
+                f"cannot import `{decl.path}`: {reason}",
                 decl.span,
                 "this path cannot be resolved",
                 help="point the import at a regular spec file",
             ) from None
-        if not target.is_relative_to(self.root_dir):
+        if not target.is_relative_to(allowed):
+            where = "archdsl's spec library" if allowed == library else "the project directory"
             raise error(
                 "E0301",
-                f"import `{rel}` leaves the project directory",
+                f"import `{decl.path}` leaves {where}",
                 decl.span,
-                "resolves outside the directory of the root spec",
-                help="keep shared block files next to the spec or below it",
+                "resolves outside the directory of the root spec"
+                if allowed != library
+                else "resolves outside the library",
+                help="keep shared block files next to the spec or below it, or import archdsl's "
+                'own blocks as "archdsl:resnet.arch"',
             )
         if any(p == target for p, _ in chain):
             raise error(
@@ -213,9 +240,9 @@ class _Loader:
             missing = not os.path.lexists(target)
             raise error(
                 "E0304",
-                f"cannot import `{rel}`: {'no such file' if missing else exc.reason}",
+                f"cannot import `{decl.path}`: {'no such file' if missing else exc.reason}",
                 decl.span,
-                f"looked for {os.path.relpath(target, self.root_dir)}"
+                f"looked for {_shown(target, allowed, library, self.root_dir)}"
                 if missing
                 else "this file cannot be read",
                 help=None if missing else "point the import at a regular, readable spec file",
@@ -229,9 +256,11 @@ class _Loader:
                 "this import goes past the limit",
                 help="a model's specs are a few kilobytes; import only the files it uses",
             )
-        display = os.path.normpath(
-            os.path.join(os.path.dirname(self.prog.root), os.path.relpath(target, (self.root_dir)))
-        )
+        if allowed == library:
+            display = LIBRARY_PREFIX + target.relative_to(library).as_posix()
+        else:
+            inside = os.path.relpath(target, self.root_dir)
+            display = os.path.normpath(os.path.join(os.path.dirname(self.prog.root), inside))
         self.loaded[target] = display
         self.prog.paths.append(target)
         src = SourceFile.from_bytes(display, data)
