@@ -1,7 +1,7 @@
 """Every arch declaration's Keras model (its default variant) computes the torch model's
 function on each Keras 3 backend, TensorFlow, JAX and torch, once the weights are transferred;
 every spec's Keras model builds on TensorFlow and torch with archdsl's trainable count (in CI
-the variants over 80M parameters but the smallest of their arch: tests.helpers.ci_specs).
+the variants over 30M parameters but the smallest of their arch: tests.helpers.ci_specs).
 Models that pool globally run at 64x64 (the Keras factory's `input_shape`), the others at their
 declared input.
 
