@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import inspect
 import os
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +67,42 @@ def torch_model(spec: str, model: str | None = None, **kwargs: Any) -> tuple[Any
     return getattr(module, result.selection.entry)(**kwargs), result
 
 
-def keras_model(spec: str, model: str | None = None, **kwargs: Any) -> tuple[Any, Result]:
+def keras_model(
+    spec: str, model: str | None = None, *, transfer: bool = False, **kwargs: Any
+) -> tuple[Any, Result]:
+    """The spec's Keras model giving logits (``classifier_activation=None`` where it has a
+    head), as the torch model does. ``transfer``: its weights are about to be replaced by the
+    torch model's, so its layers start at zero instead of drawing initial values."""
     result = compiled(spec, "keras", model)
     module = load(result.source or "", f"{spec}_keras")
-    return getattr(module, result.selection.entry)(**kwargs), result
+    arch = getattr(module, result.lowered.arch)
+    if "classifier_activation" in inspect.signature(arch).parameters:
+        kwargs.setdefault("classifier_activation", None)
+    with zero_initialised() if transfer else contextlib.nullcontext():
+        return getattr(module, result.selection.entry)(**kwargs), result
+
+
+@contextlib.contextmanager
+def zero_initialised() -> Iterator[None]:
+    """Keras layers created inside start at zero: for models whose weights are then replaced
+    (a transfer from torch) or only counted. Drawing initial values is most of a Keras build
+    (on JAX each initializer compiles for each weight shape); tests/test_init.py checks them."""
+    from keras.src.layers.layer import Layer
+
+    original = Layer.add_weight
+
+    def add_weight(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(args) >= 2:
+            args = (args[0], "zeros", *args[2:])
+        else:
+            kwargs["initializer"] = "zeros"
+        return original(self, *args, **kwargs)
+
+    Layer.add_weight = add_weight  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Layer.add_weight = original  # type: ignore[method-assign]
 
 
 def randomise(model: Any, seed: int = 0) -> None:

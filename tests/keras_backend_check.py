@@ -10,6 +10,7 @@ A separate process per backend, because Keras reads ``KERAS_BACKEND`` once, at i
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -27,13 +28,20 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from archdsl.transfer import torch_to_keras  # noqa: E402
-from tests.helpers import load, randomise, to_channels_last, trainable_count  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    load,
+    randomise,
+    to_channels_last,
+    trainable_count,
+    zero_initialised,
+)
 
 
 def build(case: dict) -> dict:
     """Build only: the model's trainable weights, counted."""
     started = time.time()
-    km = getattr(load(Path(case["keras"]).read_text(), "k"), case["entry"])()
+    with zero_initialised():  # only counted
+        km = getattr(load(Path(case["keras"]).read_text(), "k"), case["entry"])()
     return {
         "spec": case["spec"],
         "backend": keras.backend.backend(),
@@ -49,9 +57,12 @@ def check(case: dict) -> dict:
     tm = getattr(load(Path(case["torch"]).read_text(), "t"), case["entry"])().eval()
     randomise(tm)
     c, *spatial = case["input_shape"]
-    km = getattr(load(Path(case["keras"]).read_text(), "k"), case["entry"])(
-        input_shape=(*spatial, c)
-    )
+    module = load(Path(case["keras"]).read_text(), "k")
+    kwargs: dict = {"input_shape": (*spatial, c)}
+    if "classifier_activation" in inspect.signature(getattr(module, case["arch"])).parameters:
+        kwargs["classifier_activation"] = None  # the logits, as torch gives them
+    with zero_initialised():  # the torch weights replace them
+        km = getattr(module, case["entry"])(**kwargs)
     out: dict = {"spec": case["spec"], "backend": keras.backend.backend()}
     out["trainable"] = trainable_count(km)
     torch_to_keras(tm.state_dict(), km)

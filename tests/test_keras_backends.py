@@ -40,6 +40,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
             {
                 "spec": spec,
                 "entry": tr.selection.entry,
+                "arch": tr.lowered.arch,
                 "torch": str(work / f"{stem}_torch.py"),
                 "keras": str(work / f"{stem}_keras.py"),
                 "input_shape": list(reduced_input(spec)) if compare else None,

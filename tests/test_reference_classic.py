@@ -54,7 +54,7 @@ BYPASS = ["squeezenet1_0_simple_bypass.arch", "squeezenet1_0_complex_bypass.arch
 def _keras_agrees(spec: str, tm: Any, size: int) -> None:
     """The generated Keras model has torch's trainable count and, with the torch weights,
     computes the same outputs at ``size`` x ``size``."""
-    km, _ = keras_model(spec, input_shape=(size, size, 3))
+    km, _ = keras_model(spec, transfer=True, input_shape=(size, size, 3))
     try:
         n_torch = sum(p.numel() for p in tm.parameters() if p.requires_grad)
         assert trainable_count(km) == n_torch

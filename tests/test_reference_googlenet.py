@@ -56,7 +56,7 @@ def test_googlenet_keras_matches_torch() -> None:
     torch.manual_seed(0)
     tm, result = torch_model("googlenet.arch")
     randomise(tm)
-    km, _ = keras_model("googlenet.arch")
+    km, _ = keras_model("googlenet.arch", transfer=True)
     assert trainable_count(km) == result.model.trainable == sum(p.numel() for p in tm.parameters())
     torch_to_keras(tm.state_dict(), km)
     x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype("float32")

@@ -73,7 +73,7 @@ def test_inception_v3_keras_matches_torch() -> None:
     torch.manual_seed(0)
     tm, result = torch_model(SPEC)
     randomise(tm)
-    km, _ = keras_model(SPEC)
+    km, _ = keras_model(SPEC, transfer=True)
     assert trainable_count(km) == result.model.trainable == sum(p.numel() for p in tm.parameters())
     torch_to_keras(tm.state_dict(), km)
     x = np.random.default_rng(0).standard_normal((1, 3, 299, 299)).astype("float32")

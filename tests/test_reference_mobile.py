@@ -134,7 +134,7 @@ def test_keras_matches_torch(case: Case) -> None:
     tm, result = torch_model(case.spec, case.model)
     tm.eval()
     randomise(tm)
-    km, _ = keras_model(case.spec, case.model, input_shape=(64, 64, 3))
+    km, _ = keras_model(case.spec, case.model, transfer=True, input_shape=(64, 64, 3))
     assert trainable_count(km) == count(tm) == result.model.trainable
     assert_keras_matches_torch(tm, km, (1, 3, 64, 64))
 

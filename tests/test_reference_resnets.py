@@ -87,7 +87,7 @@ def test_keras_matches_torch(
     tm, result = torch_model(spec, model)
     tm.eval()
     randomise(tm, seed=2)
-    km, _ = keras_model(spec, model, input_shape=(KERAS_SIZE, KERAS_SIZE, 3))
+    km, _ = keras_model(spec, model, transfer=True, input_shape=(KERAS_SIZE, KERAS_SIZE, 3))
     assert trainable_count(km) == params == result.model.trainable
     got = assert_keras_matches_torch(tm, km, (2, 3, KERAS_SIZE, KERAS_SIZE))
     assert got.shape == (2, 1000)

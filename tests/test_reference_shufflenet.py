@@ -76,7 +76,7 @@ def test_keras_matches_torch(spec: str, name: str, params: int) -> None:
     tm, result = torch_model(spec)
     tm.eval()
     randomise(tm, seed=2)
-    km, _ = keras_model(spec, input_shape=(SIZE, SIZE, 3))
+    km, _ = keras_model(spec, transfer=True, input_shape=(SIZE, SIZE, 3))
     assert trainable_count(km) == params == result.model.trainable
     got = assert_keras_matches_torch(tm, km, (2, 3, SIZE, SIZE))
     assert got.shape == (2, 1000)

@@ -183,7 +183,7 @@ def test_keras_matches_torch(case: Case) -> None:
     tm, result = torch_model(case.spec)
     tm.eval()
     randomise(tm, seed=2)
-    km, _ = keras_model(case.spec, input_shape=(KERAS_SIZE, KERAS_SIZE, 3))
+    km, _ = keras_model(case.spec, transfer=True, input_shape=(KERAS_SIZE, KERAS_SIZE, 3))
     assert trainable_count(km) == count(tm) == result.model.trainable == case.params
     got = assert_keras_matches_torch(tm, km, (1, 3, KERAS_SIZE, KERAS_SIZE))
     assert got.shape == (1, 1000)
