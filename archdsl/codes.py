@@ -503,6 +503,38 @@ _ENTRIES = [
         Example(NORMED + '  init conv2d.weight = kaiming_normal(mode="fan_middle")\n}\n'),
         Example(NORMED + '  init conv2d.weight = kaiming_normal(mode="fan_out")\n}\n'),
     ),
+    Entry(
+        "E0232",
+        "`head` not at the end of an arch's forward",
+        "`head(flow)` marks the classifier head: the steps after the features, which a backbone "
+        "leaves out (`forward_features` in torch, `include_top=False` in Keras). It is the last "
+        "step of an arch's forward, takes one flow, and taps no auxiliary output.",
+        Example(
+            "arch Net(num_classes: int = 4) {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n"
+            "  fc = linear(num_classes)\n  forward: head(conv) -> flatten() -> fc\n}\n"
+        ),
+        Example(
+            "arch Net(num_classes: int = 4) {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n"
+            "  fc = linear(num_classes)\n  forward: conv -> head(flatten() -> fc)\n}\n"
+        ),
+    ),
+    Entry(
+        "E0233",
+        "`head` without a classifier",
+        "The last member a `head` applies is its classifier: a layer with weights whose outputs "
+        "are the arch's `num_classes` (`fc = linear(num_classes)`), a fixed `sequential` ending in "
+        "one, or a block whose last member is one of these and which is given `num_classes`. Its "
+        "other arguments are constants, so that the torch model's `reset_classifier` can build it "
+        "again for another number of classes.",
+        Example(
+            "arch Net(classes: int = 4) {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n"
+            "  fc = linear(classes)\n  forward: conv -> head(flatten() -> fc)\n}\n"
+        ),
+        Example(
+            "arch Net(num_classes: int = 4) {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n"
+            "  fc = linear(num_classes)\n  forward: conv -> head(flatten() -> fc)\n}\n"
+        ),
+    ),
     # ---- E03xx: imports ----
     Entry(
         "E0301",

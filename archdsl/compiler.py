@@ -174,6 +174,13 @@ def compile_spec(
 
 def generate(result: Result, backend: str) -> str:
     """The source text of ``backend`` for an analysed spec: the lowered model printed."""
+    if backend in ("keras", "ir") and result.lowered.input_size is None:
+        # Keras models take an input size; whether other sizes fit is inferred once more
+        from archdsl.ir.input_size import input_size
+
+        sel = result.selection
+        size = input_size(result.program, sel.arch, sel.values, sel.spans, result.model)
+        result.lowered = result.lowered.model_copy(update={"input_size": size})
     if backend == "ir":
         return result.lowered.model_dump_json(indent=2) + "\n"
     from archdsl.formatting import format_python

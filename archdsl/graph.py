@@ -237,6 +237,8 @@ class _Builder:
             return join, _join_shape(e, [s for _, s in ends], flow)
         if e.func == "identity":
             return src
+        if e.func == "head":  # the classifier head: its steps, drawn as the others
+            return self.walk(e.args[0], src, flow, level)
         layer = get_layer(e.func)
         assert layer is not None
         args = _bind(layer, e, flow)

@@ -16,6 +16,7 @@ RESERVED = frozenset(
         "make_divisible", "in_channels", "index", "first", "last", "print", "eval",
         "exec", "open", "input", "type", "object", "list", "int", "float", "bool", "str", "range",
         "len", "min", "max", "round", "zip", "sum", "abs", "None", "True", "False", "init",
+        "include_top", "pooling", "classifier_activation",
     }
 )  # fmt: skip
 
@@ -23,7 +24,8 @@ RESERVED = frozenset(
 # Every generated torch class is an nn.Module (blocks without a forward an nn.Sequential, loops
 # build nn.ModuleList-like lists): a member, parameter or value named like one of its attributes
 # would replace it (`training` is the mode flag). The attributes of torch 2.14's nn.Sequential and
-# nn.ModuleList (tests/test_registry.py compares), and `out_channels`, which generated blocks set.
+# nn.ModuleList (tests/test_registry.py compares), `out_channels`, which generated blocks set, and
+# the methods and attribute of an arch with a classifier head.
 TORCH_MODULE_ATTRIBUTES = frozenset(
     {
         "T_destination", "_apply", "_backward_hooks", "_backward_pre_hooks", "_buffers",
@@ -49,6 +51,7 @@ TORCH_MODULE_ATTRIBUTES = frozenset(
         "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty",
         "train", "training", "type", "xpu", "zero_grad",
         "out_channels",
+        "forward_features", "forward_head", "reset_classifier", "head_hidden_size",
     }
 )  # fmt: skip
 
@@ -57,7 +60,9 @@ TORCH_MODULE_ATTRIBUTES = frozenset(
 MODULE_NAMES = frozenset(
     {
         "annotations", "math", "Any", "Callable", "Sequence", "torch", "nn", "Tensor", "keras",
-        "make_divisible", "StochasticDepth", "ceil_extra", "adaptive_avg_pool2d",
+        "make_divisible", "StochasticDepth", "ceil_extra", "adaptive_avg_pool2d", "NamedTuple",
+        "Optional", "CeilPadding", "AdaptiveAveragePooling2D", "channel_order", "torch_weight",
+        "torch_bias", "TruncNormal", "_pair",
     }
 )  # fmt: skip
 

@@ -22,11 +22,15 @@ def _array(value: Any) -> Any:
     return np.asarray(value)
 
 
-def torch_to_keras(state_dict: Mapping[str, Any], keras_model: Any) -> list[str]:
+def torch_to_keras(
+    state_dict: Mapping[str, Any], keras_model: Any, *, headless: bool = False
+) -> list[str]:
     """Copy every weight of ``state_dict`` into ``keras_model``; returns the layer names filled.
 
     Raises ``ValueError`` when a tensor has no Keras counterpart or a Keras weight is left unset,
-    so a partial transfer never passes silently.
+    so a partial transfer never passes silently. ``headless``: the Keras model was built with
+    ``include_top=False``, so the torch tensors it has no layer for (the head's) are left out;
+    every Keras weight must still be filled.
     """
     tensors = {k: _array(v) for k, v in state_dict.items() if not k.endswith("num_batches_tracked")}
     used: set[str] = set()
@@ -63,7 +67,7 @@ def torch_to_keras(state_dict: Mapping[str, Any], keras_model: Any) -> list[str]
         layer.set_weights(values)
         filled.append(name)
     unused = sorted(set(tensors) - used)
-    if unused:
+    if unused and not headless:
         raise ValueError(f"torch tensors without a Keras layer: {', '.join(unused[:5])}")
     return filled
 

@@ -52,13 +52,15 @@ def build(case: dict) -> dict:
 
 
 def check(case: dict) -> dict:
+    """A model whose shapes allow any input size is built with `input_shape=(None, None, C)`
+    and compared at two sizes; any other at its size."""
     started = time.time()
     torch.manual_seed(0)
     tm = getattr(load(Path(case["torch"]).read_text(), "t"), case["entry"])().eval()
     randomise(tm)
     c, *spatial = case["input_shape"]
     module = load(Path(case["keras"]).read_text(), "k")
-    kwargs: dict = {"input_shape": (*spatial, c)}
+    kwargs: dict = {"input_shape": (None, None, c) if case["free"] else (*spatial, c)}
     if "classifier_activation" in inspect.signature(getattr(module, case["arch"])).parameters:
         kwargs["classifier_activation"] = None  # the logits, as torch gives them
     with zero_initialised():  # the torch weights replace them
@@ -66,25 +68,28 @@ def check(case: dict) -> dict:
     out: dict = {"spec": case["spec"], "backend": keras.backend.backend()}
     out["trainable"] = trainable_count(km)
     torch_to_keras(tm.state_dict(), km)
-    x = np.random.default_rng(0).standard_normal((1, *case["input_shape"])).astype("float32")
-    with torch.no_grad():
-        expected = tm(torch.from_numpy(x))
-    expected = (expected[0] if isinstance(expected, tuple) else expected).numpy()
-    if keras.backend.backend() == "jax":
-        # JAX compiles each primitive of an eager call on its own; predict compiles the model once
-        got = km.predict(to_channels_last(x), verbose=0)
-    else:
-        got = km(to_channels_last(x), training=False)
-    got = got[0] if isinstance(got, list | tuple) else got
-    got = np.asarray(keras.ops.convert_to_numpy(got))
-    if got.ndim == 4:
-        got = np.transpose(got, (0, 3, 1, 2))
-    out["shape"] = list(got.shape)
-    out["expected_shape"] = list(expected.shape)
-    scale = float(np.abs(expected).max())
-    same = got.shape == expected.shape
-    out["max_abs_error"] = float(np.abs(got - expected).max()) if same else None
-    out["agree"] = same and bool(np.allclose(got, expected, rtol=1e-4, atol=1e-4 * max(1.0, scale)))
+    sizes = [tuple(spatial)] + ([tuple(d + 32 for d in spatial)] if case["free"] else [])
+    out["sizes"], out["agree"] = [], True
+    for size in sizes:
+        x = np.random.default_rng(0).standard_normal((1, c, *size)).astype("float32")
+        with torch.no_grad():
+            expected = tm(torch.from_numpy(x))
+        expected = (expected[0] if isinstance(expected, tuple) else expected).numpy()
+        if keras.backend.backend() == "jax":
+            # JAX compiles each primitive of an eager call on its own; predict compiles once
+            got = km.predict(to_channels_last(x), verbose=0)
+        else:
+            got = km(to_channels_last(x), training=False)
+        got = got[0] if isinstance(got, list | tuple) else got
+        got = np.asarray(keras.ops.convert_to_numpy(got))
+        if got.ndim == 4:
+            got = np.transpose(got, (0, 3, 1, 2))
+        scale = float(np.abs(expected).max())
+        same = got.shape == expected.shape
+        close = same and np.allclose(got, expected, rtol=1e-4, atol=1e-4 * max(1.0, scale))
+        out["sizes"].append(list(size))
+        out["max_abs_error"] = float(np.abs(got - expected).max()) if same else None
+        out["agree"] = out["agree"] and bool(close)
     out["seconds"] = round(time.time() - started, 2)
     return out
 

@@ -2,7 +2,9 @@
 function on each Keras 3 backend, TensorFlow, JAX and torch, once the weights are transferred;
 every spec's Keras model builds on TensorFlow and torch with archdsl's trainable count (in CI
 the variants over 30M parameters but the smallest of their arch: tests.helpers.ci_specs).
-Models that pool globally run at 64x64 (the Keras factory's `input_shape`), the others at their
+A model whose shapes allow any input size (archdsl.ir.input_size: all but LeNet-5, whose
+flatten feeds a linear layer) is built with `input_shape=(None, None, C)` and compared at two
+sizes, 64x64 (or its declared size where torch needs that much) and 32 more; the others at their
 declared input.
 
 One process per backend (Keras picks its backend at import); the three run side by side.
@@ -26,7 +28,7 @@ BACKENDS = ["tensorflow", "jax", "torch"]
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("keras_backends")
     cases = []
     archs = arch_specs()
@@ -44,6 +46,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
                 "torch": str(work / f"{stem}_torch.py"),
                 "keras": str(work / f"{stem}_keras.py"),
                 "input_shape": list(reduced_input(spec)) if compare else None,
+                "free": bool(kr.lowered.input_size and kr.lowered.input_size.free),
                 "trainable": tr.model.trainable,
                 "compare": compare,
                 # JAX builds slowest; the variants' code is their arch's, compared above
@@ -72,7 +75,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
         )
         for b in BACKENDS
     }
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, Any] = {}
     for backend, run in runs.items():
         stdout, stderr = run.communicate(timeout=900)
         assert run.returncode == 0, stderr[-3000:]
@@ -82,12 +85,13 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
                 "trainable"
             ]
         out[backend] = lines
+    out["free"] = {c["spec"]: c["free"] for c in cases if c["compare"]}
     return out
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_arch_agrees_with_torch_on_keras_backend(
-    backend: str, reports: dict[str, list[dict[str, Any]]]
+    backend: str, reports: dict[str, Any]
 ) -> None:
     report = reports[backend]
     expected = ci_specs() if backend != "jax" else arch_specs()
@@ -98,3 +102,6 @@ def test_every_arch_agrees_with_torch_on_keras_backend(
     for r in report:
         assert r["backend"] == backend
         assert r["trainable"] == r["static_trainable"], r
+    sizes = {r["spec"]: len(r["sizes"]) for r in report if "sizes" in r}
+    assert sizes == {s: 2 if free else 1 for s, free in reports["free"].items()}
+    assert sorted(s for s, free in reports["free"].items() if not free) == ["lenet5.arch"]

@@ -10,6 +10,7 @@ momentum as ``1 - m``, flatten in channels-first order (``Permute`` first).
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +106,7 @@ def print_keras(model: L.LoweredModel) -> str:
         "make_divisible": "make_divisible" in needs,
         "ceil_extra": False,
         "adaptive_avg_pool2d": False,
+        "channel_order": False,
         "torch_weight": False,
         "torch_bias": False,
         "trunc_normal": False,
@@ -115,6 +117,7 @@ def print_keras(model: L.LoweredModel) -> str:
     definitions = {d.name: d for d in model.definitions}
     for d in model.definitions:
         printer = _DefinitionPrinter(d, fn_names, spell, helpers, init, definitions)
+        printer.input_size = model.input_size
         functions.append(printer.print())
     imports["math"] |= helpers["torch_bias"] or helpers["trunc_normal"]
     factories = [
@@ -143,6 +146,8 @@ def print_keras(model: L.LoweredModel) -> str:
 
 
 class _DefinitionPrinter:
+    input_size: L.InputSize | None = None  # whether the model takes other input sizes
+
     def __init__(
         self,
         d: L.Definition,
@@ -197,7 +202,25 @@ class _DefinitionPrinter:
             else:
                 c, *spatial = d.input.value
                 params.append(f"input_shape: tuple[int, ...] = {(*spatial, c)!r}")
+            if _head(d.forward) is not None:
+                params += [
+                    "include_top: bool = True",
+                    "pooling: str | None = None",
+                    'classifier_activation: str | None = "softmax"',
+                ]
             params.append(f'name: str = "{d.name}"')
+            if self.input_size is not None and not self.input_size.free:
+                # the reason is text of the compiler's: literals only, never an f-string's
+                chunks = textwrap.wrap(self.input_size.reason, 60, break_long_words=False)
+                reason = [repr(c + " ") for c in chunks[:-1]] + [repr(chunks[-1])]
+                body += [
+                    f"expected = {self.channels_last(d.input.shape)}",
+                    "if tuple(input_shape) != expected:",
+                    "    raise ValueError(",
+                    f'        f"{d.name} takes only {{expected}} inputs: "',
+                    *(f"        {r}" for r in reason),
+                    "    )",
+                ]
             body.append('inputs = keras.Input(shape=input_shape, name="input")')
             body.append("x = inputs")
             prefix = LayerName(())
@@ -220,6 +243,14 @@ class _DefinitionPrinter:
             # auxiliary heads are outputs too: the main output, then the auxiliaries deepest first
             outs = ["x", *reversed(d.aux_outputs)]
             outputs = f"[{', '.join(outs)}]" if d.aux_outputs else "x"
+            taps = [s for s in L.walk(d.forward) if isinstance(s, L.Aux)]
+            several = "include_top" if _head(d.forward) is not None else ""
+            if taps and all(t.optional for t in taps):  # without auxiliary heads, the logits
+                body.append(f"outputs = [o for o in ({', '.join(outs)}) if o is not None]")
+                outputs = "outputs"
+                several = " and ".join(filter(None, ["len(outputs) > 1", several]))
+            if d.aux_outputs and several:
+                outputs = f"{outputs} if {several} else x"
             body.append(f"return keras.Model(inputs=inputs, outputs={outputs}, name=name)")
             ret, fname = "keras.Model", d.name
         else:
@@ -279,18 +310,63 @@ class _DefinitionPrinter:
             for key in marked:  # only this condition's: an enclosing one's still hold
                 self.computed.pop(key, None)
                 self.skipped.pop(key, None)
+        elif isinstance(flow, L.Aux) and flow.optional:
+            assert isinstance(flow.flow, L.UseMember)
+            stmt = self.members[flow.flow.member]
+            assert stmt.guard is not None
+            tap: list[str] = []
+            bare = stmt.model_copy(update={"guard": None})
+            self.member(bare, src, flow.var, prefix.child(flow.flow.label), tap)
+            lines += [f"{flow.var} = None", f"if {self.py(stmt.guard)}:", *indent(tap)]
+            if src != dst:
+                lines.append(f"{dst} = {src}")
         elif isinstance(flow, L.Aux):
             self.fwd(flow.flow, src, flow.var, prefix, lines)
             if src != dst:
                 lines.append(f"{dst} = {src}")
         elif isinstance(flow, L.Combine):
             self.combine(flow, src, dst, prefix, lines)
+        elif isinstance(flow, L.Head):
+            self.head(flow, src, dst, prefix, lines)
         elif isinstance(flow, L.Operation):
             layer = get_layer(flow.layer)
             assert layer is not None
             self.layer(flow, src, dst, prefix.child(flow.label), lines)
         else:
             raise error("E0902", f"internal error: the Keras backend cannot print {flow.kind}")
+
+    def head(self, flow: L.Head, src: str, dst: str, prefix: LayerName, lines: list[str]) -> None:
+        """The classifier head, as keras.applications builds it: with `include_top`, the head
+        and `classifier_activation` on its scores; without, the features, pooled globally by
+        `pooling` ("avg" or "max")."""
+        top: list[str] = []
+        self.fwd(flow.flow, src, dst, prefix, top)
+        taken = {
+            n.label
+            for n in L.walk(self.d.forward)
+            if isinstance(n, L.UseMember | L.Operation | L.Combine)
+        }
+        names = Namer(taken)
+        predictions, avg, most = (names.new(n) for n in ("predictions", "avg_pool", "max_pool"))
+        top += [
+            "if classifier_activation is not None:",
+            f"    {dst} = keras.layers.Activation(",
+            f'        classifier_activation, name="{predictions}"',
+            f"    )({dst})",
+        ]
+        lines += ["if include_top:", *indent(top)]
+        lines += [
+            'elif pooling == "avg":',
+            f'    {dst} = keras.layers.GlobalAveragePooling2D(name="{avg}")({src})',
+            'elif pooling == "max":',
+            f'    {dst} = keras.layers.GlobalMaxPooling2D(name="{most}")({src})',
+            "elif pooling is not None:",
+            "    raise ValueError(",
+            '        f"pooling must be None, \\"avg\\" or \\"max\\", not {pooling!r}"',
+            "    )",
+        ]
+        if src != dst:
+            lines += ["else:", f"    {dst} = {src}"]
 
     def ready(self, flow: L.Flow) -> str | None:
         """The variable that already holds ``flow``'s output, if it was printed before an `if`."""
@@ -440,6 +516,8 @@ class _DefinitionPrinter:
             self.helpers["ceil_extra"] = True
         if layer.name == "adaptive_avgpool2d" and args["output"] != "1":
             self.helpers["adaptive_avg_pool2d"] = True
+        if layer.name == "channel_shuffle":
+            self.helpers["channel_order"] = True
         if "momentum" in args:
             m = dict((a.name, a.value) for a in call.args).get("momentum")
             if m is None:
@@ -814,3 +892,10 @@ class _Init:
 def _grouped(source: str) -> str:
     """A conditional expression in parentheses, where it is an operand of `or`."""
     return f"({source})" if " if " in source else source
+
+
+def _head(flow: L.Flow | None) -> L.Head | None:
+    """The classifier head an arch's forward ends with, if it has one."""
+    if isinstance(flow, L.Pipe) and flow.steps:
+        flow = flow.steps[-1]
+    return flow if isinstance(flow, L.Head) else None

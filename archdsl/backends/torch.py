@@ -21,8 +21,8 @@ from archdsl.backends.text import docstring, docstring_lines
 from archdsl.errors import error
 from archdsl.initializers import FUNCTIONS, non_default
 from archdsl.ir import lowered as L
-from archdsl.layers.registry import get_layer
-from archdsl.names import Namer
+from archdsl.layers.registry import LayerType, get_layer
+from archdsl.names import MODULE_NAMES, Namer
 
 _PY_TYPES = {
     "int": "int",
@@ -51,15 +51,27 @@ def _py(e: L.Expr) -> str:
 
 
 def print_torch(model: L.LoweredModel) -> str:
-    imports = {"torch": False, "F": False, "math": False, "any": True, "sequence": False}
+    imports = {
+        "torch": False,
+        "F": False,
+        "math": False,
+        "any": True,
+        "sequence": False,
+        "named_tuple": False,
+    }
     helpers = {"make_divisible": False, "stochastic_depth": False}
     needs = requirements(model.definitions)
     imports["math"] = "math" in needs
     helpers["make_divisible"] = "make_divisible" in needs
     classes = []
     definitions = {d.name: d for d in model.definitions}
+    outputs = Namer({*definitions, *MODULE_NAMES, *(f.name for f in model.factories)})
     for d in model.definitions:
         printer = _DefinitionPrinter(d, definitions)
+        if d.aux_outputs:
+            printer.outputs = outputs.new(f"{d.name}Outputs")
+            classes.append(_outputs_class(d, printer.outputs))
+            imports["named_tuple"] = True
         classes.append(printer.print())
         imports["torch"] |= printer.torch
         imports["F"] |= printer.functional
@@ -68,11 +80,14 @@ def print_torch(model: L.LoweredModel) -> str:
             for helper in layer.helpers:
                 helpers[helper] = True
                 imports["torch"] = True
+    inputs = {p.name for p in model.definition(model.arch).params if p.input_only}
     factories = [
         {
             "name": f.name,
             "cls": f.arch,
-            "args": "".join(f"{a.name!r}: {_py(a.value)}, " for a in f.args),
+            "args": "".join(
+                f"{a.name!r}: {_py(a.value)}, " for a in f.args if a.name not in inputs
+            ),
             "doc": docstring(f"{f.arch} configured as `{f.name}`."),
         }
         for f in model.factories
@@ -92,7 +107,23 @@ def print_torch(model: L.LoweredModel) -> str:
     )
 
 
+def _outputs_class(d: L.Definition, name: str) -> str:
+    """The named tuple an arch with auxiliary heads returns in training, as torchvision's
+    GoogLeNetOutputs: the logits, then each auxiliary output, deepest first."""
+    optional = [f"    {var}: Optional[Tensor]  # noqa: UP045" for var in reversed(d.aux_outputs)]
+    doc = (
+        f"`{d.name}`'s outputs in training: the logits, then the auxiliary heads' (deepest first)."
+    )
+    return "\n".join(
+        [f"class {name}(NamedTuple):", *docstring_lines(doc, "    "), "", "    logits: Tensor"]
+        + ["    # torch.jit.script reads `Optional[Tensor]` here, not `Tensor | None`"]
+        + optional
+    )
+
+
 class _DefinitionPrinter:
+    outputs = ""  # the named tuple of the outputs in training, with auxiliary heads
+
     def __init__(self, d: L.Definition, definitions: dict[str, L.Definition]) -> None:
         self.d = d
         self.definitions = definitions
@@ -104,6 +135,8 @@ class _DefinitionPrinter:
         d = self.d
         params = [] if d.kind == "arch" else ["in_channels: int"]
         for p in d.params:
+            if p.input_only:  # the input size: a Keras model's, a torch module takes any
+                continue
             text = f"{p.name}: {_PY_TYPES[p.type]}"
             if p.default is not None:
                 text += f" = {default_value(p.default, _SPELL)}"
@@ -135,24 +168,83 @@ class _DefinitionPrinter:
             for name in sorted(self.condition_names(d.forward)):
                 body.append(f"self.{name} = {name}")
             if not d.sequential:
-                forward = self.forward(d.forward)
+                forward = self.methods(d.forward)
         if d.kind == "block":
             assert d.out_channels is not None
             body.append(f"self.out_channels = {_py(d.out_channels)}")
+        head = _head(d.forward)
+        if head is not None:
+            body.append(f"self.head_hidden_size: int = {self.classifier_inputs(head)}")
         body.extend(_init_section(d.init))
         lines = [f"class {d.name}({base}):", *docstring_lines(d.doc, "    "), ""]
         lines.append(f"    def __init__({', '.join(['self', *params])}) -> None:")
         lines.extend(indent(body, 2))
-        if forward:
-            lines.append("")
-            returns = "Tensor"
-            if d.aux_outputs:
-                # auxiliaries are None in eval mode; spelled so that torch.jit.script accepts it
-                outputs = ", ".join(["Tensor"] + ["Tensor | None"] * len(d.aux_outputs))
-                returns = f"Tensor | tuple[{outputs}]"
-            lines.append(f"    def forward(self, x: Tensor) -> {returns}:")
-            lines.extend(indent(forward, 2))
+        lines.extend(indent(forward))
         return "\n".join(lines)
+
+    def methods(self, flow: L.Flow) -> list[str]:
+        """forward, and for an arch with a classifier head forward_features, forward_head and
+        reset_classifier, as timm's models have them."""
+        returns = f"Tensor | {self.outputs}" if self.d.aux_outputs else "Tensor"
+        head = _head(flow)
+        if head is None:
+            return ["", f"def forward(self, x: Tensor) -> {returns}:", *indent(self.forward(flow))]
+        steps = flow.steps[:-1] if isinstance(flow, L.Pipe) else ()
+        features = L.Pipe(steps=tuple(s for s in steps if not isinstance(s, L.Aux)))
+        lines = ["", "def forward_features(self, x: Tensor) -> Tensor:"]
+        doc = '"""The features the classifier head reads."""'
+        lines += indent([doc, *self.forward(features, auxiliaries=False)])
+        pre = L.Pipe(steps=head.flow.steps[: head.classifier])
+        post = L.Pipe(steps=head.flow.steps[head.classifier :])
+        lines += ["", "def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:"]
+        body = ['"""The head on the features; `pre_logits`: what its classifier reads."""']
+        self.namer = Namer({"self", "x", "pre_logits"})
+        self.fwd(pre, "x", "x", body)
+        body += ["if pre_logits:", "    return x"]
+        self.fwd(post, "x", "x", body)
+        lines += indent([*body, "return x"])
+        lines += ["", f"def forward(self, x: Tensor) -> {returns}:"]
+        if self.d.aux_outputs:
+            lines += indent(self.forward(flow))
+        else:
+            lines += indent(["x = self.forward_features(x)", "return self.forward_head(x)"])
+        target = _classifier_target(head)
+        layer, module = self.classifier_layer(head)
+        args, given = layer_arguments(layer, module.args, _py)
+        built = str(layer_macro("torch", layer)(args, given, "self.head_hidden_size"))
+        lines += ["", "def reset_classifier(self, num_classes: int) -> None:"]
+        lines += indent(
+            [
+                '"""A new classifier layer for `num_classes` classes (0: none, the head then',
+                'gives what its classifier reads)."""',
+                f"{target} = {built} if num_classes > 0 else nn.Identity()",
+            ]
+        )
+        return lines
+
+    def classifier_layer(self, head: L.Head) -> tuple[LayerType, L.LayerCall]:
+        body = self.d.body
+        module: L.Module | None = None
+        for name in (head.member, *head.path):
+            member = next(s for s in body if isinstance(s, L.Member) and s.name == name)
+            module = member.module
+            if isinstance(module, L.BlockCall):
+                assert isinstance(module.callee, L.BlockRef)
+                body = self.definitions[module.callee.name].body
+        assert module is not None
+        if isinstance(module, L.Sequence):
+            module = [s for s in module.body if isinstance(s, L.Member)][head.item or 0].module
+        assert isinstance(module, L.LayerCall)
+        layer = get_layer(module.layer)
+        assert layer is not None
+        return layer, module
+
+    def classifier_inputs(self, head: L.Head) -> str:
+        """The classifier layer's input width, read from the built layer."""
+        layer, _ = self.classifier_layer(head)
+        target = _classifier_target(head)
+        attribute = "in_features" if layer.name == "linear" else "in_channels"
+        return f"{target}.{attribute}"
 
     # ---- constructor -----------------------------------------------------------------------
     def stmt(self, stmt: L.Stmt, items: str | None) -> list[str]:
@@ -222,15 +314,21 @@ class _DefinitionPrinter:
                 out |= {n.name for n in L.walk(node.cond) if isinstance(n, L.Var)}
         return out
 
-    def forward(self, flow: L.Flow) -> list[str]:
+    def forward(self, flow: L.Flow, auxiliaries: bool = True) -> list[str]:
         lines: list[str] = []
         self.namer = Namer({"self", "x", *self.d.aux_outputs})
         self.fwd(flow, "x", "x", lines)
-        if self.d.aux_outputs:
-            # as torchvision's GoogLeNet: the main output, then the auxiliaries, deepest first
+        if self.d.aux_outputs and auxiliaries:
+            # as torchvision's GoogLeNet: the main output, then the auxiliaries, deepest first;
+            # the logits alone without auxiliary heads (all optional, none built)
             outputs = ", ".join(["x", *reversed(self.d.aux_outputs)])
-            lines.append("if self.training:")
-            lines.append(f"    return {outputs}")
+            taps = [s for s in L.walk(flow) if isinstance(s, L.Aux)]
+            if all(t.optional for t in taps):
+                built = " or ".join(f"{t.var} is not None" for t in taps)
+                lines.append(f"if self.training and ({built}):")
+            else:
+                lines.append("if self.training:")
+            lines.append(f"    return {self.outputs}({outputs})")
         lines.append("return x")
         return lines
 
@@ -269,12 +367,18 @@ class _DefinitionPrinter:
             tap: list[str] = []
             self.fwd(flow.flow, src, flow.var, tap)
             lines.append(f"{flow.var}: Tensor | None = None")
-            lines.append("if self.training:")
+            if flow.optional:
+                assert isinstance(flow.flow, L.UseMember)
+                lines.append(f"if self.{flow.flow.member} is not None and self.training:")
+            else:
+                lines.append("if self.training:")
             lines.extend(indent(tap))
             if src != dst:
                 lines.append(f"{dst} = {src}")
         elif isinstance(flow, L.Combine):
             self.combine(flow, src, dst, lines)
+        elif isinstance(flow, L.Head):
+            self.fwd(flow.flow, src, dst, lines)
         elif isinstance(flow, L.Operation):
             layer = get_layer(flow.layer)
             assert layer is not None
@@ -317,6 +421,19 @@ class _DefinitionPrinter:
             lines.append(f"{dst} = torch.cat([{', '.join(branches)}], dim={flow.axis})")
         else:
             raise error("E0902", f"internal error: the torch backend cannot print `{flow.op}`")
+
+
+def _classifier_target(head: L.Head) -> str:
+    """The classifier layer as an attribute of the arch's module."""
+    target = ".".join(["self", head.member, *head.path])
+    return target + (f"[{head.item}]" if head.item is not None else "")
+
+
+def _head(flow: L.Flow | None) -> L.Head | None:
+    """The classifier head an arch's forward ends with, if it has one."""
+    if isinstance(flow, L.Pipe) and flow.steps:
+        flow = flow.steps[-1]
+    return flow if isinstance(flow, L.Head) else None
 
 
 # ---- initialisation ------------------------------------------------------------------------

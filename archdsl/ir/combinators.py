@@ -1,6 +1,6 @@
 """One definition per combinator of forward flows (``residual``, ``add``, ``concat``, ``chunk``,
-``multiply``, ``aux``): its branches, its keywords, its shape rule and how its branches read the
-input and join (``splits``, ``joins``), from which lowering derives the channel rule.
+``multiply``, ``aux``, ``head``): its branches, its keywords, its shape rule and how its branches
+read the input and join (``splits``, ``joins``), from which lowering derives the channel rule.
 
 The resolver checks calls against these entries (so no keyword is accepted and then ignored),
 inference runs the shape rules, lowering the channel rules, and each printer has one rendering
@@ -202,6 +202,17 @@ COMBINATORS: dict[str, Combinator] = {
             1,
             1,
             lambda a: a.shape,
+            arch_only=True,
+        ),
+        Combinator(
+            "head",
+            "the classifier head the arch's forward ends with: left out of the features "
+            "(`forward_features` in torch, `include_top=False` in Keras); its last member is the "
+            "classifier, whose last layer gives `num_classes` scores",
+            "head(avgpool -> flatten() -> fc)",
+            1,
+            1,
+            lambda a: a.outs[0],
             arch_only=True,
         ),
     )

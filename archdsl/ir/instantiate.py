@@ -135,7 +135,13 @@ class _Builder:
         self.bound: dict[tuple[Any, ...], Any] = {}
 
     # ---- entry --------------------------------------------------------------
-    def build(self, arch: str, overrides: dict[str, Any], override_spans: dict[str, Span]) -> Model:
+    def build(
+        self,
+        arch: str,
+        overrides: dict[str, Any],
+        override_spans: dict[str, Span],
+        input_shape: Shape | None = None,
+    ) -> Model:
         decl = self.prog.blocks[arch]
         params = self.bind_params(
             decl,
@@ -164,7 +170,7 @@ class _Builder:
                     inp.shape.span,
                     "must be at least 1",
                 )
-        in_shape: Shape = tuple(shape_val)
+        in_shape: Shape = tuple(shape_val) if input_shape is None else input_shape
         root = Instance("", "block", arch, params, decl.span)
         self.model = Model(arch, params, in_shape, root)
         self.model.block_instances.setdefault(arch, []).append(root)
@@ -459,8 +465,17 @@ class _Builder:
         assert self.model is not None
         self.model.op_shapes.setdefault(call.span, set()).add(shape)
         if call.func == "aux":
-            assert self.model is not None
-            self.model.aux_shapes.append(outs[0])
+            target = call.args[0]
+            absent = isinstance(target, ast.Name) and not _taps(target, scope)
+            if absent:
+                # an optional auxiliary head is inferred where it would tap, unattached: its
+                # definition, built when the option is on, needs its shapes
+                assert isinstance(target, ast.Name)
+                m = scope.members[target.id]
+                self.build_module(m.stmt.module, m.path, m.env, shape)  # type: ignore[arg-type]
+            else:
+                assert self.model is not None
+                self.model.aux_shapes.append(outs[0])
         return out
 
     # ---- members -------------------------------------------------------------------
@@ -748,11 +763,13 @@ def infer(
     arch: str,
     overrides: dict[str, Any] | None = None,
     override_spans: dict[str, Span] | None = None,
+    input_shape: Shape | None = None,
 ) -> Model:
-    """Expand ``arch`` with ``overrides`` applied to its parameters and infer every shape."""
+    """Expand ``arch`` with ``overrides`` applied to its parameters and infer every shape;
+    ``input_shape`` replaces the arch's declared input."""
     reset_budget()
     try:
-        return _Builder(program).build(arch, overrides or {}, override_spans or {})
+        return _Builder(program).build(arch, overrides or {}, override_spans or {}, input_shape)
     except RecursionError:
         raise ArchError(
             [
@@ -819,3 +836,10 @@ def with_independent_errors(err: ArchError, extra: list[Diagnostic]) -> ArchErro
             unique.append(d)
     diagnostics = [*err.diagnostics, *unique][:MAX_REPORTED]
     return ArchError(diagnostics, sources=err.sources)
+
+
+def _taps(flow: ast.Expr, scope: _Scope) -> bool:
+    """Whether an auxiliary output exists: not when its member's `when` guard is false."""
+    if isinstance(flow, ast.Name) and flow.id in scope.members:
+        return scope.members[flow.id].present
+    return True

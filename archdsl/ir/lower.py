@@ -12,10 +12,11 @@ and every backend accept the same specs.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from archdsl.errors import Span, error
+from archdsl.errors import ArchError, Span, error
 from archdsl.ir import lowered as L
 from archdsl.ir.combinators import COMBINATORS, concat_axis
 from archdsl.ir.evaluate import BlockRef, evaluate
@@ -154,6 +155,30 @@ def substitute(e: L.Expr, mapping: Subst) -> L.Expr:
                 for v in value
             )
     return e.model_copy(update=updates) if updates else e
+
+
+def _last_member(block: L.Definition) -> L.Member | None:
+    """The last member a block applies that can hold a classifier (a layer with weights, a
+    sequence or a block): in forward's top-level steps, or in order without a forward; None when
+    that is not one fixed, named member."""
+    members = {s.name: s for s in block.body if isinstance(s, L.Member)}
+    if block.forward is None or block.sequential:
+        applied = [s for s in block.body if isinstance(s, L.Member)]
+    else:
+        steps = block.forward.steps if isinstance(block.forward, L.Pipe) else (block.forward,)
+        applied = [members[s.member] for s in steps if isinstance(s, L.UseMember)]
+    holders = [
+        m for m in applied if not isinstance(m.module, L.LayerCall) or _has_weights(m.module)
+    ]
+    last = holders[-1] if holders else None
+    if last is None or last.name is None or last.suffix is not None or last.guard is not None:
+        return None
+    return last
+
+
+def _has_weights(module: L.Module) -> bool:
+    layer = get_layer(module.layer) if isinstance(module, L.LayerCall) else None
+    return layer is not None and layer.has_weights
 
 
 def variables(e: Any) -> set[str]:
@@ -487,7 +512,20 @@ class _Definition:
             name=p.name,
             type=p.type,  # type: ignore[arg-type]
             default=None if default is None else self.low.conv(default),
+            input_only=p.name in self.input_only,
         )
+
+    @functools.cached_property
+    def input_only(self) -> set[str]:
+        """The parameters only the arch's `input` reads."""
+        inputs = [s for s in self.decl.body if isinstance(s, ast.Input)]
+        if not inputs:
+            return set()
+        read: set[str] = set()
+        for stmt in self.decl.body:
+            if not isinstance(stmt, ast.Input):
+                read |= ast.free_names(stmt)
+        return ast.free_names(inputs[0]) - read
 
     def input_shape(self) -> L.InputShape:
         stmt = next(s for s in self.decl.body if isinstance(s, ast.Input))
@@ -923,9 +961,17 @@ class _Definition:
         if combinator is not None:
             if flow.func == "aux":
                 target = flow.args[0]
-                var = self.namer.new(target.id if isinstance(target, ast.Name) else "aux")
+                # `logits` is the main output's field in torch's named tuple of outputs
+                base = target.id if isinstance(target, ast.Name) else "aux"
+                var = self.namer.new(base if base != "logits" else "aux_logits")
                 self.aux.append(var)
-                return L.Aux(flow=self.flow(target), var=var)
+                tap = self.flow(target)
+                optional = isinstance(tap, L.UseMember) and tap.optional
+                if optional:
+                    tap = tap.model_copy(update={"optional": False})
+                return L.Aux(flow=tap, var=var, optional=optional)
+            if flow.func == "head":
+                return self.head(flow)
             branches = tuple(self.flow(a) for a in flow.args)
             shortcut = None
             for kw in flow.kwargs:
@@ -948,6 +994,70 @@ class _Definition:
             known=call.known,
             label=self.labels.next("op:" + flow.func, flow.func),
         )
+
+    def head(self, call: ast.Call) -> L.Head:
+        """The arch's classifier head: its last member applied at the head's top level is the
+        classifier: a layer with `num_classes` outputs, a fixed sequence ending in one, or a
+        block whose last member is one of these, given `num_classes` (timm's ClassifierHead)."""
+        flow = self.flow(call.args[0])
+        pipe = flow if isinstance(flow, L.Pipe) else L.Pipe(steps=(flow,))
+        arg = call.args[0]
+        stages = arg.stages if isinstance(arg, ast.Pipe) else (arg,)
+        uses = [i for i, s in enumerate(pipe.steps) if isinstance(s, L.UseMember)]
+        hint = (
+            "end the head with a member `fc = linear(num_classes)` (or a fixed `sequential` "
+            "whose last layer is one), the arch having a parameter `num_classes`"
+        )
+
+        def fail(message: str, span: Span, help: str = hint) -> ArchError:
+            return error("E0233", message, span, "classifier here", help=help)
+
+        if not uses:
+            raise fail("`head` has no classifier member", call.span)
+        step = uses[-1]
+        use = pipe.steps[step]
+        assert isinstance(use, L.UseMember)
+        span = stages[step].span
+        if use.optional:
+            raise fail("the classifier is optional", span)
+        module = self.member_ir[use.member].module
+        classes = "num_classes" if "num_classes" in {p.name for p in self.decl.params} else ""
+        path: list[str] = []
+        while isinstance(module, L.BlockCall) and isinstance(module.callee, L.BlockRef):
+            block = self.low.definition(module.callee.name)
+            given = dict(zip((p.name for p in block.params), module.args, strict=False))
+            given |= {k.name: k.value for k in module.kwargs}
+            receive = [n for n, v in given.items() if isinstance(v, L.Var) and v.name == classes]
+            last = _last_member(block)
+            if len(receive) != 1 or last is None:
+                raise fail("the classifier block does not end in a classifier", span)
+            classes = receive[0]
+            path.append(last.name or "")
+            module = last.module
+        item = None
+        if isinstance(module, L.Sequence):
+            layers = [s for s in module.body if isinstance(s, L.Member)]
+            if module.items is not None or len(layers) != len(module.body):
+                raise fail("the classifier's sequence has loops or conditions", span)
+            scoring = [i for i, s in enumerate(layers) if _has_weights(s.module)]
+            if not scoring:
+                raise fail("the classifier has no layer with weights", span)
+            item = scoring[-1]
+            module = layers[item].module
+        if not isinstance(module, L.LayerCall) or not _has_weights(module):
+            raise fail("the classifier is not a layer with weights", span)
+        args = {a.name: a.value for a in module.args}
+        out = args.pop("out", None)
+        if not (classes and isinstance(out, L.Var) and out.name == classes):
+            raise fail("the classifier's outputs are not the arch's `num_classes`", span)
+        if any(variables(v) for v in args.values()):
+            raise fail(
+                "the classifier's arguments besides `num_classes` are not constants",
+                span,
+                "the classifier is rebuilt for another number of classes from its arguments: "
+                "give them as constants",
+            )
+        return L.Head(flow=pipe, classifier=step, member=use.member, path=tuple(path), item=item)
 
     def group_members(self, flow: ast.Name) -> tuple[str, ...]:
         """The members a loop group gives: the same list in every instance, or an error."""

@@ -342,11 +342,13 @@ class Branch(Node):
 
 
 class Aux(Node):
-    """A training-mode auxiliary output tapped from the current value into local ``var``."""
+    """A training-mode auxiliary output tapped from the current value into local ``var``.
+    ``optional``: the tapped member has a `when` guard; without it the output is None."""
 
     kind: Literal["aux"] = "aux"
     flow: Flow
     var: str
+    optional: bool = False
 
 
 class Pipe(Node):
@@ -354,8 +356,25 @@ class Pipe(Node):
     steps: tuple[Flow, ...]
 
 
+class Head(Node):
+    """The classifier head an arch's forward ends with (``head(...)``), left out of its features.
+    Step ``classifier`` of ``flow`` applies member ``member``, the classifier. The layer that gives
+    the class scores is that member, or the member ``path`` names inside it (through blocks, each
+    name a member of the block the one before builds), or item ``item`` of that sequence: a layer
+    whose ``out`` is the arch's ``num_classes`` and whose other arguments are constants, so that a
+    printer can rebuild it for another number of classes."""
+
+    kind: Literal["head"] = "head"
+    flow: Pipe
+    classifier: int
+    member: str
+    path: tuple[str, ...] = ()
+    item: int | None = None
+
+
 Flow = Annotated[
-    UseMember | UseGroup | Operation | Combine | Branch | Aux | Pipe, Field(discriminator="kind")
+    UseMember | UseGroup | Operation | Combine | Branch | Aux | Head | Pipe,
+    Field(discriminator="kind"),
 ]
 
 
@@ -363,9 +382,13 @@ Flow = Annotated[
 
 
 class Parameter(Node):
+    """``input_only``: only the arch's `input` reads it (EfficientNet's `resolution`): it sets
+    a Keras model's default input size, and a torch constructor does not take it."""
+
     name: str
     type: Literal["int", "float", "bool", "str", "list", "size", "block"]
     default: Expr | None = None
+    input_only: bool = False
 
 
 class InputShape(Node):
@@ -436,6 +459,14 @@ class InstanceFacts(Node):
     stats: int
 
 
+class InputSize(Node):
+    """Whether the model takes input sizes other than its declared one (``archdsl.ir.input_size``):
+    ``free``, or ``reason`` says why not."""
+
+    free: bool
+    reason: str = ""
+
+
 class LoweredModel(Node):
     format_version: Literal[2] = FORMAT_VERSION
     spec: str
@@ -447,6 +478,8 @@ class LoweredModel(Node):
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
     aux_shapes: tuple[tuple[int, ...], ...] = ()
+    # analysed for the printers that need it (Keras, the IR as JSON); None: not analysed
+    input_size: InputSize | None = None
     trainable: int
     stats: int
     instances: tuple[InstanceFacts, ...]

@@ -703,7 +703,8 @@ class _Resolver:
             )
 
     def check_aux(self, flow: ast.Expr, decl: ast.BlockDecl) -> None:
-        """`aux(member)` taps an extra training-mode output: only as a step of an arch's forward."""
+        """`aux(member)` taps an extra training-mode output: only as a step of an arch's forward.
+        `head(flow)`, the classifier head, is the last step of an arch's forward."""
         top = flow.stages if isinstance(flow, ast.Pipe) else (flow,)
         for call in _calls(flow, "aux"):
             if not decl.is_arch or not any(call is s for s in top):
@@ -718,6 +719,36 @@ class _Resolver:
                 )
             elif len(call.args) != 1 or call.kwargs:
                 self.fail(error("E0223", "`aux` takes one member", call.span, "write `aux(name)`"))
+        for call in _calls(flow, "head"):
+            if not decl.is_arch or call is not top[-1]:
+                self.fail(
+                    error(
+                        "E0232",
+                        "`head` is only allowed as the last step of an arch's forward",
+                        call.func_span,
+                        "classifier head here",
+                        help="end the arch's forward with `-> head(pooling -> classifier)`",
+                    )
+                )
+            elif len(call.args) != 1 or call.kwargs:
+                self.fail(
+                    error(
+                        "E0232",
+                        "`head` takes one flow",
+                        call.span,
+                        "write `head(avgpool -> flatten() -> fc)`",
+                    )
+                )
+            elif _calls(call.args[0], "aux"):
+                self.fail(
+                    error(
+                        "E0232",
+                        "`aux` inside `head`",
+                        _calls(call.args[0], "aux")[0].func_span,
+                        "auxiliary output here",
+                        help="tap auxiliary outputs before the head",
+                    )
+                )
 
     def expr(self, e: ast.Expr, scope: set[str]) -> None:
         if isinstance(e, ast.Name):

@@ -155,6 +155,9 @@ def DenseNet(
     bn_size: int = 4,
     num_classes: int = 1000,
     input_shape: tuple[int, ...] = (224, 224, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "DenseNet",
 ) -> keras.Model:
     """growth_rate k new maps per layer, block_config the layers per dense block,
@@ -168,15 +171,26 @@ def DenseNet(
         x, growth_rate, block_config, num_init_features, bn_size, name="features"
     )
     x = keras.layers.ReLU(name="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="adaptive_avgpool2d")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=torch_weight(),
-        bias_initializer="zeros",
-        name="classifier",
-    )(x)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(
+            keepdims=True, name="adaptive_avgpool2d"
+        )(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=torch_weight(),
+            bias_initializer="zeros",
+            name="classifier",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -137,6 +137,7 @@ class DenseNet(nn.Module):
             3, growth_rate, block_config, num_init_features, bn_size
         )
         self.classifier = nn.Linear(self.features.out_channels, num_classes)
+        self.head_hidden_size: int = self.classifier.in_features
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight)
@@ -147,13 +148,33 @@ class DenseNet(nn.Module):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The features the classifier head reads."""
         x = self.features(x)
         x = F.relu(x)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The head on the features; `pre_logits`: what its classifier reads."""
         x = F.adaptive_avg_pool2d(x, 1)
         x = torch.flatten(x, 1)
+        if pre_logits:
+            return x
         x = self.classifier(x)
         return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)
+        return self.forward_head(x)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new classifier layer for `num_classes` classes (0: none, the head then
+        gives what its classifier reads)."""
+        self.classifier = (
+            nn.Linear(self.head_hidden_size, num_classes)
+            if num_classes > 0
+            else nn.Identity()
+        )
 
 
 def densenet(**kwargs: Any) -> DenseNet:

@@ -241,10 +241,16 @@ def EfficientNet(
     norm_eps: float = 1e-05,
     norm_momentum: float = 0.1,
     num_classes: int = 1000,
-    input_shape: tuple[int, ...] = (224, 224, 3),
+    resolution: int = 224,
+    input_shape: tuple[int, ...] | None = None,
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "EfficientNet",
 ) -> keras.Model:
     """Model `EfficientNet` from the spec."""
+    if input_shape is None:
+        input_shape = (resolution, resolution, 3)
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     rows = [
@@ -297,18 +303,27 @@ def EfficientNet(
         name=f"features>{position}",
     )
     position += 1
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=keras.initializers.VarianceScaling(
-            0.333333333333, "fan_out", "uniform"
-        ),
-        bias_initializer="zeros",
-        name="classifier>1",
-    )(x)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=keras.initializers.VarianceScaling(
+                0.333333333333, "fan_out", "uniform"
+            ),
+            bias_initializer="zeros",
+            name="classifier>1",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -47,36 +47,116 @@ class TruncNormal(keras.initializers.Initializer):
         return {"mean": self.mean, "std": self.std, "a": self.a, "b": self.b}
 
 
-def ceil_extra(
-    size: int, kernel: int, stride: int, padding: int, ceil_mode: bool
-) -> int:
-    """End padding that makes "valid" pooling give torch's `ceil_mode` output size."""
-    if not ceil_mode:
-        return 0
-    out = -(-(size + 2 * padding - kernel) // stride) + 1
-    if (out - 1) * stride >= size + padding:
-        out -= 1
-    return max(0, (out - 1) * stride + kernel - size - 2 * padding)
+def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (v[0], v[1])
+
+
+class CeilPadding(keras.layers.Layer):
+    """Max pooling's input padded as torch pads it with `ceil_mode`: `padding` rows
+    and columns of -inf on each side, and at the end as many more as the rounded-up
+    output size needs. The sizes are read when the model runs: any input size works."""
+
+    def __init__(
+        self,
+        kernel: int | tuple[int, int],
+        stride: int | tuple[int, int],
+        padding: int | tuple[int, int],
+        ceil_mode: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.kernel, self.stride, self.padding = (
+            _pair(kernel),
+            _pair(stride),
+            _pair(padding),
+        )
+        self.ceil_mode = ceil_mode
+
+    def extra(self, size: Any, axis: int) -> Any:
+        if not self.ceil_mode:
+            return 0
+        k, s, p = self.kernel[axis], self.stride[axis], self.padding[axis]
+        out = -(-(size + 2 * p - k) // s) + 1
+        if isinstance(size, int):
+            # the last window must start inside the input or its left padding
+            out -= 1 if (out - 1) * s >= size + p else 0
+            return max(0, (out - 1) * s + k - size - 2 * p)
+        out -= keras.ops.cast((out - 1) * s >= size + p, out.dtype)
+        return keras.ops.maximum(0, (out - 1) * s + k - size - 2 * p)
+
+    def call(self, x: Any) -> Any:
+        pads: list[Any] = [[0, 0]]
+        for axis in (0, 1):
+            size = x.shape[axis + 1]
+            if size is None:
+                size = keras.ops.shape(x)[axis + 1]
+            p = self.padding[axis]
+            pads.append([p, p + self.extra(size, axis)])
+        pads.append([0, 0])
+        return keras.ops.pad(x, pads, constant_values=float("-inf"))
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        out = list(shape)
+        for axis in (0, 1):
+            if shape[axis + 1] is not None:
+                size = shape[axis + 1]
+                out[axis + 1] = size + 2 * self.padding[axis] + self.extra(size, axis)
+        return tuple(out)
+
+    def get_config(self) -> dict[str, Any]:
+        config = {"kernel": self.kernel, "stride": self.stride, "padding": self.padding}
+        return {**super().get_config(), **config, "ceil_mode": self.ceil_mode}
+
+
+class AdaptiveAveragePooling2D(keras.layers.Layer):
+    """torch's adaptive average pooling to `size` x `size`: windows
+    [i * n // size, ceil((i + 1) * n / size)), which overlap when `size` does not
+    divide the input size n. The sizes are read when the model runs: any size works."""
+
+    def __init__(self, size: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, x: Any) -> Any:
+        height, width = (
+            x.shape[a] if x.shape[a] is not None else keras.ops.shape(x)[a]
+            for a in (1, 2)
+        )
+        n = self.size
+        rows = []
+        for i in range(n):
+            top, bottom = i * height // n, -(-(i + 1) * height // n)
+            cells = []
+            for j in range(n):
+                left, right = j * width // n, -(-(j + 1) * width // n)
+                cells.append(
+                    keras.ops.mean(x[:, top:bottom, left:right, :], axis=(1, 2))
+                )
+            rows.append(keras.ops.stack(cells, axis=1))
+        return keras.ops.stack(rows, axis=1)
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        return (shape[0], self.size, self.size, shape[3])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": self.size}
 
 
 def adaptive_avg_pool2d(
     x: keras.KerasTensor, size: int, name: str
 ) -> keras.KerasTensor:
-    """Average pooling to `size` x `size` with torch's windows, which overlap when
-    `size` does not divide the input: [i * n // size, ceil((i + 1) * n / size))."""
+    """Average pooling to `size` x `size` as torch's adaptive pooling: plain pooling
+    where `size` divides the known input size."""
     height, width = x.shape[1], x.shape[2]
-    if height % size == 0 and width % size == 0:
+    if (
+        height is not None
+        and width is not None
+        and height % size == 0
+        and width % size == 0
+    ):
         pool = (height // size, width // size)
         return keras.layers.AveragePooling2D(pool_size=pool, name=name)(x)
-    rows = []
-    for i in range(size):
-        top, bottom = i * height // size, -(-(i + 1) * height // size)
-        cells = []
-        for j in range(size):
-            left, right = j * width // size, -(-(j + 1) * width // size)
-            cells.append(keras.ops.mean(x[:, top:bottom, left:right, :], axis=(1, 2)))
-        rows.append(keras.ops.stack(cells, axis=1))
-    return keras.ops.stack(rows, axis=1)
+    return AdaptiveAveragePooling2D(size, name=name)(x)
 
 
 def basic_conv2d(
@@ -127,16 +207,7 @@ def inception(
         branch_2, ch5x5, kernel=3, padding=1, name=f"{name}>branch3>1"
     )
     branch_3 = x
-    branch_3 = keras.ops.pad(
-        branch_3,
-        [
-            [0, 0],
-            [1, 1 + ceil_extra(branch_3.shape[1], 3, 1, 1, True)],
-            [1, 1 + ceil_extra(branch_3.shape[2], 3, 1, 1, True)],
-            [0, 0],
-        ],
-        constant_values=float("-inf"),
-    )
+    branch_3 = CeilPadding(3, 1, 1, name=f"{name}>branch4>0>pad")(branch_3)
     branch_3 = keras.layers.MaxPooling2D(
         pool_size=3, strides=1, name=f"{name}>branch4>0"
     )(branch_3)
@@ -177,83 +248,69 @@ def inception_aux(
 
 def GoogLeNet(
     num_classes: int = 1000,
+    aux_logits: bool = True,
     dropout: float = 0.2,
     dropout_aux: float = 0.7,
     input_shape: tuple[int, ...] = (224, 224, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "GoogLeNet",
 ) -> keras.Model:
     """Model `GoogLeNet` from the spec."""
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     x = basic_conv2d(x, 64, kernel=7, stride=2, padding=3, name="conv1")
-    x = keras.ops.pad(
-        x,
-        [
-            [0, 0],
-            [0, 0 + ceil_extra(x.shape[1], 3, 2, 0, True)],
-            [0, 0 + ceil_extra(x.shape[2], 3, 2, 0, True)],
-            [0, 0],
-        ],
-        constant_values=float("-inf"),
-    )
+    x = CeilPadding(3, 2, 0, name="maxpool1>pad")(x)
     x = keras.layers.MaxPooling2D(pool_size=3, strides=2, name="maxpool1")(x)
     x = basic_conv2d(x, 64, name="conv2")
     x = basic_conv2d(x, 192, kernel=3, padding=1, name="conv3")
-    x = keras.ops.pad(
-        x,
-        [
-            [0, 0],
-            [0, 0 + ceil_extra(x.shape[1], 3, 2, 0, True)],
-            [0, 0 + ceil_extra(x.shape[2], 3, 2, 0, True)],
-            [0, 0],
-        ],
-        constant_values=float("-inf"),
-    )
+    x = CeilPadding(3, 2, 0, name="maxpool2>pad")(x)
     x = keras.layers.MaxPooling2D(pool_size=3, strides=2, name="maxpool2")(x)
     x = inception(x, 64, 96, 128, 16, 32, 32, name="inception3a")
     x = inception(x, 128, 128, 192, 32, 96, 64, name="inception3b")
-    x = keras.ops.pad(
-        x,
-        [
-            [0, 0],
-            [0, 0 + ceil_extra(x.shape[1], 3, 2, 0, True)],
-            [0, 0 + ceil_extra(x.shape[2], 3, 2, 0, True)],
-            [0, 0],
-        ],
-        constant_values=float("-inf"),
-    )
+    x = CeilPadding(3, 2, 0, name="maxpool3>pad")(x)
     x = keras.layers.MaxPooling2D(pool_size=3, strides=2, name="maxpool3")(x)
     x = inception(x, 192, 96, 208, 16, 48, 64, name="inception4a")
-    aux1 = inception_aux(x, num_classes, dropout=dropout_aux, name="aux1")
+    aux1 = None
+    if aux_logits:
+        aux1 = inception_aux(x, num_classes, dropout=dropout_aux, name="aux1")
     x = inception(x, 160, 112, 224, 24, 64, 64, name="inception4b")
     x = inception(x, 128, 128, 256, 24, 64, 64, name="inception4c")
     x = inception(x, 112, 144, 288, 32, 64, 64, name="inception4d")
-    aux2 = inception_aux(x, num_classes, dropout=dropout_aux, name="aux2")
+    aux2 = None
+    if aux_logits:
+        aux2 = inception_aux(x, num_classes, dropout=dropout_aux, name="aux2")
     x = inception(x, 256, 160, 320, 32, 128, 128, name="inception4e")
-    x = keras.ops.pad(
-        x,
-        [
-            [0, 0],
-            [0, 0 + ceil_extra(x.shape[1], 2, 2, 0, True)],
-            [0, 0 + ceil_extra(x.shape[2], 2, 2, 0, True)],
-            [0, 0],
-        ],
-        constant_values=float("-inf"),
-    )
+    x = CeilPadding(2, 2, 0, name="maxpool4>pad")(x)
     x = keras.layers.MaxPooling2D(pool_size=2, strides=2, name="maxpool4")(x)
     x = inception(x, 256, 160, 320, 32, 128, 128, name="inception5a")
     x = inception(x, 384, 192, 384, 48, 128, 128, name="inception5b")
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dropout(rate=dropout, name="dropout")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=TruncNormal(0.0, 0.01, -2.0, 2.0),
-        bias_initializer=torch_bias(x.shape[-1]),
-        name="fc",
-    )(x)
-    return keras.Model(inputs=inputs, outputs=[x, aux2, aux1], name=name)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dropout(rate=dropout, name="dropout")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=TruncNormal(0.0, 0.01, -2.0, 2.0),
+            bias_initializer=torch_bias(x.shape[-1]),
+            name="fc",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
+    outputs = [o for o in (x, aux2, aux1) if o is not None]
+    return keras.Model(
+        inputs=inputs,
+        outputs=outputs if len(outputs) > 1 and include_top else x,
+        name=name,
+    )
 
 
 def googlenet(**kwargs: Any) -> keras.Model:

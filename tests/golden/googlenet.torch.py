@@ -6,7 +6,7 @@ Edit the spec, not this file.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -105,11 +105,26 @@ class InceptionAux(nn.Module):
         return x
 
 
+class GoogLeNetOutputs(NamedTuple):
+    """`GoogLeNet`'s outputs in training: the logits, then the auxiliary heads'
+    (deepest first).
+    """
+
+    logits: Tensor
+    # torch.jit.script reads `Optional[Tensor]` here, not `Tensor | None`
+    aux2: Optional[Tensor]  # noqa: UP045
+    aux1: Optional[Tensor]  # noqa: UP045
+
+
 class GoogLeNet(nn.Module):
     """Model `GoogLeNet` from the spec."""
 
     def __init__(
-        self, num_classes: int = 1000, dropout: float = 0.2, dropout_aux: float = 0.7
+        self,
+        num_classes: int = 1000,
+        aux_logits: bool = True,
+        dropout: float = 0.2,
+        dropout_aux: float = 0.7,
     ) -> None:
         super().__init__()
         self.conv1 = BasicConv2d(3, 64, kernel=7, stride=2, padding=3)
@@ -128,11 +143,20 @@ class GoogLeNet(nn.Module):
         self.maxpool4 = nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=True)
         self.inception5a = Inception(256 + 320 + 128 + 128, 256, 160, 320, 32, 128, 128)
         self.inception5b = Inception(256 + 320 + 128 + 128, 384, 192, 384, 48, 128, 128)
-        self.aux1 = InceptionAux(192 + 208 + 48 + 64, num_classes, dropout=dropout_aux)
-        self.aux2 = InceptionAux(112 + 288 + 64 + 64, num_classes, dropout=dropout_aux)
+        self.aux1 = None
+        if aux_logits:
+            self.aux1 = InceptionAux(
+                192 + 208 + 48 + 64, num_classes, dropout=dropout_aux
+            )
+        self.aux2 = None
+        if aux_logits:
+            self.aux2 = InceptionAux(
+                112 + 288 + 64 + 64, num_classes, dropout=dropout_aux
+            )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(384 + 384 + 128 + 128, num_classes)
+        self.head_hidden_size: int = self.fc.in_features
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.trunc_normal_(m.weight, std=0.01)
@@ -142,9 +166,37 @@ class GoogLeNet(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward(
-        self, x: Tensor
-    ) -> Tensor | tuple[Tensor, Tensor | None, Tensor | None]:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The features the classifier head reads."""
+        x = self.conv1(x)
+        x = self.maxpool1(x)
+        x = self.conv2(x)
+        x = self.conv3(x)
+        x = self.maxpool2(x)
+        x = self.inception3a(x)
+        x = self.inception3b(x)
+        x = self.maxpool3(x)
+        x = self.inception4a(x)
+        x = self.inception4b(x)
+        x = self.inception4c(x)
+        x = self.inception4d(x)
+        x = self.inception4e(x)
+        x = self.maxpool4(x)
+        x = self.inception5a(x)
+        x = self.inception5b(x)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The head on the features; `pre_logits`: what its classifier reads."""
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        x = self.dropout(x)
+        if pre_logits:
+            return x
+        x = self.fc(x)
+        return x
+
+    def forward(self, x: Tensor) -> Tensor | GoogLeNetOutputs:
         x = self.conv1(x)
         x = self.maxpool1(x)
         x = self.conv2(x)
@@ -155,13 +207,13 @@ class GoogLeNet(nn.Module):
         x = self.maxpool3(x)
         x = self.inception4a(x)
         aux1: Tensor | None = None
-        if self.training:
+        if self.aux1 is not None and self.training:
             aux1 = self.aux1(x)
         x = self.inception4b(x)
         x = self.inception4c(x)
         x = self.inception4d(x)
         aux2: Tensor | None = None
-        if self.training:
+        if self.aux2 is not None and self.training:
             aux2 = self.aux2(x)
         x = self.inception4e(x)
         x = self.maxpool4(x)
@@ -171,9 +223,18 @@ class GoogLeNet(nn.Module):
         x = torch.flatten(x, 1)
         x = self.dropout(x)
         x = self.fc(x)
-        if self.training:
-            return x, aux2, aux1
+        if self.training and (aux1 is not None or aux2 is not None):
+            return GoogLeNetOutputs(x, aux2, aux1)
         return x
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new classifier layer for `num_classes` classes (0: none, the head then
+        gives what its classifier reads)."""
+        self.fc = (
+            nn.Linear(self.head_hidden_size, num_classes)
+            if num_classes > 0
+            else nn.Identity()
+        )
 
 
 def googlenet(**kwargs: Any) -> GoogLeNet:

@@ -242,8 +242,12 @@ def inception_e(x: keras.KerasTensor, name: str = "inception_e") -> keras.KerasT
 
 def Inception3(
     num_classes: int = 1000,
+    aux_logits: bool = True,
     dropout: float = 0.5,
     input_shape: tuple[int, ...] = (299, 299, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "Inception3",
 ) -> keras.Model:
     """Model `Inception3` from the spec."""
@@ -264,21 +268,37 @@ def Inception3(
     x = inception_c(x, 160, name="Mixed_6c")
     x = inception_c(x, 160, name="Mixed_6d")
     x = inception_c(x, 192, name="Mixed_6e")
-    AuxLogits = inception_aux(x, num_classes, name="AuxLogits")
+    AuxLogits = None
+    if aux_logits:
+        AuxLogits = inception_aux(x, num_classes, name="AuxLogits")
     x = inception_d(x, name="Mixed_7a")
     x = inception_e(x, name="Mixed_7b")
     x = inception_e(x, name="Mixed_7c")
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
-    x = keras.layers.Dropout(rate=dropout, name="dropout")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=TruncNormal(0.0, 0.1, -2.0, 2.0),
-        bias_initializer=torch_bias(x.shape[-1]),
-        name="fc",
-    )(x)
-    return keras.Model(inputs=inputs, outputs=[x, AuxLogits], name=name)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
+        x = keras.layers.Dropout(rate=dropout, name="dropout")(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=TruncNormal(0.0, 0.1, -2.0, 2.0),
+            bias_initializer=torch_bias(x.shape[-1]),
+            name="fc",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
+    outputs = [o for o in (x, AuxLogits) if o is not None]
+    return keras.Model(
+        inputs=inputs,
+        outputs=outputs if len(outputs) > 1 and include_top else x,
+        name=name,
+    )
 
 
 def inception_v3(**kwargs: Any) -> keras.Model:

@@ -6,7 +6,7 @@ Edit the spec, not this file.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -205,10 +205,22 @@ class InceptionE(nn.Module):
         return x
 
 
+class Inception3Outputs(NamedTuple):
+    """`Inception3`'s outputs in training: the logits, then the auxiliary heads'
+    (deepest first).
+    """
+
+    logits: Tensor
+    # torch.jit.script reads `Optional[Tensor]` here, not `Tensor | None`
+    AuxLogits: Optional[Tensor]  # noqa: UP045
+
+
 class Inception3(nn.Module):
     """Model `Inception3` from the spec."""
 
-    def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
+    def __init__(
+        self, num_classes: int = 1000, aux_logits: bool = True, dropout: float = 0.5
+    ) -> None:
         super().__init__()
         self.Conv2d_1a_3x3 = BasicConv2d(3, 32, kernel=3, stride=2)
         self.Conv2d_2a_3x3 = BasicConv2d(32, 32, kernel=3)
@@ -225,13 +237,16 @@ class Inception3(nn.Module):
         self.Mixed_6c = InceptionC(768, 160)
         self.Mixed_6d = InceptionC(768, 160)
         self.Mixed_6e = InceptionC(768, 192)
-        self.AuxLogits = InceptionAux(768, num_classes)
+        self.AuxLogits = None
+        if aux_logits:
+            self.AuxLogits = InceptionAux(768, num_classes)
         self.Mixed_7a = InceptionD(768)
         self.Mixed_7b = InceptionE(512 + 768)
         self.Mixed_7c = InceptionE(2048)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(2048, num_classes)
+        self.head_hidden_size: int = self.fc.in_features
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.trunc_normal_(m.weight, std=0.1)
@@ -245,7 +260,39 @@ class Inception3(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor | None]:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The features the classifier head reads."""
+        x = self.Conv2d_1a_3x3(x)
+        x = self.Conv2d_2a_3x3(x)
+        x = self.Conv2d_2b_3x3(x)
+        x = self.maxpool1(x)
+        x = self.Conv2d_3b_1x1(x)
+        x = self.Conv2d_4a_3x3(x)
+        x = self.maxpool2(x)
+        x = self.Mixed_5b(x)
+        x = self.Mixed_5c(x)
+        x = self.Mixed_5d(x)
+        x = self.Mixed_6a(x)
+        x = self.Mixed_6b(x)
+        x = self.Mixed_6c(x)
+        x = self.Mixed_6d(x)
+        x = self.Mixed_6e(x)
+        x = self.Mixed_7a(x)
+        x = self.Mixed_7b(x)
+        x = self.Mixed_7c(x)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The head on the features; `pre_logits`: what its classifier reads."""
+        x = self.avgpool(x)
+        x = self.dropout(x)
+        x = torch.flatten(x, 1)
+        if pre_logits:
+            return x
+        x = self.fc(x)
+        return x
+
+    def forward(self, x: Tensor) -> Tensor | Inception3Outputs:
         x = self.Conv2d_1a_3x3(x)
         x = self.Conv2d_2a_3x3(x)
         x = self.Conv2d_2b_3x3(x)
@@ -262,7 +309,7 @@ class Inception3(nn.Module):
         x = self.Mixed_6d(x)
         x = self.Mixed_6e(x)
         AuxLogits: Tensor | None = None
-        if self.training:
+        if self.AuxLogits is not None and self.training:
             AuxLogits = self.AuxLogits(x)
         x = self.Mixed_7a(x)
         x = self.Mixed_7b(x)
@@ -271,9 +318,18 @@ class Inception3(nn.Module):
         x = self.dropout(x)
         x = torch.flatten(x, 1)
         x = self.fc(x)
-        if self.training:
-            return x, AuxLogits
+        if self.training and (AuxLogits is not None):
+            return Inception3Outputs(x, AuxLogits)
         return x
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new classifier layer for `num_classes` classes (0: none, the head then
+        gives what its classifier reads)."""
+        self.fc = (
+            nn.Linear(self.head_hidden_size, num_classes)
+            if num_classes > 0
+            else nn.Identity()
+        )
 
 
 def inception_v3(**kwargs: Any) -> Inception3:

@@ -30,9 +30,19 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
 def LeNet5(
     num_classes: int = 10,
     input_shape: tuple[int, ...] = (32, 32, 1),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "LeNet5",
 ) -> keras.Model:
     """Model `LeNet5` from the spec."""
+    expected = (32, 32, 1)
+    if tuple(input_shape) != expected:
+        raise ValueError(
+            f"LeNet5 takes only {expected} inputs: "
+            "the parameters of `classifier.0` (linear) depend on the "
+            "input's size"
+        )
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     x = keras.layers.Conv2D(
@@ -53,28 +63,37 @@ def LeNet5(
     )(x)
     x = keras.layers.Activation("tanh", name="features>4")(x)
     x = keras.layers.AveragePooling2D(pool_size=2, name="features>5")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(
-        units=120,
-        kernel_initializer=torch_weight(),
-        bias_initializer=torch_bias(x.shape[-1]),
-        name="classifier>0",
-    )(x)
-    x = keras.layers.Activation("tanh", name="classifier>1")(x)
-    x = keras.layers.Dense(
-        units=84,
-        kernel_initializer=torch_weight(),
-        bias_initializer=torch_bias(x.shape[-1]),
-        name="classifier>2",
-    )(x)
-    x = keras.layers.Activation("tanh", name="classifier>3")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=torch_weight(),
-        bias_initializer=torch_bias(x.shape[-1]),
-        name="classifier>4",
-    )(x)
+    if include_top:
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(
+            units=120,
+            kernel_initializer=torch_weight(),
+            bias_initializer=torch_bias(x.shape[-1]),
+            name="classifier>0",
+        )(x)
+        x = keras.layers.Activation("tanh", name="classifier>1")(x)
+        x = keras.layers.Dense(
+            units=84,
+            kernel_initializer=torch_weight(),
+            bias_initializer=torch_bias(x.shape[-1]),
+            name="classifier>2",
+        )(x)
+        x = keras.layers.Activation("tanh", name="classifier>3")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=torch_weight(),
+            bias_initializer=torch_bias(x.shape[-1]),
+            name="classifier>4",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

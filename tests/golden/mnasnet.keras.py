@@ -101,6 +101,9 @@ def MNASNet(
     num_classes: int = 1000,
     dropout: float = 0.2,
     input_shape: tuple[int, ...] = (224, 224, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "MNASNet",
 ) -> keras.Model:
     """Model `MNASNet` from the spec."""
@@ -196,18 +199,29 @@ def MNASNet(
     position += 1
     x = keras.layers.ReLU(name=f"layers>{position}")(x)
     position += 1
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="adaptive_avgpool2d")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=keras.initializers.VarianceScaling(
-            1.0, "fan_out", "uniform"
-        ),
-        bias_initializer="zeros",
-        name="classifier>1",
-    )(x)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(
+            keepdims=True, name="adaptive_avgpool2d"
+        )(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=keras.initializers.VarianceScaling(
+                1.0, "fan_out", "uniform"
+            ),
+            bias_initializer="zeros",
+            name="classifier>1",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

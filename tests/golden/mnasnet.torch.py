@@ -136,6 +136,7 @@ class MNASNet(nn.Module):
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout), nn.Linear(1280, num_classes)
         )
+        self.head_hidden_size: int = self.classifier[1].in_features
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -149,12 +150,32 @@ class MNASNet(nn.Module):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The features the classifier head reads."""
         x = self.layers(x)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The head on the features; `pre_logits`: what its classifier reads."""
         x = F.adaptive_avg_pool2d(x, 1)
         x = torch.flatten(x, 1)
+        if pre_logits:
+            return x
         x = self.classifier(x)
         return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)
+        return self.forward_head(x)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new classifier layer for `num_classes` classes (0: none, the head then
+        gives what its classifier reads)."""
+        self.classifier[1] = (
+            nn.Linear(self.head_hidden_size, num_classes)
+            if num_classes > 0
+            else nn.Identity()
+        )
 
 
 def mnasnet(**kwargs: Any) -> MNASNet:

@@ -78,6 +78,9 @@ def MobileNetV1(
     num_classes: int = 1000,
     width_mult: float = 1.0,
     input_shape: tuple[int, ...] = (224, 224, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "MobileNetV1",
 ) -> keras.Model:
     """Model `MobileNetV1` from the spec."""
@@ -108,17 +111,26 @@ def MobileNetV1(
             )
             position_1 += 1
         position += 1
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="global_pool")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=keras.initializers.VarianceScaling(
-            0.333333333333, "fan_out", "uniform"
-        ),
-        bias_initializer="zeros",
-        name="classifier",
-    )(x)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="global_pool")(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=keras.initializers.VarianceScaling(
+                0.333333333333, "fan_out", "uniform"
+            ),
+            bias_initializer="zeros",
+            name="classifier",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -91,6 +91,7 @@ class MobileNetV1(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(channels, num_classes)
+        self.head_hidden_size: int = self.classifier.in_features
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -104,15 +105,35 @@ class MobileNetV1(nn.Module):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The features the classifier head reads."""
         x = self.conv_stem(x)
         x = self.bn1(x)
         x = F.relu6(x)
         x = self.blocks(x)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The head on the features; `pre_logits`: what its classifier reads."""
         x = self.global_pool(x)
         x = torch.flatten(x, 1)
+        if pre_logits:
+            return x
         x = self.classifier(x)
         return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)
+        return self.forward_head(x)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new classifier layer for `num_classes` classes (0: none, the head then
+        gives what its classifier reads)."""
+        self.classifier = (
+            nn.Linear(self.head_hidden_size, num_classes)
+            if num_classes > 0
+            else nn.Identity()
+        )
 
 
 def mobilenetv1_100(**kwargs: Any) -> MobileNetV1:

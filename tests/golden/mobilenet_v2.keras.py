@@ -157,6 +157,9 @@ def MobileNetV2(
     width_mult: float = 1.0,
     dropout: float = 0.2,
     input_shape: tuple[int, ...] = (224, 224, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "MobileNetV2",
 ) -> keras.Model:
     """Model `MobileNetV2` from the spec."""
@@ -193,16 +196,27 @@ def MobileNetV2(
         x, last_channel, kernel=1, activation="relu6", name=f"features>{position}"
     )
     position += 1
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="adaptive_avgpool2d")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-        bias_initializer="zeros",
-        name="classifier>1",
-    )(x)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(
+            keepdims=True, name="adaptive_avgpool2d"
+        )(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+            bias_initializer="zeros",
+            name="classifier>1",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

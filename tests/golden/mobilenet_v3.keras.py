@@ -237,6 +237,9 @@ def MobileNetV3(
     norm_eps: float = 0.001,
     norm_momentum: float = 0.01,
     input_shape: tuple[int, ...] = (224, 224, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "MobileNetV3",
 ) -> keras.Model:
     """config picks Table 1 ("large") or Table 2 ("small") of the paper. width_mult
@@ -314,23 +317,32 @@ def MobileNetV3(
         name=f"features>{position}",
     )
     position += 1
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(
-        units=last_channel,
-        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-        bias_initializer="zeros",
-        name="classifier>0",
-    )(x)
-    x = keras.layers.Activation("hard_swish", name="classifier>1")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier>2")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-        bias_initializer="zeros",
-        name="classifier>3",
-    )(x)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(
+            units=last_channel,
+            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+            bias_initializer="zeros",
+            name="classifier>0",
+        )(x)
+        x = keras.layers.Activation("hard_swish", name="classifier>1")(x)
+        x = keras.layers.Dropout(rate=dropout, name="classifier>2")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+            bias_initializer="zeros",
+            name="classifier>3",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

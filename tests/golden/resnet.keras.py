@@ -175,6 +175,9 @@ def ResNet(
     use_se: bool = False,
     zero_init_residual: bool = False,
     input_shape: tuple[int, ...] = (224, 224, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "ResNet",
 ) -> keras.Model:
     """Model `ResNet` from the spec."""
@@ -213,15 +216,24 @@ def ResNet(
                 name=f"layer{i + 1}>{position}",
             )
             position += 1
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=torch_weight(),
-        bias_initializer=torch_bias(x.shape[-1]),
-        name="fc",
-    )(x)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=torch_weight(),
+            bias_initializer=torch_bias(x.shape[-1]),
+            name="fc",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -161,6 +161,7 @@ class ResNet(nn.Module):
             channels = layer_channels
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
+        self.head_hidden_size: int = self.fc.in_features
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -172,7 +173,8 @@ class ResNet(nn.Module):
                 if isinstance(m, Bottleneck):
                     nn.init.zeros_(m.bn3.weight)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The features the classifier head reads."""
         x = self.conv1(x)
         x = self.bn1(x)
         x = self.relu(x)
@@ -181,10 +183,29 @@ class ResNet(nn.Module):
         x = self.layer2(x)
         x = self.layer3(x)
         x = self.layer4(x)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The head on the features; `pre_logits`: what its classifier reads."""
         x = self.avgpool(x)
         x = torch.flatten(x, 1)
+        if pre_logits:
+            return x
         x = self.fc(x)
         return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)
+        return self.forward_head(x)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new classifier layer for `num_classes` classes (0: none, the head then
+        gives what its classifier reads)."""
+        self.fc = (
+            nn.Linear(self.head_hidden_size, num_classes)
+            if num_classes > 0
+            else nn.Identity()
+        )
 
 
 def resnet(**kwargs: Any) -> ResNet:

@@ -213,6 +213,9 @@ def ResNetV2(
     num_classes: int = 1000,
     zero_init_last: bool = False,
     input_shape: tuple[int, ...] = (224, 224, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "ResNetV2",
 ) -> keras.Model:
     """Four stages with the stride on the first block of stages 2-4; a final BN-ReLU
@@ -234,7 +237,16 @@ def ResNetV2(
         position += 1
     x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-05, name="norm")(x)
     x = keras.layers.ReLU(name="relu")(x)
-    x = classifier_head(x, num_classes, zero_init_last=zero_init_last, name="head")
+    if include_top:
+        x = classifier_head(x, num_classes, zero_init_last=zero_init_last, name="head")
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -166,6 +166,7 @@ class ResNetV2(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.norm = nn.BatchNorm2d(stages_channels)
         self.head = ClassifierHead(stages_channels, num_classes)
+        self.head_hidden_size: int = self.head.fc.in_channels
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -182,13 +183,33 @@ class ResNetV2(nn.Module):
                 if isinstance(m, PreActBottleneck):
                     nn.init.zeros_(m.conv3.weight)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The features the classifier head reads."""
         x = self.stem(x)
         x = self.stages(x)
         x = self.norm(x)
         x = F.relu(x)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The head on the features; `pre_logits`: what its classifier reads."""
+        if pre_logits:
+            return x
         x = self.head(x)
         return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)
+        return self.forward_head(x)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new classifier layer for `num_classes` classes (0: none, the head then
+        gives what its classifier reads)."""
+        self.head.fc = (
+            nn.Conv2d(self.head_hidden_size, num_classes, kernel_size=1)
+            if num_classes > 0
+            else nn.Identity()
+        )
 
 
 def resnetv2(**kwargs: Any) -> ResNetV2:

@@ -28,6 +28,13 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def channel_order(channels: int, groups: int) -> list[int]:
+    """torch's channel shuffle as a permutation: output channel j * groups + g is input
+    channel g * (channels // groups) + j."""
+    per = channels // groups
+    return [g * per + j for j in range(per) for g in range(groups)]
+
+
 def inverted_residual(
     x: keras.KerasTensor, out: int, stride: int, name: str = "inverted_residual"
 ) -> keras.KerasTensor:
@@ -150,13 +157,7 @@ def inverted_residual(
         x = keras.layers.Concatenate(axis=-1, name=f"{name}>chunk")(
             [branch_2, branch_3]
         )
-    x = keras.layers.Reshape(
-        (x.shape[1], x.shape[2], 2, -1), name=f"{name}>channel_shuffle>groups"
-    )(x)
-    x = keras.layers.Permute((1, 2, 4, 3), name=f"{name}>channel_shuffle>transpose")(x)
-    x = keras.layers.Reshape(
-        (x.shape[1], x.shape[2], -1), name=f"{name}>channel_shuffle"
-    )(x)
+    x = keras.ops.take(x, channel_order(x.shape[-1], 2), axis=-1)
     return x
 
 
@@ -165,6 +166,9 @@ def ShuffleNetV2(
     stages_out_channels: Sequence[Any] = (24, 116, 232, 464, 1024),
     num_classes: int = 1000,
     input_shape: tuple[int, ...] = (224, 224, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "ShuffleNetV2",
 ) -> keras.Model:
     """stages_repeats: the units of stage2, stage3 and stage4 (the first of each at
@@ -211,15 +215,26 @@ def ShuffleNetV2(
     )(x)
     x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-05, name="conv5>1")(x)
     x = keras.layers.ReLU(name="conv5>2")(x)
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="adaptive_avgpool2d")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=torch_weight(),
-        bias_initializer=torch_bias(x.shape[-1]),
-        name="fc",
-    )(x)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(
+            keepdims=True, name="adaptive_avgpool2d"
+        )(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=torch_weight(),
+            bias_initializer=torch_bias(x.shape[-1]),
+            name="fc",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

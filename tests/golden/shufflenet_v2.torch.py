@@ -143,18 +143,39 @@ class ShuffleNetV2(nn.Module):
             nn.ReLU(),
         )
         self.fc = nn.Linear(stages_out_channels[4], num_classes)
+        self.head_hidden_size: int = self.fc.in_features
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The features the classifier head reads."""
         x = self.conv1(x)
         x = self.maxpool(x)
         x = self.stage2(x)
         x = self.stage3(x)
         x = self.stage4(x)
         x = self.conv5(x)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The head on the features; `pre_logits`: what its classifier reads."""
         x = F.adaptive_avg_pool2d(x, 1)
         x = torch.flatten(x, 1)
+        if pre_logits:
+            return x
         x = self.fc(x)
         return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)
+        return self.forward_head(x)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new classifier layer for `num_classes` classes (0: none, the head then
+        gives what its classifier reads)."""
+        self.fc = (
+            nn.Linear(self.head_hidden_size, num_classes)
+            if num_classes > 0
+            else nn.Identity()
+        )
 
 
 def shufflenetv2(**kwargs: Any) -> ShuffleNetV2:

@@ -28,16 +28,65 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
-def ceil_extra(
-    size: int, kernel: int, stride: int, padding: int, ceil_mode: bool
-) -> int:
-    """End padding that makes "valid" pooling give torch's `ceil_mode` output size."""
-    if not ceil_mode:
-        return 0
-    out = -(-(size + 2 * padding - kernel) // stride) + 1
-    if (out - 1) * stride >= size + padding:
-        out -= 1
-    return max(0, (out - 1) * stride + kernel - size - 2 * padding)
+def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (v[0], v[1])
+
+
+class CeilPadding(keras.layers.Layer):
+    """Max pooling's input padded as torch pads it with `ceil_mode`: `padding` rows
+    and columns of -inf on each side, and at the end as many more as the rounded-up
+    output size needs. The sizes are read when the model runs: any input size works."""
+
+    def __init__(
+        self,
+        kernel: int | tuple[int, int],
+        stride: int | tuple[int, int],
+        padding: int | tuple[int, int],
+        ceil_mode: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.kernel, self.stride, self.padding = (
+            _pair(kernel),
+            _pair(stride),
+            _pair(padding),
+        )
+        self.ceil_mode = ceil_mode
+
+    def extra(self, size: Any, axis: int) -> Any:
+        if not self.ceil_mode:
+            return 0
+        k, s, p = self.kernel[axis], self.stride[axis], self.padding[axis]
+        out = -(-(size + 2 * p - k) // s) + 1
+        if isinstance(size, int):
+            # the last window must start inside the input or its left padding
+            out -= 1 if (out - 1) * s >= size + p else 0
+            return max(0, (out - 1) * s + k - size - 2 * p)
+        out -= keras.ops.cast((out - 1) * s >= size + p, out.dtype)
+        return keras.ops.maximum(0, (out - 1) * s + k - size - 2 * p)
+
+    def call(self, x: Any) -> Any:
+        pads: list[Any] = [[0, 0]]
+        for axis in (0, 1):
+            size = x.shape[axis + 1]
+            if size is None:
+                size = keras.ops.shape(x)[axis + 1]
+            p = self.padding[axis]
+            pads.append([p, p + self.extra(size, axis)])
+        pads.append([0, 0])
+        return keras.ops.pad(x, pads, constant_values=float("-inf"))
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        out = list(shape)
+        for axis in (0, 1):
+            if shape[axis + 1] is not None:
+                size = shape[axis + 1]
+                out[axis + 1] = size + 2 * self.padding[axis] + self.extra(size, axis)
+        return tuple(out)
+
+    def get_config(self) -> dict[str, Any]:
+        config = {"kernel": self.kernel, "stride": self.stride, "padding": self.padding}
+        return {**super().get_config(), **config, "ceil_mode": self.ceil_mode}
 
 
 def fire(
@@ -110,6 +159,9 @@ def SqueezeNet(
     num_classes: int = 1000,
     dropout: float = 0.5,
     input_shape: tuple[int, ...] = (224, 224, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "SqueezeNet",
 ) -> keras.Model:
     """The stem convolution (no padding) and where the 3x3/2 max poolings sit are
@@ -128,16 +180,7 @@ def SqueezeNet(
         name="features>0",
     )(x)
     x = keras.layers.ReLU(name="features>1")(x)
-    x = keras.ops.pad(
-        x,
-        [
-            [0, 0],
-            [0, 0 + ceil_extra(x.shape[1], 3, 2, 0, True)],
-            [0, 0 + ceil_extra(x.shape[2], 3, 2, 0, True)],
-            [0, 0],
-        ],
-        constant_values=float("-inf"),
-    )
+    x = CeilPadding(3, 2, 0, name="features>2>pad")(x)
     x = keras.layers.MaxPooling2D(pool_size=3, strides=2, name="features>2")(x)
     position = 3
     for i, (s1x1, e1x1, e3x3) in enumerate(
@@ -156,32 +199,32 @@ def SqueezeNet(
         x = fire(x, s1x1, e1x1, e3x3, bypass=bypass, name=f"features>{position}")
         position += 1
         if sum([p == number for p in pool_after]) > 0:
-            x = keras.ops.pad(
-                x,
-                [
-                    [0, 0],
-                    [0, 0 + ceil_extra(x.shape[1], 3, 2, 0, True)],
-                    [0, 0 + ceil_extra(x.shape[2], 3, 2, 0, True)],
-                    [0, 0],
-                ],
-                constant_values=float("-inf"),
-            )
+            x = CeilPadding(3, 2, 0, name=f"features>{position}>pad")(x)
             x = keras.layers.MaxPooling2D(
                 pool_size=3, strides=2, name=f"features>{position}"
             )(x)
             position += 1
-    x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
-    x = keras.layers.Conv2D(
-        filters=num_classes,
-        kernel_size=1,
-        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-        bias_initializer="zeros",
-        name="classifier>1",
-    )(x)
-    x = keras.layers.ReLU(name="classifier>2")(x)
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="classifier>3")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
+    if include_top:
+        x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
+        x = keras.layers.Conv2D(
+            filters=num_classes,
+            kernel_size=1,
+            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+            bias_initializer="zeros",
+            name="classifier>1",
+        )(x)
+        x = keras.layers.ReLU(name="classifier>2")(x)
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="classifier>3")(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

@@ -111,6 +111,7 @@ class SqueezeNet(nn.Module):
             nn.ReLU(),
             nn.AdaptiveAvgPool2d(1),
         )
+        self.head_hidden_size: int = self.classifier[1].in_channels
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_uniform_(m.weight)
@@ -118,11 +119,31 @@ class SqueezeNet(nn.Module):
                     nn.init.zeros_(m.bias)
         nn.init.normal_(self.classifier[1].weight, std=0.01)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The features the classifier head reads."""
         x = self.features(x)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The head on the features; `pre_logits`: what its classifier reads."""
+        if pre_logits:
+            return x
         x = self.classifier(x)
         x = torch.flatten(x, 1)
         return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)
+        return self.forward_head(x)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new classifier layer for `num_classes` classes (0: none, the head then
+        gives what its classifier reads)."""
+        self.classifier[1] = (
+            nn.Conv2d(self.head_hidden_size, num_classes, kernel_size=1)
+            if num_classes > 0
+            else nn.Identity()
+        )
 
 
 def squeezenet(**kwargs: Any) -> SqueezeNet:

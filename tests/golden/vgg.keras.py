@@ -27,24 +27,55 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+class AdaptiveAveragePooling2D(keras.layers.Layer):
+    """torch's adaptive average pooling to `size` x `size`: windows
+    [i * n // size, ceil((i + 1) * n / size)), which overlap when `size` does not
+    divide the input size n. The sizes are read when the model runs: any size works."""
+
+    def __init__(self, size: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, x: Any) -> Any:
+        height, width = (
+            x.shape[a] if x.shape[a] is not None else keras.ops.shape(x)[a]
+            for a in (1, 2)
+        )
+        n = self.size
+        rows = []
+        for i in range(n):
+            top, bottom = i * height // n, -(-(i + 1) * height // n)
+            cells = []
+            for j in range(n):
+                left, right = j * width // n, -(-(j + 1) * width // n)
+                cells.append(
+                    keras.ops.mean(x[:, top:bottom, left:right, :], axis=(1, 2))
+                )
+            rows.append(keras.ops.stack(cells, axis=1))
+        return keras.ops.stack(rows, axis=1)
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        return (shape[0], self.size, self.size, shape[3])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": self.size}
+
+
 def adaptive_avg_pool2d(
     x: keras.KerasTensor, size: int, name: str
 ) -> keras.KerasTensor:
-    """Average pooling to `size` x `size` with torch's windows, which overlap when
-    `size` does not divide the input: [i * n // size, ceil((i + 1) * n / size))."""
+    """Average pooling to `size` x `size` as torch's adaptive pooling: plain pooling
+    where `size` divides the known input size."""
     height, width = x.shape[1], x.shape[2]
-    if height % size == 0 and width % size == 0:
+    if (
+        height is not None
+        and width is not None
+        and height % size == 0
+        and width % size == 0
+    ):
         pool = (height // size, width // size)
         return keras.layers.AveragePooling2D(pool_size=pool, name=name)(x)
-    rows = []
-    for i in range(size):
-        top, bottom = i * height // size, -(-(i + 1) * height // size)
-        cells = []
-        for j in range(size):
-            left, right = j * width // size, -(-(j + 1) * width // size)
-            cells.append(keras.ops.mean(x[:, top:bottom, left:right, :], axis=(1, 2)))
-        rows.append(keras.ops.stack(cells, axis=1))
-    return keras.ops.stack(rows, axis=1)
+    return AdaptiveAveragePooling2D(size, name=name)(x)
 
 
 def VGG(
@@ -53,6 +84,9 @@ def VGG(
     num_classes: int = 1000,
     dropout: float = 0.5,
     input_shape: tuple[int, ...] = (224, 224, 3),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "VGG",
 ) -> keras.Model:
     """Model `VGG` from the spec."""
@@ -135,31 +169,40 @@ def VGG(
         if v != "M":
             x = keras.layers.ReLU(name=f"features>{position}")(x)
             position += 1
-    x = adaptive_avg_pool2d(x, 7, name="avgpool")
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(
-        units=4096,
-        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-        bias_initializer="zeros",
-        name="classifier>0",
-    )(x)
-    x = keras.layers.ReLU(name="classifier>1")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier>2")(x)
-    x = keras.layers.Dense(
-        units=4096,
-        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-        bias_initializer="zeros",
-        name="classifier>3",
-    )(x)
-    x = keras.layers.ReLU(name="classifier>4")(x)
-    x = keras.layers.Dropout(rate=dropout, name="classifier>5")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-        bias_initializer="zeros",
-        name="classifier>6",
-    )(x)
+    if include_top:
+        x = adaptive_avg_pool2d(x, 7, name="avgpool")
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(
+            units=4096,
+            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+            bias_initializer="zeros",
+            name="classifier>0",
+        )(x)
+        x = keras.layers.ReLU(name="classifier>1")(x)
+        x = keras.layers.Dropout(rate=dropout, name="classifier>2")(x)
+        x = keras.layers.Dense(
+            units=4096,
+            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+            bias_initializer="zeros",
+            name="classifier>3",
+        )(x)
+        x = keras.layers.ReLU(name="classifier>4")(x)
+        x = keras.layers.Dropout(rate=dropout, name="classifier>5")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+            bias_initializer="zeros",
+            name="classifier>6",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 

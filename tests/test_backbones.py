@@ -1,0 +1,194 @@
+"""Generated models as backbones (the `head(...)` an arch's forward ends with): torch's
+forward_features / forward_head / reset_classifier against torchvision's models truncated by hand,
+Keras's include_top / pooling / classifier_activation against the torch features after the weight
+transfer, and optional auxiliary heads (GoogLeNet, Inception v3) in both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from archdsl.transfer import torch_to_keras
+from tests.helpers import keras_model, randomise, to_channels_last, torch_model
+
+pytestmark = pytest.mark.framework
+
+SIZE = 64
+
+
+def _resnet_features(ref: Any, x: torch.Tensor) -> torch.Tensor:
+    return nn.Sequential(*list(ref.children())[:-2])(x)  # conv1 ... layer4
+
+
+def _features(ref: Any, x: torch.Tensor) -> torch.Tensor:
+    return ref.features(x)
+
+
+def _relu_features(ref: Any, x: torch.Tensor) -> torch.Tensor:
+    return torch.relu(ref.features(x))  # DenseNet's forward applies the ReLU after features
+
+
+# spec, reference, its truncated features, its classifier's attribute, the features' channels
+CASES: list[
+    tuple[str, Callable[..., Any], Callable[[Any, torch.Tensor], torch.Tensor], str, int]
+] = [
+    ("resnet50.arch", torchvision.models.resnet50, _resnet_features, "fc", 2048),
+    ("mobilenet_v2.arch", torchvision.models.mobilenet_v2, _features, "classifier", 1280),
+    ("efficientnet_b0.arch", torchvision.models.efficientnet_b0, _features, "classifier", 1280),
+    ("densenet121.arch", torchvision.models.densenet121, _relu_features, "classifier", 1024),
+]
+IDS = [c[0].removesuffix(".arch") for c in CASES]
+
+
+def _pair(spec: str, reference: Callable[..., Any]) -> tuple[Any, Any]:
+    torch.manual_seed(0)
+    ref = reference(weights=None).eval()
+    randomise(ref, seed=3)
+    ours, _ = torch_model(spec)
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    return ours.eval(), ref
+
+
+@pytest.mark.parametrize(
+    ("spec", "reference", "truncate", "classifier", "channels"), CASES, ids=IDS
+)
+def test_torch_features_are_the_truncated_reference(
+    spec: str,
+    reference: Callable[..., Any],
+    truncate: Callable[[Any, torch.Tensor], torch.Tensor],
+    classifier: str,
+    channels: int,
+) -> None:
+    ours, ref = _pair(spec, reference)
+    x = torch.randn(2, 3, SIZE, SIZE)
+    with torch.no_grad():
+        features = ours.forward_features(x)
+        torch.testing.assert_close(features, truncate(ref, x))
+        assert features.shape[1] == channels
+        logits = ours(x)
+        torch.testing.assert_close(ours.forward_head(features), logits)
+        pre_logits = ours.forward_head(features, pre_logits=True)
+        assert ours.head_hidden_size == pre_logits.shape[1]
+        setattr(ref, classifier, nn.Identity())  # torchvision's model without its classifier
+        torch.testing.assert_close(pre_logits, ref(x))
+        ours.reset_classifier(10)
+        assert ours(x).shape == (2, 10)
+        ours.reset_classifier(0)
+        torch.testing.assert_close(ours(x), pre_logits)
+    assert not any(k.startswith(f"{classifier}.") and "weight" in k for k in ours.state_dict())
+
+
+@pytest.mark.parametrize(
+    ("spec", "reference", "truncate", "classifier", "channels"), CASES, ids=IDS
+)
+def test_keras_without_top_gives_the_torch_features(
+    spec: str,
+    reference: Callable[..., Any],
+    truncate: Callable[[Any, torch.Tensor], torch.Tensor],
+    classifier: str,
+    channels: int,
+) -> None:
+    ours, _ = _pair(spec, reference)
+    x = np.random.default_rng(1).standard_normal((2, 3, SIZE, SIZE)).astype("float32")
+    with torch.no_grad():
+        features = ours.forward_features(torch.from_numpy(x)).numpy()
+    pooled = {"avg": features.mean(axis=(2, 3)), "max": features.max(axis=(2, 3))}
+    pooling = "max" if spec.startswith("mobilenet") else "avg"
+    km, _ = keras_model(
+        spec, transfer=True, include_top=False, pooling=pooling, input_shape=(SIZE, SIZE, 3)
+    )
+    with pytest.raises(ValueError, match="without a Keras layer"):
+        torch_to_keras(ours.state_dict(), km)  # the head's tensors: only when asked to
+    torch_to_keras(ours.state_dict(), km, headless=True)
+    got = np.asarray(km(to_channels_last(x), training=False))
+    assert got.shape == (2, channels)
+    scale = np.abs(pooled[pooling]).max()
+    np.testing.assert_allclose(got, pooled[pooling], rtol=1e-4, atol=1e-4 * scale)
+
+
+def test_keras_feature_maps_and_classifier_activation() -> None:
+    ours, _ = _pair("resnet50.arch", torchvision.models.resnet50)
+    x = np.random.default_rng(2).standard_normal((2, 3, SIZE, SIZE)).astype("float32")
+    with torch.no_grad():
+        features = ours.forward_features(torch.from_numpy(x)).numpy()
+        logits = ours(torch.from_numpy(x)).numpy()
+    maps, _ = keras_model(
+        "resnet50.arch", transfer=True, include_top=False, input_shape=(64, 64, 3)
+    )
+    torch_to_keras(ours.state_dict(), maps, headless=True)
+    got = np.transpose(np.asarray(maps(to_channels_last(x))), (0, 3, 1, 2))
+    np.testing.assert_allclose(got, features, rtol=1e-4, atol=1e-4 * np.abs(features).max())
+    # keras.applications' default: class probabilities; None: the logits torch gives
+    probs, _ = keras_model(
+        "resnet50.arch", transfer=True, classifier_activation="softmax", input_shape=(SIZE, SIZE, 3)
+    )
+    torch_to_keras(ours.state_dict(), probs)
+    p = np.asarray(probs(to_channels_last(x)))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(p, torch.softmax(torch.from_numpy(logits), 1).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="pooling must be"):
+        keras_model("resnet50.arch", include_top=False, pooling="mean")
+
+
+def test_googlenet_auxiliary_heads_are_optional() -> None:
+    x = torch.randn(2, 3, SIZE, SIZE)
+    for aux_logits in (True, False):
+        torch.manual_seed(0)
+        ref = torchvision.models.googlenet(weights=None, aux_logits=aux_logits, init_weights=False)
+        ours, _ = torch_model("googlenet.arch", aux_logits=aux_logits)
+        assert list(ours.state_dict()) == list(ref.state_dict())
+        ours.load_state_dict(ref.state_dict(), strict=True)
+        ours.train()
+        ref.train()
+        with torch.no_grad():
+            torch.manual_seed(1)
+            got = ours(x)
+            torch.manual_seed(1)
+            expected = ref(x)
+        if aux_logits:  # a named tuple, as torchvision's GoogLeNetOutputs
+            assert got._fields == ("logits", "aux2", "aux1")
+            for a, b in zip(got, expected, strict=True):
+                torch.testing.assert_close(a, b)
+            torch.testing.assert_close(got.logits, expected.logits)
+        else:
+            assert isinstance(got, torch.Tensor)
+            torch.testing.assert_close(got, expected)
+        with torch.no_grad():
+            assert isinstance(ours.eval()(x), torch.Tensor)
+    # Keras: three outputs with the auxiliary heads, one without them or without the top
+    outputs = {}
+    for kwargs in ({}, {"aux_logits": False}, {"include_top": False}):
+        km, _ = keras_model("googlenet.arch", transfer=True, input_shape=(SIZE, SIZE, 3), **kwargs)
+        outputs[tuple(kwargs)] = len(km.outputs)
+    assert outputs == {(): 3, ("aux_logits",): 1, ("include_top",): 1}
+
+
+def test_inception_v3_without_auxiliary_head_has_torchvision_keys() -> None:
+    ref = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False)
+    ours, result = torch_model("inception_v3.arch", aux_logits=False)
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    assert [v.shape for v in ours.state_dict().values()] == [
+        v.shape for v in ref.state_dict().values()
+    ]
+    with torch.no_grad():
+        assert isinstance(ours.train()(torch.randn(2, 3, 75, 75)), torch.Tensor)
+
+
+def test_keras_refuses_sizes_a_fixed_size_model_cannot_take() -> None:
+    """LeNet-5's flatten feeds a linear layer: its parameters follow the input size, so its Keras
+    model takes its declared size only, and says why."""
+    _, result = keras_model("lenet5.arch")
+    assert result.lowered.input_size is not None and not result.lowered.input_size.free
+    for shape in ((None, None, 1), (64, 64, 1)):
+        with pytest.raises(
+            ValueError,
+            match=r"LeNet5 takes only \(32, 32, 1\) inputs: .*"
+            r"`classifier.0` \(linear\) depend on the input's size",
+        ):
+            keras_model("lenet5.arch", input_shape=shape)
