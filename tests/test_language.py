@@ -167,3 +167,33 @@ def test_variant_factories_accept_overrides(tmp_path: Path) -> None:
     assert model(torch.zeros(1, 4, 6, 6)).shape == (1, 3)
     keras_module = load(compile_spec(path, "keras", model="capture8").source or "", "c8k")
     assert keras_module.capture8().input_shape == (None, 8, 8, 4)  # input follows `r`
+
+
+# a block whose channels are known only once it is built (its members come from a loop), then a
+# named ReLU: the block reports the ReLU's input channels, the one attribute that exists
+RUNTIME_CHANNELS = """
+block Stack(widths: list) {
+  for w in widths {
+    conv{index} = conv2d(w, kernel=3, padding=1)
+  }
+}
+
+block Unit(widths: list) {
+  body = Stack(widths)
+  act = relu()
+  forward: body -> act
+}
+
+arch Net {
+  input [3, 8, 8]
+  unit = Unit([4, 6])
+  pool = adaptive_avgpool2d(1)
+  fc = linear(2)
+  forward: unit -> pool -> flatten() -> fc
+}
+"""
+
+
+def test_a_layer_after_a_block_reports_the_blocks_channels(tmp_path: Path) -> None:
+    result = assert_backends_agree(RUNTIME_CHANNELS, tmp_path, "runtime.arch")
+    assert "self.out_channels = self.body.out_channels" in (result.source or "")

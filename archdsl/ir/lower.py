@@ -666,7 +666,9 @@ class _Definition:
     def named_member(self, stmt: ast.Member, c: L.Expr) -> tuple[L.Member, L.Expr]:
         assert stmt.target is not None
         module, out = self.module(stmt.module, c, {}, stmt.target.name)
-        if out == _OPAQUE or _runtime(out):
+        # a layer's channels follow from its arguments and input (a ReLU after a block has the
+        # block's); only a block's instance reports its own
+        if out == _OPAQUE or (_runtime(out) and not isinstance(module, L.LayerCall)):
             out = L.OutChannels(member=stmt.target.name)
         declared = stmt.guard
         implied = None if declared is not None else self.use_conditions.get(stmt.target.name)
