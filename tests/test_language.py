@@ -69,9 +69,48 @@ arch Excite {
 """
 
 
+# torchvision RegNet's names: members whose names are not identifiers (`block1-0`), with a width
+# computed by `**`, `log` and a comprehension filter
+QUOTED = """
+block Stage(width: int, depth: int, stage: int) {
+  repeat depth {
+    "block{stage}-{index}" = conv2d(width, kernel=3, padding=1, stride=2 if first else 1)
+  }
+}
+
+arch Quoted(w_0: int = 4, w_m: float = 2.0) {
+  input [3, 16, 16]
+  let widths = [round(w_0 * w_m ** round(log(w) / log(w_m))) for w in [3, 5, 9] if w > 3]
+  for (w, d) in zip(widths, [1, 2]) {
+    "stage-{index + 1}" = Stage(w, d, stage=index + 1)
+  }
+  # no forward: the members run in order (a quoted name's head, `stage-`, is not a name forward
+  # could apply; `"stage{index + 1}"` would be)
+  head = sequential {
+    adaptive_avgpool2d(1)
+    flatten()
+    linear(3)
+  }
+}
+"""
+
+
 @pytest.mark.parametrize(("name", "text"), [("dense", DENSE), ("excite", SQUEEZE_EXCITE)])
 def test_feature_specs_agree(name: str, text: str, tmp_path: Path) -> None:
     assert_backends_agree(text, tmp_path, f"{name}.arch")
+
+
+def test_quoted_names_are_state_dict_keys(tmp_path: Path) -> None:
+    result = assert_backends_agree(QUOTED, tmp_path, "quoted.arch")
+    model = getattr(load(result.source or "", "quoted_torch"), result.selection.entry)()
+    assert [k for k in model.state_dict() if k.endswith("weight")] == [
+        "stage-1.block1-0.weight",
+        "stage-2.block2-0.weight",
+        "stage-2.block2-1.weight",
+        "head.2.weight",
+    ]
+    assert model.get_submodule("stage-1.block1-0").out_channels == 16
+    assert model.get_submodule("stage-2.block2-0").out_channels == 32
 
 
 def test_ceil_mode_shapes() -> None:

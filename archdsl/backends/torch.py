@@ -15,6 +15,7 @@ from archdsl.backends.base import (
     layer_macro,
     list_conversions,
     loop_header,
+    member_key,
 )
 from archdsl.backends.exprs import Spelling, default_value, python, requirements
 from archdsl.backends.text import docstring, docstring_lines
@@ -39,7 +40,9 @@ def _channels(e: L.OutChannels) -> str:
     if e.items is not None:
         return f"{e.items}[-1].out_channels"
     if e.suffix is not None:
-        return f'self.get_submodule(f"{e.member}{{{python(e.suffix, _SPELL)}}}").out_channels'
+        assert e.member is not None
+        key = member_key(e.member, e.suffix, lambda x: python(x, _SPELL))
+        return f"self.get_submodule({key}).out_channels"
     return f"self.{e.member}.out_channels"
 
 
@@ -267,7 +270,7 @@ class _DefinitionPrinter:
             assert items is not None
             step = pre + [f"{items}.append({src})"]
         elif stmt.suffix is not None:
-            step = pre + [f'self.add_module(f"{stmt.name}{{{_py(stmt.suffix)}}}", {src})']
+            step = pre + [f"self.add_module({member_key(stmt.name, stmt.suffix, _py)}, {src})"]
         else:
             step = pre + [f"self.{stmt.name} = {src}"]
         if stmt.update is not None:
