@@ -113,6 +113,19 @@ def test_quoted_names_are_state_dict_keys(tmp_path: Path) -> None:
     assert model.get_submodule("stage-2.block2-0").out_channels == 32
 
 
+def test_forward_applies_quoted_members_by_their_names(tmp_path: Path) -> None:
+    """A group whose members' names are no identifiers (`stage1-a`): forward fetches each by
+    its name; the group is the text before the first hole."""
+    text = (
+        "arch Net {\n  input [3, 8, 8]\n  for w in [4, 8] {\n"
+        '    "stage{index + 1}-a" = conv2d(w, kernel=3, padding=1)\n  }\n'
+        "  pool = adaptive_avgpool2d(1)\n  fc = linear(2)\n"
+        "  forward: stage -> pool -> flatten() -> fc\n}\n"
+    )
+    result = assert_backends_agree(text, tmp_path, "forward.arch")
+    assert 'x = self.get_submodule("stage2-a")(x)' in (result.source or "")
+
+
 def test_ceil_mode_shapes() -> None:
     from archdsl.layers.pool import MaxPoolArgs, _pool_shape
 

@@ -6,6 +6,8 @@ the forward graph. Everything semantic was decided in lowering; this module choo
 
 from __future__ import annotations
 
+import keyword
+
 from archdsl import __version__
 from archdsl.backends.base import (
     block_arguments,
@@ -47,6 +49,14 @@ def _channels(e: L.OutChannels) -> str:
 
 
 _SPELL = Spelling(channels=_channels)
+
+
+def _submodule(name: str) -> str:
+    """A loop member in forward: an attribute, or (a quoted name such as `block1-0`, which is
+    no identifier) fetched by its name, a literal."""
+    if name.isidentifier() and not keyword.iskeyword(name):
+        return f"self.{name}"
+    return f"self.get_submodule({name!r})"
 
 
 def _py(e: L.Expr) -> str:
@@ -344,7 +354,7 @@ class _DefinitionPrinter:
                 src = dst
         elif isinstance(flow, L.UseGroup):
             for n in flow.members:
-                lines.append(f"{dst} = self.{n}({src})")
+                lines.append(f"{dst} = {_submodule(n)}({src})")
                 src = dst
             if not flow.members and src != dst:
                 lines.append(f"{dst} = {src}")
