@@ -348,7 +348,7 @@ def power(a: Any, b: Any, node: ast.BinOp) -> int | float:
                 "E0602",
                 "value is too large",
                 node.span,
-                f"{a} ** {b} has more than {len(str(MAX_INT))} digits",
+                f"{a} ** {b} is past the limit",
                 help=f"the limit is {MAX_INT}",
             )
     try:
