@@ -267,10 +267,16 @@ def RegNet(
     se_ratio: float = 0.25,
     stem_width: int = 32,
     num_classes: int = 1000,
-    input_shape: tuple[int, ...] = (224, 224, 3),
+    resolution: int = 224,
+    input_shape: tuple[int, ...] | None = None,
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     name: str = "RegNet",
 ) -> keras.Model:
     """RegNet's design space, its defaults RegNetY-400MF's."""
+    if input_shape is None:
+        input_shape = (resolution, resolution, 3)
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     if not (w_a >= 0 and w_0 > 0 and w_m > 1 and w_0 % 8 == 0):
@@ -303,15 +309,24 @@ def RegNet(
         se_ratio=se_ratio,
         name="trunk_output",
     )
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
-    x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(
-        units=num_classes,
-        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-        bias_initializer="zeros",
-        name="fc",
-    )(x)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
+        x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(
+            units=num_classes,
+            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+            bias_initializer="zeros",
+            name="fc",
+        )(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
 
 
