@@ -212,6 +212,17 @@ _ENTRIES = [
         Example(_vec('  require true, "a \\q in the message"\n  fc = linear(4)')),
         Example(_vec('  require true, "a \\\\q in the message"\n  fc = linear(4)')),
     ),
+    Entry(
+        "E0110",
+        "malformed quoted member name",
+        'A quoted member name (`"block{stage}-{index}" = ...`, for names that are not identifiers) '
+        "holds ASCII letters, digits, `_` and `-`, and `{expr}` holes with one expression each. "
+        "Anything else is refused where it is written: `.` (which separates the parts of a "
+        "state_dict key), spaces, quotes and escapes, an empty `{}`, an unclosed `{` or a stray "
+        "`}`, and an empty name.",
+        Example(_vec('  repeat 2 {\n    "fc.{index}" = linear(8)\n  }')),
+        Example(_vec('  repeat 2 {\n    "fc-{index}" = linear(8)\n  }')),
+    ),
     # ---- E02xx: names ----
     Entry(
         "E0201",
@@ -534,6 +545,34 @@ _ENTRIES = [
             "arch Net(num_classes: int = 4) {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n"
             "  fc = linear(num_classes)\n  forward: conv -> head(flatten() -> fc)\n}\n"
         ),
+    ),
+    Entry(
+        "E0234",
+        "quoted member name is not a state_dict key",
+        "A quoted member name's value, once its holes are filled, is one part of the member's "
+        "state_dict key and of its Keras layer's name: at most 64 ASCII letters, digits, `_` and "
+        "`-`, not empty, not starting with `__`, and not an attribute of torch's nn.Module "
+        "(`training`, `forward`, ...), which `add_module` refuses. A hole's string value can "
+        "break this where the quoted text cannot.",
+        Example(
+            "block Stage(tag: str) {\n  repeat 2 {\n"
+            '    "{tag}{index}" = linear(8)\n  }\n}\n\n'
+            'arch Net {\n  input [8]\n  stage = Stage("a.")\n}\n'
+        ),
+        Example(
+            "block Stage(tag: str) {\n  repeat 2 {\n"
+            '    "{tag}{index}" = linear(8)\n  }\n}\n\n'
+            'arch Net {\n  input [8]\n  stage = Stage("a-")\n}\n'
+        ),
+    ),
+    Entry(
+        "E0235",
+        "numbered or quoted member name outside a loop",
+        'A numbered name (`layer{index + 1}`) or a quoted one (`"block{stage}-{index}"`) names '
+        "the members a `for` or `repeat` loop declares, one per iteration, and the forward flow "
+        "applies them as a group. Outside a loop a member is a single one: give it a plain name.",
+        Example(_vec("  fc{1} = linear(8)")),
+        Example(_vec("  fc1 = linear(8)")),
     ),
     # ---- E03xx: imports ----
     Entry(
@@ -1043,6 +1082,15 @@ _ENTRIES = [
         "missing row is an error rather than a silently shorter model.",
         Example(_vec("  for (w, n) in zip([8, 16], [1]) {\n    fc{index} = linear(w * n)\n  }")),
         Example(_vec("  for (w, n) in zip([8, 16], [1, 1]) {\n    fc{index} = linear(w * n)\n  }")),
+    ),
+    Entry(
+        "E0613",
+        "outside the domain of a power or logarithm",
+        "`log(x)` needs a positive `x` (and `log(x, base)` a positive base other than 1); `a ** b` "
+        "refuses zero to a negative power and a negative number to a fractional power (whose "
+        "value would be complex). An integer power too large for the value bounds is E0602.",
+        Example(_vec("  let w_m = 0\n  fc = linear(round(8 * log(w_m)))")),
+        Example(_vec("  let w_m = 2\n  fc = linear(round(8 * log(w_m)))")),
     ),
     # ---- E09xx: internal errors ----
     Entry(

@@ -297,6 +297,67 @@ def _sum(b: Bound) -> Any:
     return check_num(acc, b.call)
 
 
+def _domain(message: str, span: Span, label: str, help: str) -> ArchError:
+    return error("E0613", message, span, label, help=help)
+
+
+def _log(b: Bound) -> float:
+    xa = _req(b, "x")
+    x = _number(xa, "log")
+    if x <= 0:
+        raise _domain(
+            "`log` of a number that is not positive",
+            xa.span,
+            f"this is {x}",
+            "the logarithm is defined for positive numbers",
+        )
+    base = b.get("base")
+    if base is None:
+        return math.log(x)
+    k = _number(base, "log")
+    if k <= 0 or k == 1:
+        raise _domain(
+            "`log` to a base that is not positive or is 1",
+            base.span,
+            f"this is {k}",
+            "a logarithm's base is positive and not 1",
+        )
+    return math.log(x, k)
+
+
+def power(a: Any, b: Any, node: ast.BinOp) -> int | float:
+    """``a ** b`` as Python computes it, refused where Python's result would be huge (before it
+    is computed), complex (a negative number to a fractional power) or a division by zero."""
+    if a == 0 and b < 0:
+        raise _domain(
+            "zero to a negative power",
+            node.right.span,
+            f"this is {b}",
+            "a negative power divides by the base, which is zero",
+        )
+    if a < 0 and isinstance(b, float) and not b.is_integer():
+        raise _domain(
+            "a negative number to a fractional power",
+            node.left.span,
+            f"this is {a}",
+            "the result would be a complex number",
+        )
+    if _is_int(a) and _is_int(b) and b > 0 and abs(a) > 1:
+        if b * math.log2(abs(a)) > math.log2(MAX_INT) + 1:
+            raise error(
+                "E0602",
+                "value is too large",
+                node.span,
+                f"{a} ** {b} is past the limit",
+                help=f"the limit is {MAX_INT}",
+            )
+    try:
+        result = a**b
+    except OverflowError:
+        raise error("E0602", "value is not finite", node.span, f"{a} ** {b} overflows") from None
+    return result  # type: ignore[no-any-return]
+
+
 def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
     """Round channels to a multiple of ``divisor``, never going more than 10% down (MobileNet)."""
     if min_value is None:
@@ -353,6 +414,15 @@ def _entries() -> tuple[Function, ...]:
             _round,
             params=("x", "ndigits"),
             required=1,
+        ),
+        Function(
+            "log",
+            "the natural logarithm, or to `base`",
+            _log,
+            params=("x", "base"),
+            required=1,
+            python="math.log",
+            requires=Requirements(imports=("math",)),
         ),
         Function("int", "a number truncated to an integer", _int, params=x, required=1),
         Function("float", "a number as a float", _float, params=x, required=1),
@@ -474,6 +544,7 @@ __all__ = [
     "check_call",
     "get_function",
     "make_divisible",
+    "power",
     "python_keywords",
     "python_name",
     "requirements",

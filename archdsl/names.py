@@ -82,6 +82,27 @@ def bad_identifier(name: str) -> str | None:
     return None
 
 
+# A quoted member name's value (``"block{stage}-{index}"``): one part of a state_dict key, which
+# is also a Keras layer name's part, so it needs no escaping anywhere it is written.
+MEMBER_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def bad_member_key(name: str) -> str | None:
+    """Why ``name`` may not name a member given by a quoted name; None if it may. torch's
+    ``add_module`` refuses an empty name, a `.` and a name that is an attribute already."""
+    if not name:
+        return "the name is empty"
+    if "." in name:
+        return "`.` separates the parts of a state_dict key"
+    if not MEMBER_KEY.fullmatch(name):
+        return "member names are at most 64 ASCII letters, digits, `_` and `-`"
+    if name.startswith("__"):
+        return "member names may not start with `__`"
+    if name in TORCH_MODULE_ATTRIBUTES:
+        return f"`{name}` is an attribute of torch's nn.Module, which every generated class is"
+    return None
+
+
 MAX_SUGGESTION_CANDIDATES = 100  # names compared with an unknown one, at most
 
 

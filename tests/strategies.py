@@ -167,6 +167,7 @@ TOKENS = [
     "require", "aux(", "residual(", "concat(", "chunk(", "channel_shuffle(2)", "0", "-1",
     "1e999", "true", '"x"', "index",
     "in_channels", "conv2d(", "linear(", "flatten()", "\n", "#", "[x for x in []]", "\u202e",
+    "**", "log(", " if ", '"a{index}-"', '"{', "}\"", ".",
 ]  # fmt: skip
 
 

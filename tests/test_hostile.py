@@ -345,9 +345,11 @@ def test_arity_is_checked_when_the_spec_is_resolved(call: str, message: str) -> 
 def test_registry_is_the_resolvers_list_and_says_how_to_render() -> None:
     assert set(FUNCTIONS) == set(functions.FUNCTIONS) == {
         "min", "max", "ceil", "floor", "round", "int", "float", "len", "zip", "range", "sum",
-        "make_divisible", "abs",
+        "make_divisible", "abs", "log",
     }  # fmt: skip
     assert functions.python_name("ceil") == "math.ceil"
+    assert functions.python_name("log") == "math.log"
+    assert functions.requirements("log").imports == ("math",)
     assert functions.python_name("floor") == "math.floor"
     assert functions.python_name("round") == "round"
     assert functions.requirements("ceil").imports == ("math",)

@@ -69,9 +69,61 @@ arch Excite {
 """
 
 
+# torchvision RegNet's names: members whose names are not identifiers (`block1-0`), with a width
+# computed by `**`, `log` and a comprehension filter
+QUOTED = """
+block Stage(width: int, depth: int, stage: int) {
+  repeat depth {
+    "block{stage}-{index}" = conv2d(width, kernel=3, padding=1, stride=2 if first else 1)
+  }
+}
+
+arch Quoted(w_0: int = 4, w_m: float = 2.0) {
+  input [3, 16, 16]
+  let widths = [round(w_0 * w_m ** round(log(w) / log(w_m))) for w in [3, 5, 9] if w > 3]
+  for (w, d) in zip(widths, [1, 2]) {
+    "stage-{index + 1}" = Stage(w, d, stage=index + 1)
+  }
+  # no forward: the members run in order (a quoted name's head, `stage-`, is not a name forward
+  # could apply; `"stage{index + 1}"` would be)
+  head = sequential {
+    adaptive_avgpool2d(1)
+    flatten()
+    linear(3)
+  }
+}
+"""
+
+
 @pytest.mark.parametrize(("name", "text"), [("dense", DENSE), ("excite", SQUEEZE_EXCITE)])
 def test_feature_specs_agree(name: str, text: str, tmp_path: Path) -> None:
     assert_backends_agree(text, tmp_path, f"{name}.arch")
+
+
+def test_quoted_names_are_state_dict_keys(tmp_path: Path) -> None:
+    result = assert_backends_agree(QUOTED, tmp_path, "quoted.arch")
+    model = getattr(load(result.source or "", "quoted_torch"), result.selection.entry)()
+    assert [k for k in model.state_dict() if k.endswith("weight")] == [
+        "stage-1.block1-0.weight",
+        "stage-2.block2-0.weight",
+        "stage-2.block2-1.weight",
+        "head.2.weight",
+    ]
+    assert model.get_submodule("stage-1.block1-0").out_channels == 16
+    assert model.get_submodule("stage-2.block2-0").out_channels == 32
+
+
+def test_forward_applies_quoted_members_by_their_names(tmp_path: Path) -> None:
+    """A group whose members' names are no identifiers (`stage1-a`): forward fetches each by
+    its name; the group is the text before the first hole."""
+    text = (
+        "arch Net {\n  input [3, 8, 8]\n  for w in [4, 8] {\n"
+        '    "stage{index + 1}-a" = conv2d(w, kernel=3, padding=1)\n  }\n'
+        "  pool = adaptive_avgpool2d(1)\n  fc = linear(2)\n"
+        "  forward: stage -> pool -> flatten() -> fc\n}\n"
+    )
+    result = assert_backends_agree(text, tmp_path, "forward.arch")
+    assert 'x = self.get_submodule("stage2-a")(x)' in (result.source or "")
 
 
 def test_ceil_mode_shapes() -> None:
@@ -167,3 +219,33 @@ def test_variant_factories_accept_overrides(tmp_path: Path) -> None:
     assert model(torch.zeros(1, 4, 6, 6)).shape == (1, 3)
     keras_module = load(compile_spec(path, "keras", model="capture8").source or "", "c8k")
     assert keras_module.capture8().input_shape == (None, 8, 8, 4)  # input follows `r`
+
+
+# a block whose channels are known only once it is built (its members come from a loop), then a
+# named ReLU: the block reports the ReLU's input channels, the one attribute that exists
+RUNTIME_CHANNELS = """
+block Stack(widths: list) {
+  for w in widths {
+    conv{index} = conv2d(w, kernel=3, padding=1)
+  }
+}
+
+block Unit(widths: list) {
+  body = Stack(widths)
+  act = relu()
+  forward: body -> act
+}
+
+arch Net {
+  input [3, 8, 8]
+  unit = Unit([4, 6])
+  pool = adaptive_avgpool2d(1)
+  fc = linear(2)
+  forward: unit -> pool -> flatten() -> fc
+}
+"""
+
+
+def test_a_layer_after_a_block_reports_the_blocks_channels(tmp_path: Path) -> None:
+    result = assert_backends_agree(RUNTIME_CHANNELS, tmp_path, "runtime.arch")
+    assert "self.out_channels = self.body.out_channels" in (result.source or "")

@@ -8,6 +8,7 @@ from typing import Any
 
 import jinja2
 
+from archdsl.backends.exprs import format_source
 from archdsl.errors import error
 from archdsl.ir import lowered as L
 from archdsl.layers.registry import LayerType
@@ -125,3 +126,12 @@ def loop_header(loop: L.Loop, render: Callable[[L.Expr], str]) -> str:
         return f"for {targets} in {render(loop.iterable)}:"
     targets = targets if len(loop.targets) == 1 else f"({targets})"
     return f"for {loop.index}, {targets} in enumerate({render(loop.iterable)}):"
+
+
+def member_key(name: str, suffix: L.Expr, py: Callable[[L.Expr], str]) -> str:
+    """Python for a numbered or quoted member's name (``f"layer{i + 1}"``,
+    ``f"block{stage_index}-{i}"``), which the constructor passes to ``add_module``."""
+    if isinstance(suffix, L.Format):
+        texts = (name + suffix.texts[0], *suffix.texts[1:])
+        return format_source(texts, [py(v) for v in suffix.values])
+    return format_source((name, ""), [py(suffix)])

@@ -3,7 +3,7 @@ they spell names, block references and run-time channel counts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from archdsl import functions
@@ -17,6 +17,7 @@ _PREC = {
     "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
     "+": 5, "-": 5,
     "*": 6, "/": 6, "//": 6, "%": 6,
+    "**": 8,
 }  # fmt: skip
 _ATOM = 9
 
@@ -66,10 +67,13 @@ def _render(e: L.Expr, s: Spelling) -> tuple[str, int]:
         bound = set(e.targets)
         inner = Spelling(lambda n: n if n in bound else s.var(n), s.block, s.channels)
         targets = ", ".join(e.targets)
+        cond = f" if {_wrap(e.cond, inner, 1)}" if e.cond is not None else ""
         return (
-            f"[{python(e.value, inner)} for {targets} in {python(e.iterable, s)}]",
+            f"[{python(e.value, inner)} for {targets} in {_wrap(e.iterable, s, 1)}{cond}]",
             _ATOM,
         )
+    if isinstance(e, L.Format):
+        return format_source(e.texts, [python(v, s) for v in e.values]), _ATOM
     if isinstance(e, L.FunctionCall):
         parts = [python(a, s) for a in e.args]
         parts += [f"{k.name}={python(k.value, s)}" for k in e.kwargs]
@@ -81,6 +85,8 @@ def _render(e: L.Expr, s: Spelling) -> tuple[str, int]:
         if e.op == "not":
             return f"not {_wrap(e.operand, s, 3)}", 3
         return f"{e.op}{_wrap(e.operand, s, 7)}", 7
+    if isinstance(e, L.Binary) and e.op == "**":  # right-associative, tighter than unary
+        return f"{_wrap(e.left, s, _ATOM)} ** {_wrap(e.right, s, 7)}", 8
     if isinstance(e, L.Binary):
         p = _PREC[e.op]
         # comparisons do not chain in the spec language, so nested ones are parenthesised
@@ -91,6 +97,25 @@ def _render(e: L.Expr, s: Spelling) -> tuple[str, int]:
         then, cond = _wrap(e.then, s, 1), _wrap(e.cond, s, 1)
         return f"{then} if {cond} else {_wrap(e.orelse, s, 0)}", 0
     raise error("E0901", "internal error: cannot render expression")
+
+
+def format_source(texts: Sequence[str], values: Sequence[str]) -> str:
+    """Python for ``texts[0] + str(values[0]) + texts[1] + ...``: an f-string, or ``str()``
+    concatenation where a value's source could not stand in one (a quote or a backslash in it:
+    Python 3.11's f-strings refuse both)."""
+    if not values:
+        return repr(texts[0])
+    if any(ch in v for v in values for ch in "\\\"'{}#\n"):
+        parts = [repr(t) for t in texts[:1] if t]
+        for value, text in zip(values, texts[1:], strict=True):
+            parts.append(f"str({value})")
+            if text:
+                parts.append(repr(text))
+        return "(" + " + ".join(parts) + ")"
+    body = texts[0].replace("{", "{{").replace("}", "}}")
+    for value, text in zip(values, texts[1:], strict=True):
+        body += "{" + value + "}" + text.replace("{", "{{").replace("}", "}}")
+    return 'f"' + body.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _wrap(e: L.Expr, s: Spelling, min_prec: int) -> str:

@@ -25,7 +25,13 @@ from archdsl.backends.base import (
     list_conversions,
     loop_header,
 )
-from archdsl.backends.exprs import Spelling, default_value, python, requirements
+from archdsl.backends.exprs import (
+    Spelling,
+    default_value,
+    format_source,
+    python,
+    requirements,
+)
 from archdsl.backends.text import docstring, docstring_lines
 from archdsl.errors import error
 from archdsl.initializers import gain
@@ -62,16 +68,27 @@ class LayerName:
         parts = self.parts + ((False, sep + prefix),) if (sep or prefix) else self.parts
         return LayerName(parts + ((True, expr),))
 
+    def member(self, name: str, suffix: L.Expr, py: Callable[[L.Expr], str]) -> LayerName:
+        """A numbered (``layer{index + 1}``) or quoted (``"block{stage}-{index}"``) member."""
+        if not isinstance(suffix, L.Format):
+            return self.expr_child(py(suffix), name)
+        out = self.plus(_SEP + name) if self.parts else LayerName(((False, name),))
+        for value, text in zip(suffix.values, suffix.texts[1:], strict=True):
+            out = LayerName(out.parts + ((True, py(value)), (False, text)))
+        return out
+
     def plus(self, text: str) -> LayerName:
         return LayerName(self.parts + ((False, text),))
 
     def source(self) -> str:
-        if all(not is_expr for is_expr, _ in self.parts):
-            return repr("".join(t for _, t in self.parts))
-        body = ""
+        texts, values = [""], []
         for is_expr, text in self.parts:
-            body += "{" + text + "}" if is_expr else text.replace("{", "{{").replace("}", "}}")
-        return 'f"' + body + '"'
+            if is_expr:
+                values.append(text)
+                texts.append("")
+            else:
+                texts[-1] += text
+        return format_source(texts, values)
 
 
 def print_keras(model: L.LoweredModel) -> str:
@@ -620,7 +637,7 @@ class _DefinitionPrinter:
                 self.loop(s, var, prefix, body)
             elif isinstance(s, L.Member):
                 assert s.name is not None and s.suffix is not None
-                name = prefix.expr_child(self.py(s.suffix), s.name)
+                name = prefix.member(s.name, s.suffix, self.py)
                 self.member(s, var, var, name, body)
         lines.append(loop_header(stmt, self.py))
         lines.extend(indent(body or ["pass"]))

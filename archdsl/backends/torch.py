@@ -6,6 +6,8 @@ the forward graph. Everything semantic was decided in lowering; this module choo
 
 from __future__ import annotations
 
+import keyword
+
 from archdsl import __version__
 from archdsl.backends.base import (
     block_arguments,
@@ -15,6 +17,7 @@ from archdsl.backends.base import (
     layer_macro,
     list_conversions,
     loop_header,
+    member_key,
 )
 from archdsl.backends.exprs import Spelling, default_value, python, requirements
 from archdsl.backends.text import docstring, docstring_lines
@@ -39,11 +42,21 @@ def _channels(e: L.OutChannels) -> str:
     if e.items is not None:
         return f"{e.items}[-1].out_channels"
     if e.suffix is not None:
-        return f'self.get_submodule(f"{e.member}{{{python(e.suffix, _SPELL)}}}").out_channels'
+        assert e.member is not None
+        key = member_key(e.member, e.suffix, lambda x: python(x, _SPELL))
+        return f"self.get_submodule({key}).out_channels"
     return f"self.{e.member}.out_channels"
 
 
 _SPELL = Spelling(channels=_channels)
+
+
+def _submodule(name: str) -> str:
+    """A loop member in forward: an attribute, or (a quoted name such as `block1-0`, which is
+    no identifier) fetched by its name, a literal."""
+    if name.isidentifier() and not keyword.iskeyword(name):
+        return f"self.{name}"
+    return f"self.get_submodule({name!r})"
 
 
 def _py(e: L.Expr) -> str:
@@ -267,7 +280,7 @@ class _DefinitionPrinter:
             assert items is not None
             step = pre + [f"{items}.append({src})"]
         elif stmt.suffix is not None:
-            step = pre + [f'self.add_module(f"{stmt.name}{{{_py(stmt.suffix)}}}", {src})']
+            step = pre + [f"self.add_module({member_key(stmt.name, stmt.suffix, _py)}, {src})"]
         else:
             step = pre + [f"self.{stmt.name} = {src}"]
         if stmt.update is not None:
@@ -341,7 +354,7 @@ class _DefinitionPrinter:
                 src = dst
         elif isinstance(flow, L.UseGroup):
             for n in flow.members:
-                lines.append(f"{dst} = self.{n}({src})")
+                lines.append(f"{dst} = {_submodule(n)}({src})")
                 src = dst
             if not flow.members and src != dst:
                 lines.append(f"{dst} = {src}")

@@ -61,8 +61,24 @@ def evaluate(e: ast.Expr, env: Mapping[str, Any]) -> Any:
                 )
             else:
                 inner.update(zip(e.targets, row, strict=True))
-            out.append(evaluate(e.value, ChainMap(inner, env)))  # no copy of env per row
+            scope = ChainMap(inner, env)  # no copy of env per row
+            if e.cond is not None and not _truth(evaluate(e.cond, scope), e.cond):
+                continue
+            out.append(evaluate(e.value, scope))
         return tuple(out)
+    if isinstance(e, ast.Format):
+        pieces = [e.texts[0]]
+        for value, text in zip(e.values, e.texts[1:], strict=True):
+            v = evaluate(value, env)
+            if isinstance(v, bool) or not isinstance(v, int | str):
+                raise error(
+                    "E0603",
+                    "a name holds integers and strings",
+                    value.span,
+                    f"this is {functions.kind_of(v)}",
+                )
+            pieces += [str(v), text]
+        return "".join(pieces)
     if isinstance(e, ast.UnaryOp):
         v = evaluate(e.operand, env)
         if e.op == "not":
@@ -146,6 +162,8 @@ def _binop(e: ast.BinOp, a: Any, b: Any) -> Any:
         return a // b
     if op == "%":
         return a % b
+    if op == "**":
+        return functions.power(a, b, e)
     if op == "<":
         return a < b
     if op == "<=":

@@ -16,7 +16,7 @@ from archdsl.ir.combinators import COMBINATORS, Applied, split_part
 from archdsl.ir.evaluate import BlockRef, evaluate, reset_budget
 from archdsl.ir.program import Program
 from archdsl.layers.registry import LayerType, Shape, ShapeError, get_layer
-from archdsl.names import bad_identifier, did_you_mean
+from archdsl.names import bad_identifier, bad_member_key, did_you_mean
 from archdsl.syntax import ast
 
 MAX_INSTANCES = 100_000
@@ -390,9 +390,23 @@ class _Builder:
                 raise error("E0603", "a member number must be an integer", stmt.target.suffix.span)
             group = name
             name = f"{name}{suffix}"
-            why = bad_identifier(name)
-            if why:
-                raise error("E0202", f"`{name}` cannot be used as a name", stmt.target.span, why)
+            if stmt.target.quoted:
+                why = bad_member_key(name)
+                if why:
+                    raise error(
+                        "E0234",
+                        f"`{name.encode('unicode_escape').decode()[:80]}` cannot name a member",
+                        stmt.target.span,
+                        why,
+                        help="a member's name is one part of its state_dict key "
+                        "(`trunk.block1-0.conv.weight`)",
+                    )
+            else:
+                why = bad_identifier(name)
+                if why:
+                    raise error(
+                        "E0202", f"`{name}` cannot be used as a name", stmt.target.span, why
+                    )
             if name in scope.members:
                 raise error(
                     "E0212",

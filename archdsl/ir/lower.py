@@ -100,11 +100,15 @@ def convert(e: ast.Expr, subst: Subst, blocks: set[str]) -> L.Expr:
         return L.ListOf(items=tuple(c(i) for i in e.items))
     if isinstance(e, ast.ListComp):
         inner = {k: v for k, v in subst.items() if k not in e.targets}
+        bound = blocks - set(e.targets)
         return L.Comprehension(
-            value=convert(e.value, inner, blocks - set(e.targets)),
+            value=convert(e.value, inner, bound),
             targets=e.targets,
             iterable=c(e.iterable),
+            cond=convert(e.cond, inner, bound) if e.cond is not None else None,
         )
+    if isinstance(e, ast.Format):
+        return L.Format(texts=e.texts, values=tuple(c(v) for v in e.values))
     if isinstance(e, ast.BinOp):
         return L.Binary(op=e.op, left=c(e.left), right=c(e.right))  # type: ignore[arg-type]
     if isinstance(e, ast.UnaryOp):
@@ -136,6 +140,7 @@ def substitute(e: L.Expr, mapping: Subst) -> L.Expr:
             update={
                 "value": substitute(e.value, inner),
                 "iterable": substitute(e.iterable, mapping),
+                "cond": substitute(e.cond, inner) if e.cond is not None else None,
             }
         )
     updates: dict[str, Any] = {}
@@ -186,7 +191,8 @@ def variables(e: Any) -> set[str]:
     if isinstance(e, L.Var):
         return {e.name}
     if isinstance(e, L.Comprehension):
-        return variables(e.iterable) | (variables(e.value) - set(e.targets))
+        inner = variables(e.value) | variables(e.cond)
+        return variables(e.iterable) | (inner - set(e.targets))
     out: set[str] = set()
     if isinstance(e, L.Node):
         for name in type(e).model_fields:
@@ -666,7 +672,9 @@ class _Definition:
     def named_member(self, stmt: ast.Member, c: L.Expr) -> tuple[L.Member, L.Expr]:
         assert stmt.target is not None
         module, out = self.module(stmt.module, c, {}, stmt.target.name)
-        if out == _OPAQUE or _runtime(out):
+        # a layer's channels follow from its arguments and input (a ReLU after a block has the
+        # block's); only a block's instance reports its own
+        if out == _OPAQUE or (_runtime(out) and not isinstance(module, L.LayerCall)):
             out = L.OutChannels(member=stmt.target.name)
         declared = stmt.guard
         implied = None if declared is not None else self.use_conditions.get(stmt.target.name)

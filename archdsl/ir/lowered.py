@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 _VALIDATING: ContextVar[bool] = ContextVar("archdsl_ir_validating", default=False)
@@ -124,11 +124,21 @@ class Comprehension(Node):
     value: Expr
     targets: tuple[str, ...]
     iterable: Expr
+    cond: Expr | None = None  # the rows kept (None: all)
+
+
+class Format(Node):
+    """Text with values: ``texts[0] + str(values[0]) + texts[1] + ...``; a quoted member
+    name's holes (``"block{stage}-{index}"``)."""
+
+    kind: Literal["format"] = "format"
+    texts: tuple[str, ...]
+    values: tuple[Expr, ...]
 
 
 class Binary(Node):
     kind: Literal["binary"] = "binary"
-    op: Literal["+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">=", "and", "or"]
+    op: Literal["+", "-", "*", "/", "//", "%", "**", "==", "!=", "<", "<=", ">", ">=", "and", "or"]
     left: Expr
     right: Expr
 
@@ -181,6 +191,7 @@ Expr = Annotated[
     | BlockRef
     | ListOf
     | Comprehension
+    | Format
     | Binary
     | Unary
     | Choice
@@ -468,7 +479,7 @@ class InputSize(Node):
 
 
 class LoweredModel(Node):
-    format_version: Literal[2] = FORMAT_VERSION
+    format_version: Literal[3] = FORMAT_VERSION
     spec: str
     title: str
     arch: str

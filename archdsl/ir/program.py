@@ -501,7 +501,8 @@ class _Resolver:
     ) -> None:
         if stmt.target is not None:
             name = stmt.target.name
-            why = bad_identifier(name)
+            # a quoted name's text was checked by the parser, its value is at instantiation
+            why = None if stmt.target.quoted else bad_identifier(name)
             if why:
                 self.fail(
                     error("E0202", f"`{name}` cannot be used as a name", stmt.target.span, why)
@@ -509,6 +510,18 @@ class _Resolver:
             if stmt.target.suffix is not None:
                 self.expr(stmt.target.suffix, scope)
                 groups.add(name)
+                if top:
+                    kind = "a quoted" if stmt.target.quoted else "a numbered"
+                    self.fail(
+                        error(
+                            "E0235",
+                            f"{kind} member name outside a loop",
+                            stmt.target.span,
+                            "not inside `for` or `repeat`",
+                            help="numbered and quoted names name the members a loop declares; "
+                            "name a single member plainly",
+                        )
+                    )
             elif name in members:
                 self.fail(
                     error(
@@ -787,6 +800,11 @@ class _Resolver:
                 if why:
                     self.fail(error("E0202", f"`{t}` cannot be used as a name", e.span, why))
             self.expr(e.value, scope | set(e.targets))
+            if e.cond is not None:
+                self.expr(e.cond, scope | set(e.targets))
+        elif isinstance(e, ast.Format):
+            for value in e.values:
+                self.expr(value, scope)
         elif isinstance(e, ast.Call):
             if e.func not in FUNCTIONS:
                 self.fail(

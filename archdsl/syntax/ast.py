@@ -76,7 +76,8 @@ def free_names(e: Node) -> set[str]:
     if isinstance(e, Name):
         return {e.id}
     if isinstance(e, ListComp):
-        return free_names(e.iterable) | (free_names(e.value) - set(e.targets))
+        inner = free_names(e.value) | (free_names(e.cond) if e.cond is not None else set())
+        return free_names(e.iterable) | (inner - set(e.targets))
     out: set[str] = set()
     for child in e.children():
         out |= free_names(child)
@@ -113,16 +114,17 @@ class ListExpr(Node):
 
 @dataclass(frozen=True, slots=True)
 class ListComp(Node):
-    """``[value for a, b in iterable]``."""
+    """``[value for a, b in iterable if cond]``: ``cond`` (None: every row) keeps a row."""
 
     value: Expr
     targets: tuple[str, ...]
     iterable: Expr
+    cond: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class BinOp(Node):
-    op: str  # + - * / // % == != < <= > >= and or
+    op: str  # + - * / // % ** == != < <= > >= and or
     left: Expr
     right: Expr
 
@@ -161,6 +163,15 @@ class Call(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Format(Node):
+    """Text with values in it: ``texts[0] + str(values[0]) + texts[1] + ...`` (one more text
+    than values). The parser makes one of the `{...}` holes of a quoted member name."""
+
+    texts: tuple[str, ...]
+    values: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Pipe(Node):
     """``a -> b -> c``: the forward flow."""
 
@@ -186,6 +197,7 @@ Expr = (
     | IfExp
     | Index
     | Call
+    | Format
     | Pipe
     | Raw
 )
@@ -196,8 +208,17 @@ Expr = (
 
 @dataclass(frozen=True, slots=True)
 class Target(Node):
+    """A member's name: ``conv1``; ``layer{index + 1}`` (``suffix`` numbers it); or a quoted
+    name, ``"block{stage}-{index}"``, which need not be an identifier (torch's state_dict keys
+    may hold `-`): ``name`` is its text up to the first hole and ``suffix`` a ``Format`` of the
+    rest. A numbered or quoted member belongs to the group ``name`` in the forward flow."""
+
     name: str
     suffix: Expr | None = None  # layer{index + 1}
+
+    @property
+    def quoted(self) -> bool:
+        return isinstance(self.suffix, Format)
 
 
 @dataclass(frozen=True, slots=True)

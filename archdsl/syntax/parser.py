@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import threading
 import unicodedata
 from typing import Any
@@ -54,6 +55,7 @@ _TOKEN_SPELLING = {
     "COMP_OP": "a comparison",
     "ADD_OP": "`+` or `-`",
     "MUL_OP": "`*`, `/`, `//` or `%`",
+    "POW_OP": "`**`",
     "MINUS": "`-`",
     "PLUS": "`+`",
     "__ANON_0": "`->`",
@@ -105,7 +107,7 @@ def _spelling(name: str, parser: Lark) -> str:
     return name.lower()
 
 
-def _check_nesting(src: SourceFile) -> None:
+def _check_nesting(src: SourceFile, offset: int = 0) -> None:
     """Refuse bracket nesting past ``MAX_NESTING`` before parsing. Strings and comments are skipped
     as the lexer reads them: a string ends at an unescaped `"` or at the end of the line."""
     depth = 0
@@ -132,7 +134,7 @@ def _check_nesting(src: SourceFile) -> None:
                 raise error(
                     "E0104",
                     f"nesting is too deep (more than {MAX_NESTING} levels)",
-                    Span(src.name, i, i + 1),
+                    Span(src.name, offset + i, offset + i + 1),
                     "this bracket goes past the limit",
                     help="split the expression or the block into named parts",
                 )
@@ -145,7 +147,8 @@ _STATEMENTS = frozenset(
     {
         "start", "import_decl", "block_decl", "arch_decl", "variant_decl", "param_list", "param",
         "input_stmt", "let_stmt", "require_stmt", "forward_stmt", "for_stmt", "for_targets",
-        "repeat_stmt", "init_stmt", "init_path", "member", "target", "guard", "sequential",
+        "repeat_stmt", "init_stmt", "init_path", "member", "target", "quoted_target", "guard",
+        "sequential", "hole",
     }
 )  # fmt: skip
 # Rules that become no syntax node of their own.
@@ -198,7 +201,7 @@ def parse(src: SourceFile) -> ast.Module:
     tokens: list[Token] = []
     _comments.sink = tokens
     try:
-        tree = parser.parse(src.text)
+        tree = parser.parse(src.text, start="start")
     except UnexpectedInput as exc:
         raise _syntax_error(exc, src, parser) from None
     finally:
@@ -208,7 +211,7 @@ def parse(src: SourceFile) -> ast.Module:
     ]
     _check_depth(tree, src.name)
     try:
-        decls = _ToAst(src.name).transform(tree)
+        decls = _ToAst(src.name, src.text).transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, ArchError):
             raise exc.orig_exc from None
@@ -376,11 +379,91 @@ def _string(tok: Token, file: str) -> str:
     return "".join(out)
 
 
+# The text of a quoted member name outside its `{...}` holes: what a torch state_dict key and a
+# Keras layer name can both hold without escaping (no `.`, which separates a key's path).
+_NAME_TEXT = re.compile(r"[A-Za-z0-9_-]")
+
+
+def _malformed(file: str, start: int, end: int, message: str, label: str) -> ArchError:
+    return error(
+        "E0110",
+        message,
+        Span(file, start, end),
+        label,
+        help="a quoted member name is letters, digits, `_` and `-` with `{expr}` holes: "
+        '"block{stage}-{index}"',
+    )
+
+
+def _hole(file: str, text: str, start: int, end: int) -> ast.Expr:
+    """The expression of a hole ``text[start:end]``, parsed where it stands: the text before it
+    is blanked, so spans and diagnostics point into the file."""
+    padded = " " * start + text[start:end]
+    if not text[start:end].strip():
+        raise _malformed(file, start - 1, end + 1, "empty `{}` in a member name", "no value here")
+    _check_nesting(SourceFile(file, text[start:end]), offset=start)
+    parser = _parser()
+    try:
+        tree = parser.parse(padded, start="hole")
+    except UnexpectedInput as exc:
+        # the file's own checks (NUL, bidi controls) ran on all of it already
+        raise _syntax_error(exc, SourceFile(file, padded), parser) from None
+    _check_depth(tree, file)
+    try:
+        expr: ast.Expr = _ToAst(file, text).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, ArchError):
+            raise exc.orig_exc from None
+        raise
+    return expr
+
+
+def _template(tok: Token, file: str, text: str) -> ast.Target:
+    """A quoted member name: its literal head and a ``Format`` of the holes and texts after."""
+    start = (tok.start_pos or 0) + 1
+    end = (tok.end_pos or 0) - 1
+    texts: list[str] = []
+    values: list[ast.Expr] = []
+    current: list[str] = []
+    i = start
+    while i < end:
+        ch = text[i]
+        if ch == "{":
+            close = text.find("}", i + 1, end)
+            if close < 0:
+                raise _malformed(file, i, i + 1, "unclosed `{` in a member name", "opened here")
+            if "\\" in text[i + 1 : close]:
+                at = text.index("\\", i + 1)
+                raise _malformed(
+                    file, at, at + 1, "escape in a member name's hole", "not valid here"
+                )
+            values.append(_hole(file, text, i + 1, close))
+            texts.append("".join(current))
+            current = []
+            i = close + 1
+            continue
+        if ch == "}":
+            raise _malformed(file, i, i + 1, "`}` without `{` in a member name", "not opened")
+        if not _NAME_TEXT.fullmatch(ch):
+            raise _malformed(
+                file, i, i + 1, f"`{ch}` cannot be part of a member name", "not allowed here"
+            )
+        current.append(ch)
+        i += 1
+    texts.append("".join(current))
+    span = Span(file, start - 1, end + 1)
+    if not values and not texts[0]:
+        raise _malformed(file, start - 1, end + 1, "empty member name", "no name here")
+    suffix = ast.Format(("", *texts[1:]), tuple(values), span=span)
+    return ast.Target(texts[0], suffix, span=span)
+
+
 @v_args(meta=True)
 class _ToAst(Transformer_NonRecursive):  # no recursion, whatever the depth
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, text: str = "") -> None:
         super().__init__()
         self.file = file
+        self.text = text
 
     def _s(self, meta) -> Span:  # type: ignore[no-untyped-def]
         return _span(self.file, meta)
@@ -467,6 +550,12 @@ class _ToAst(Transformer_NonRecursive):  # no recursion, whatever the depth
         name, suffix = items
         return ast.Target(str(name), suffix, span=self._s(meta))
 
+    def quoted_target(self, meta, items):  # type: ignore[no-untyped-def]
+        return _template(items[0], self.file, self.text)
+
+    def hole(self, meta, items):  # type: ignore[no-untyped-def]
+        return items[0]
+
     def guard(self, meta, items):  # type: ignore[no-untyped-def]
         return items[0]
 
@@ -506,6 +595,10 @@ class _ToAst(Transformer_NonRecursive):  # no recursion, whatever the depth
 
     sum = _chain
     product = _chain
+
+    def pow(self, meta, items):  # type: ignore[no-untyped-def]
+        left, _, right = items
+        return ast.BinOp("**", left, right, span=self._s(meta))
 
     def not_(self, meta, items):  # type: ignore[no-untyped-def]
         return ast.UnaryOp("not", items[0], span=self._s(meta))
@@ -570,8 +663,8 @@ class _ToAst(Transformer_NonRecursive):  # no recursion, whatever the depth
         return ast.Name(str(items[0]), span=self._s(meta))
 
     def list_comp(self, meta, items):  # type: ignore[no-untyped-def]
-        value, targets, iterable = items
-        return ast.ListComp(value, tuple(targets), iterable, span=self._s(meta))
+        value, targets, iterable, cond = items
+        return ast.ListComp(value, tuple(targets), iterable, cond, span=self._s(meta))
 
     def list_lit(self, meta, items):  # type: ignore[no-untyped-def]
         return ast.ListExpr(tuple(i for i in items if i is not None), span=self._s(meta))

@@ -252,7 +252,7 @@ def _breaks_only_brackets(text: str) -> bool:
 # ---- expressions --------------------------------------------------------------------------
 
 # Binding strength, loosest first, as in grammars/archdsl.lark.
-_PIPE, _COND, _OR, _AND, _NOT, _CMP, _SUM, _PRODUCT, _UNARY, _POSTFIX = range(10)
+_PIPE, _COND, _OR, _AND, _NOT, _CMP, _SUM, _PRODUCT, _UNARY, _POWER, _POSTFIX = range(11)
 _BINARY = {
     "or": _OR,
     "and": _AND,
@@ -260,6 +260,7 @@ _BINARY = {
     "+": _SUM,
     "-": _SUM,
     **{op: _PRODUCT for op in ("*", "/", "//", "%")},
+    "**": _POWER,
 }
 
 
@@ -342,13 +343,19 @@ class _Printer:
                 return _bracketed("[", fill, "]", broken)
             return _bracketed("[", [self.item(i) for i in e.items], "]", broken)
         if isinstance(e, ast.ListComp):
-            return _cat(
-                "[",
+            # one line if it fits, else the value, `for` and `if` a line each
+            cond = [LINE, "if ", self.expr(e.cond, _OR)] if e.cond is not None else []
+            inner = _cat(
+                SOFT,
                 self.expr(e.value),
-                f" for {_targets(e.targets, parens=True)} in ",
+                LINE,
+                f"for {_targets(e.targets, parens=True)} in ",
                 self.expr(e.iterable, _OR),
-                "]",
+                *cond,
             )
+            return _Group(_cat("[", _Nest(inner), SOFT, "]"))
+        if isinstance(e, ast.BinOp) and e.op == "**":  # right-associative, binds tightest
+            return _cat(self.expr(e.left, _POSTFIX), " ** ", self.expr(e.right, _UNARY))
         if isinstance(e, ast.BinOp):
             return self._chain(e)
         if isinstance(e, ast.UnaryOp):
@@ -371,6 +378,15 @@ class _Printer:
         if isinstance(e, ast.Pipe):
             return self._pipe(e)
         raise TypeError(f"cannot print {type(e).__name__}: it never comes from spec text")
+
+    def quoted_name(self, head: str, rest: ast.Format) -> Doc:
+        """``"block{stage}-{index}"``: the text holds only name characters (the parser's rule),
+        each hole an expression on one line."""
+        parts: list[Doc | str] = ['"', head]
+        for value, text in zip(rest.values, rest.texts[1:], strict=True):
+            parts += ["{", _Flat(self.expr(value)), "}", text]
+        parts.append('"')
+        return _cat(*parts)
 
     def call(
         self,
@@ -547,9 +563,12 @@ class _Printer:
         if isinstance(s, ast.Member):
             parts: list[Doc | str] = []
             if s.target is not None:
-                parts.append(s.target.name)
-                if s.target.suffix is not None:
-                    parts += ["{", self.expr(s.target.suffix), "}"]
+                if isinstance(s.target.suffix, ast.Format):
+                    parts.append(self.quoted_name(s.target.name, s.target.suffix))
+                else:
+                    parts.append(s.target.name)
+                    if s.target.suffix is not None:
+                        parts += ["{", self.expr(s.target.suffix), "}"]
                 parts.append(" = ")
             if isinstance(s.module, ast.Sequential):
                 parts += ["sequential", self.body(s.module.body, hi)]

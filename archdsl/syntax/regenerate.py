@@ -25,6 +25,7 @@ OPTIONS: dict[str, Any] = {
     "lexer": "contextual",
     "propagate_positions": True,
     "maybe_placeholders": True,
+    "start": ["start", "hole"],
 }
 # Lines of lark's standalone output replaced: nothing is unpickled, and `regex` (an optional
 # dependency the grammar does not need) is not imported.
