@@ -88,7 +88,8 @@ def overrides(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     blocks = sorted(
         d.name for d in result.lowered.definitions if d.kind == "block" and d.out_channels
     )
-    # a parameter only the input reads (EfficientNet's resolution) is no torch constructor's:
+    # a parameter only the input reads (EfficientNet's resolution) changes no torch module, so
+    # one archdsl refuses (too small an input) is not the torch model's to refuse:
     # tests/test_resolutions.py checks the resolutions
     names = [p.name for p in arch.params if not p.input_only]
     chosen = draw(st.lists(st.sampled_from(names), unique=True, max_size=3))

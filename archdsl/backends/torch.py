@@ -93,14 +93,11 @@ def print_torch(model: L.LoweredModel) -> str:
             for helper in layer.helpers:
                 helpers[helper] = True
                 imports["torch"] = True
-    inputs = {p.name for p in model.definition(model.arch).params if p.input_only}
     factories = [
         {
             "name": f.name,
             "cls": f.arch,
-            "args": "".join(
-                f"{a.name!r}: {_py(a.value)}, " for a in f.args if a.name not in inputs
-            ),
+            "args": "".join(f"{a.name!r}: {_py(a.value)}, " for a in f.args),
             "doc": docstring(f"{f.arch} configured as `{f.name}`."),
         }
         for f in model.factories
@@ -148,8 +145,6 @@ class _DefinitionPrinter:
         d = self.d
         params = [] if d.kind == "arch" else ["in_channels: int"]
         for p in d.params:
-            if p.input_only:  # the input size: a Keras model's, a torch module takes any
-                continue
             text = f"{p.name}: {_PY_TYPES[p.type]}"
             if p.default is not None:
                 text += f" = {default_value(p.default, _SPELL)}"

@@ -394,7 +394,8 @@ Flow = Annotated[
 
 class Parameter(Node):
     """``input_only``: only the arch's `input` reads it (EfficientNet's `resolution`): it sets
-    a Keras model's default input size, and a torch constructor does not take it."""
+    a Keras model's default input size and the static figures; a torch module, which takes
+    any size, accepts it as every other parameter and builds the same model whatever it is."""
 
     name: str
     type: Literal["int", "float", "bool", "str", "list", "size", "block"]

@@ -230,6 +230,7 @@ class EfficientNet(nn.Module):
         norm_eps: float = 1e-05,
         norm_momentum: float = 0.1,
         num_classes: int = 1000,
+        resolution: int = 224,
     ) -> None:
         super().__init__()
         rows = [

@@ -313,6 +313,7 @@ class EfficientNetV2(nn.Module):
         norm_momentum: float = 0.1,
         last_channel: int = 1280,
         num_classes: int = 1000,
+        resolution: int = 384,
     ) -> None:
         super().__init__()
         if not (config == "s" or config == "m" or config == "l"):

@@ -284,6 +284,7 @@ class RegNet(nn.Module):
         se_ratio: float = 0.25,
         stem_width: int = 32,
         num_classes: int = 1000,
+        resolution: int = 224,
     ) -> None:
         super().__init__()
         if not (w_a >= 0 and w_0 > 0 and w_m > 1 and w_0 % 8 == 0):
