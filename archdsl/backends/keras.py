@@ -219,7 +219,7 @@ class _DefinitionPrinter:
             else:
                 c, *spatial = d.input.value
                 params.append(f"input_shape: tuple[int, ...] = {(*spatial, c)!r}")
-            if _head(d.forward) is not None:
+            if d.head() is not None:
                 params += [
                     "include_top: bool = True",
                     "pooling: str | None = None",
@@ -260,8 +260,8 @@ class _DefinitionPrinter:
             # auxiliary heads are outputs too: the main output, then the auxiliaries deepest first
             outs = ["x", *reversed(d.aux_outputs)]
             outputs = f"[{', '.join(outs)}]" if d.aux_outputs else "x"
-            taps = [s for s in L.walk(d.forward) if isinstance(s, L.Aux)]
-            several = "include_top" if _head(d.forward) is not None else ""
+            taps = d.taps()
+            several = "include_top" if d.head() is not None else ""
             if taps and all(t.optional for t in taps):  # without auxiliary heads, the logits
                 body.append(f"outputs = [o for o in ({', '.join(outs)}) if o is not None]")
                 outputs = "outputs"
@@ -909,10 +909,3 @@ class _Init:
 def _grouped(source: str) -> str:
     """A conditional expression in parentheses, where it is an operand of `or`."""
     return f"({source})" if " if " in source else source
-
-
-def _head(flow: L.Flow | None) -> L.Head | None:
-    """The classifier head an arch's forward ends with, if it has one."""
-    if isinstance(flow, L.Pipe) and flow.steps:
-        flow = flow.steps[-1]
-    return flow if isinstance(flow, L.Head) else None

@@ -180,7 +180,7 @@ class _DefinitionPrinter:
         if d.kind == "block":
             assert d.out_channels is not None
             body.append(f"self.out_channels = {_py(d.out_channels)}")
-        head = _head(d.forward)
+        head = d.head()
         if head is not None:
             body.append(f"self.head_hidden_size: int = {self.classifier_inputs(head)}")
         body.extend(_init_section(d.init))
@@ -194,7 +194,7 @@ class _DefinitionPrinter:
         """forward, and for an arch with a classifier head forward_features, forward_head and
         reset_classifier, as timm's models have them."""
         returns = f"Tensor | {self.outputs}" if self.d.aux_outputs else "Tensor"
-        head = _head(flow)
+        head = self.d.head()
         if head is None:
             return ["", f"def forward(self, x: Tensor) -> {returns}:", *indent(self.forward(flow))]
         steps = flow.steps[:-1] if isinstance(flow, L.Pipe) else ()
@@ -330,7 +330,7 @@ class _DefinitionPrinter:
             # as torchvision's GoogLeNet: the main output, then the auxiliaries, deepest first;
             # the logits alone without auxiliary heads (all optional, none built)
             outputs = ", ".join(["x", *reversed(self.d.aux_outputs)])
-            taps = [s for s in L.walk(flow) if isinstance(s, L.Aux)]
+            taps = self.d.taps()
             if all(t.optional for t in taps):
                 built = " or ".join(f"{t.var} is not None" for t in taps)
                 lines.append(f"if self.training and ({built}):")
@@ -435,13 +435,6 @@ def _classifier_target(head: L.Head) -> str:
     """The classifier layer as an attribute of the arch's module."""
     target = ".".join(["self", head.member, *head.path])
     return target + (f"[{head.item}]" if head.item is not None else "")
-
-
-def _head(flow: L.Flow | None) -> L.Head | None:
-    """The classifier head an arch's forward ends with, if it has one."""
-    if isinstance(flow, L.Pipe) and flow.steps:
-        flow = flow.steps[-1]
-    return flow if isinstance(flow, L.Head) else None
 
 
 # ---- initialisation ------------------------------------------------------------------------

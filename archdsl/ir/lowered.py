@@ -452,6 +452,15 @@ class Definition(Node):
     aux_outputs: tuple[str, ...] = ()  # locals of the auxiliary outputs, in tap order
     init: tuple[Init, ...] = ()  # an arch's initialisation rules, in order
 
+    def head(self) -> Head | None:
+        """The classifier head the forward ends with, if any."""
+        last = self.forward.steps[-1] if isinstance(self.forward, Pipe) else self.forward
+        return last if isinstance(last, Head) else None
+
+    def taps(self) -> list[Aux]:
+        """The auxiliary outputs forward taps, in order."""
+        return [n for n in walk(self.forward) if isinstance(n, Aux)]
+
 
 class Factory(Node):
     """A named configuration of the arch: only the arguments that differ from its defaults."""
