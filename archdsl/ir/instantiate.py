@@ -479,14 +479,11 @@ class _Builder:
         assert self.model is not None
         self.model.op_shapes.setdefault(call.span, set()).add(shape)
         if call.func == "aux":
-            target = call.args[0]
-            absent = isinstance(target, ast.Name) and not _taps(target, scope)
-            if absent:
+            absent = _absent_member(call.args[0], scope)
+            if absent is not None:
                 # an optional auxiliary head is inferred where it would tap, unattached: its
                 # definition, built when the option is on, needs its shapes
-                assert isinstance(target, ast.Name)
-                m = scope.members[target.id]
-                self.build_module(m.stmt.module, m.path, m.env, shape)  # type: ignore[arg-type]
+                self.build_module(absent.stmt.module, absent.path, absent.env, shape)  # type: ignore[arg-type]
             else:
                 assert self.model is not None
                 self.model.aux_shapes.append(outs[0])
@@ -852,8 +849,9 @@ def with_independent_errors(err: ArchError, extra: list[Diagnostic]) -> ArchErro
     return ArchError(diagnostics, sources=err.sources)
 
 
-def _taps(flow: ast.Expr, scope: _Scope) -> bool:
-    """Whether an auxiliary output exists: not when its member's `when` guard is false."""
+def _absent_member(flow: ast.Expr, scope: _Scope) -> _MemberDef | None:
+    """The member a flow names when its `when` guard is false (an absent auxiliary head)."""
     if isinstance(flow, ast.Name) and flow.id in scope.members:
-        return scope.members[flow.id].present
-    return True
+        member = scope.members[flow.id]
+        return None if member.present else member
+    return None
