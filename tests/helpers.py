@@ -75,11 +75,16 @@ def keras_model(
     torch model's, so its layers start at zero instead of drawing initial values."""
     result = compiled(spec, "keras", model)
     module = load(result.source or "", f"{spec}_keras")
-    arch = getattr(module, result.lowered.arch)
-    if "classifier_activation" in inspect.signature(arch).parameters:
-        kwargs.setdefault("classifier_activation", None)
+    kwargs = {**logits(getattr(module, result.lowered.arch)), **kwargs}
     with zero_initialised() if transfer else contextlib.nullcontext():
         return getattr(module, result.selection.entry)(**kwargs), result
+
+
+def logits(keras_arch: Any) -> dict[str, Any]:
+    """The keyword that makes a generated Keras model give logits, as the torch model does:
+    `classifier_activation=None` where it has a classifier head."""
+    parameters = inspect.signature(keras_arch).parameters
+    return {"classifier_activation": None} if "classifier_activation" in parameters else {}
 
 
 @contextlib.contextmanager

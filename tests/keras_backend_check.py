@@ -10,7 +10,6 @@ A separate process per backend, because Keras reads ``KERAS_BACKEND`` once, at i
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import sys
@@ -30,6 +29,7 @@ import numpy as np  # noqa: E402
 from archdsl.transfer import torch_to_keras  # noqa: E402
 from tests.helpers import (  # noqa: E402
     load,
+    logits,
     randomise,
     to_channels_last,
     trainable_count,
@@ -61,8 +61,7 @@ def check(case: dict) -> dict:
     c, *spatial = case["input_shape"]
     module = load(Path(case["keras"]).read_text(), "k")
     kwargs: dict = {"input_shape": (None, None, c) if case["free"] else (*spatial, c)}
-    if "classifier_activation" in inspect.signature(getattr(module, case["arch"])).parameters:
-        kwargs["classifier_activation"] = None  # the logits, as torch gives them
+    kwargs |= logits(getattr(module, case["arch"]))
     with zero_initialised():  # the torch weights replace them
         km = getattr(module, case["entry"])(**kwargs)
     out: dict = {"spec": case["spec"], "backend": keras.backend.backend()}
