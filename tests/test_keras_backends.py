@@ -1,9 +1,7 @@
 """Every arch declaration's Keras model (its default variant) computes the torch model's
 function on each Keras 3 backend, TensorFlow, JAX and torch, once the weights are transferred;
-every variant's Keras model builds on Keras's torch backend with archdsl's trainable count (in
-CI the variants over 30M parameters but the smallest of their arch: tests.helpers.ci_specs).
-On TensorFlow the variants are compared against their references in tests/test_reference_*.py;
-a variant's Keras code is its arch's, with other arguments.
+every spec's Keras model builds on TensorFlow and torch with archdsl's trainable count (in CI
+the variants over 30M parameters but the smallest of their arch: tests.helpers.ci_specs).
 A model whose shapes allow any input size (archdsl.ir.input_size: all but LeNet-5, whose
 flatten feeds a linear layer) is built with `input_shape=(None, None, C)` and compared at two
 sizes, 64x64 (or its declared size where torch needs that much) and 32 more; the others at their
@@ -51,8 +49,8 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "free": bool(kr.lowered.input_size and kr.lowered.input_size.free),
                 "trainable": tr.model.trainable,
                 "compare": compare,
-                # a variant: built on the torch backend (TensorFlow: tests/test_reference_*)
-                "backends": BACKENDS if compare else ["torch"],
+                # JAX builds slowest; the variants' code is their arch's, compared above
+                "backends": BACKENDS if compare else ["tensorflow", "torch"],
             }
         )
     manifest = work / "manifest.json"
@@ -96,7 +94,7 @@ def test_every_arch_agrees_with_torch_on_keras_backend(
     backend: str, reports: dict[str, Any]
 ) -> None:
     report = reports[backend]
-    expected = ci_specs() if backend == "torch" else arch_specs()
+    expected = ci_specs() if backend != "jax" else arch_specs()
     assert [r["spec"] for r in report] == expected
     failures = [r for r in report if not r.get("agree")]
     assert not failures, failures
