@@ -75,7 +75,9 @@ def test_torch_features_are_the_truncated_reference(
         torch.testing.assert_close(ours.forward_head(features), logits)
         pre_logits = ours.forward_head(features, pre_logits=True)
         assert ours.head_hidden_size == pre_logits.shape[1]
-        setattr(ref, classifier, nn.Identity())  # torchvision's model without its classifier
+        # torchvision's model without its classifier layer
+        owner, _, attr = classifier.rpartition(".")
+        setattr(ref.get_submodule(owner), attr, nn.Identity())
         torch.testing.assert_close(pre_logits, ref(x))
         ours.reset_classifier(10)
         assert ours(x).shape == (2, 10)

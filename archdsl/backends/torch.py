@@ -208,7 +208,11 @@ class _DefinitionPrinter:
         body = ['"""The head on the features; `pre_logits`: what its classifier reads."""']
         self.namer = Namer({"self", "x", "pre_logits"})
         self.fwd(pre, "x", "x", body)
-        body += ["if pre_logits:", "    return x"]
+        # what the classifier layer reads: a fixed sequence's items before it run first
+        before = [f"    x = self.{head.member}[{i}](x)" for i in range(head.item or 0)]
+        if head.path:
+            before = []  # a block's classifier: what the block reads
+        body += ["if pre_logits:", *before, "    return x"]
         self.fwd(post, "x", "x", body)
         lines += indent([*body, "return x"])
         lines += ["", f"def forward(self, x: Tensor) -> {returns}:"]

@@ -59,6 +59,12 @@ class AlexNet(nn.Module):
         x = self.avgpool(x)
         x = torch.flatten(x, 1)
         if pre_logits:
+            x = self.classifier[0](x)
+            x = self.classifier[1](x)
+            x = self.classifier[2](x)
+            x = self.classifier[3](x)
+            x = self.classifier[4](x)
+            x = self.classifier[5](x)
             return x
         x = self.classifier(x)
         return x

@@ -319,6 +319,7 @@ class EfficientNet(nn.Module):
         x = self.avgpool(x)
         x = torch.flatten(x, 1)
         if pre_logits:
+            x = self.classifier[0](x)
             return x
         x = self.classifier(x)
         return x

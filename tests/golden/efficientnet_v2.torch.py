@@ -440,6 +440,7 @@ class EfficientNetV2(nn.Module):
         x = self.avgpool(x)
         x = torch.flatten(x, 1)
         if pre_logits:
+            x = self.classifier[0](x)
             return x
         x = self.classifier(x)
         return x

@@ -43,6 +43,10 @@ class LeNet5(nn.Module):
         """The head on the features; `pre_logits`: what its classifier reads."""
         x = torch.flatten(x, 1)
         if pre_logits:
+            x = self.classifier[0](x)
+            x = self.classifier[1](x)
+            x = self.classifier[2](x)
+            x = self.classifier[3](x)
             return x
         x = self.classifier(x)
         return x

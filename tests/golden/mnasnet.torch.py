@@ -160,6 +160,7 @@ class MNASNet(nn.Module):
         x = F.adaptive_avg_pool2d(x, 1)
         x = torch.flatten(x, 1)
         if pre_logits:
+            x = self.classifier[0](x)
             return x
         x = self.classifier(x)
         return x

@@ -183,6 +183,7 @@ class MobileNetV2(nn.Module):
         x = F.adaptive_avg_pool2d(x, 1)
         x = torch.flatten(x, 1)
         if pre_logits:
+            x = self.classifier[0](x)
             return x
         x = self.classifier(x)
         return x

@@ -324,6 +324,9 @@ class MobileNetV3(nn.Module):
         x = self.avgpool(x)
         x = torch.flatten(x, 1)
         if pre_logits:
+            x = self.classifier[0](x)
+            x = self.classifier[1](x)
+            x = self.classifier[2](x)
             return x
         x = self.classifier(x)
         return x

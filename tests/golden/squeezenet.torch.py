@@ -127,6 +127,7 @@ class SqueezeNet(nn.Module):
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
         if pre_logits:
+            x = self.classifier[0](x)
             return x
         x = self.classifier(x)
         x = torch.flatten(x, 1)
