@@ -574,6 +574,41 @@ _ENTRIES = [
         Example(_vec("  fc{1} = linear(8)")),
         Example(_vec("  fc1 = linear(8)")),
     ),
+    Entry(
+        "E0240",
+        "tensor used as a step",
+        "A `tensor` member (a class token, a position embedding, a layer scale) is a value, "
+        "not a layer: forward reads it as a whole branch of a combinator, which says how it "
+        "meets the input (`multiply(scale)`, `add(identity(), pos)`, `concat(token, identity(), "
+        "dim=1)`), never as a step that would replace the input, nor as an item of a sequence. "
+        "Joined with batched values (`concat`), it needs a leading 1 for the batch.",
+        Example(
+            "arch Net {\n  input [4, 8, 8]\n  scale = tensor([4, 1, 1], value=0.5)\n"
+            "  forward: scale\n}\n"
+        ),
+        Example(
+            "arch Net {\n  input [4, 8, 8]\n  scale = tensor([4, 1, 1], value=0.5)\n"
+            "  forward: multiply(scale)\n}\n"
+        ),
+    ),
+    Entry(
+        "E0241",
+        "permute order varies between instances",
+        "The Keras model holds tensors channels-last and follows each `permute` at compile "
+        "time, so the order a `permute` gives must be one constant list in every instance of "
+        "its block.",
+        Example(
+            "block P(order: list) {\n  p = permute(order)\n}\n\narch Net {\n"
+            "  input [4, 8, 8]\n  a = P([1, 2, 0])\n  b = P([2, 1, 0])\n"
+            "  forward: a -> b\n}\n",
+            "compile",
+        ),
+        Example(
+            "block P {\n  p = permute([1, 2, 0])\n}\n\narch Net {\n"
+            "  input [4, 8, 8]\n  a = P()\n  b = P()\n  forward: a -> b\n}\n",
+            "compile",
+        ),
+    ),
     # ---- E03xx: imports ----
     Entry(
         "E0301",
@@ -755,8 +790,10 @@ _ENTRIES = [
     Entry(
         "E0409",
         "wrong input rank",
-        "A layer got an input of the wrong rank, e.g. `linear` after a convolution without "
-        "`flatten()` in between.",
+        "A layer got an input of the wrong rank, e.g. a convolution after `flatten()`, or "
+        "`linear` after a convolution without `flatten()` in between: a linear layer (and "
+        "`layernorm`) reads the last dimension, which a [C, H, W] tensor holds its width in, "
+        "until a `permute` puts the channels last.",
         Example(
             "arch Net {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n  fc = linear(10)\n}\n"
         ),

@@ -485,6 +485,8 @@ class _Tracer:
         return self.rows
 
     def call(self, inst: Instance, var_name: str, depth: int) -> None:
+        if inst.kind == "tensor":  # a parameter of its block, which torchinfo counts there
+            return
         use = self.uses.get(id(inst), 0)
         self.uses[id(inst)] = use + 1
         use = min(use, len(inst.in_shapes) - 1)

@@ -3,7 +3,8 @@
 Keras layers carry the torch module paths as names (``layer1>0>conv1`` for ``layer1.0.conv1``:
 Keras 3's torch backend refuses dots in names), so the transfer is a lookup plus the layout
 changes: conv kernels ``(O, I, kH, kW) -> (kH, kW, I, O)``, dense kernels transposed, batch-norm
-statistics copied. Importing this module loads neither framework; it works on array-likes.
+statistics copied; a learnable tensor (``Learned``) is held in torch's shape. Importing this
+module loads neither framework; it works on array-likes.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def torch_to_keras(
                 values.append(take("bias"))
         elif kind == "BatchNormalization":
             values = [take("weight"), take("bias"), take("running_mean"), take("running_var")]
+        elif kind == "LayerNormalization":
+            values = [take("weight")]
+            if layer.center:
+                values.append(take("bias"))
+        elif kind == "Learned":  # a tensor member: its key is the member's path, same shape
+            if name not in tensors:
+                raise ValueError(f"no torch tensor `{name}` for Keras layer `{name}`")
+            used.add(name)
+            values = [tensors[name]]
         else:
             raise ValueError(f"cannot transfer weights into Keras layer `{name}` ({kind})")
         layer.set_weights(values)

@@ -111,20 +111,28 @@ def zero_initialised() -> Iterator[None]:
 
 
 def randomise(model: Any, seed: int = 0) -> None:
-    """Random batch-norm statistics and affine parameters, and random biases, so that a
-    transfer or a layout that drops any of them cannot pass: fresh references start with
-    zero biases (VGG, SqueezeNet) or zero norm weights (timm's seresnet50 bn3)."""
+    """Random batch-norm statistics and affine parameters (layer norms' too), random biases,
+    and random learnable tensors of other modules (ConvNeXt's layer scale, 1e-6 when fresh),
+    so that a transfer or a layout that drops any of them cannot pass: fresh references start
+    with zero biases (VGG, SqueezeNet) or zero norm weights (timm's seresnet50 bn3)."""
     import torch
 
+    layers = (torch.nn.Conv2d, torch.nn.Linear, torch.nn.BatchNorm2d, torch.nn.LayerNorm)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
+            if isinstance(m, torch.nn.LayerNorm):
+                if m.weight is not None:
+                    m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
+            elif not isinstance(m, layers):
+                for _, p in m.named_parameters(recurse=False):
+                    p.copy_(torch.rand(p.shape, generator=gen) * 0.5 + 0.25)
             if isinstance(m, torch.nn.BatchNorm2d):
                 shape = m.running_mean.shape
                 m.running_mean.copy_(torch.rand(shape, generator=gen) - 0.5)
                 m.running_var.copy_(torch.rand(shape, generator=gen) + 0.5)
                 m.weight.copy_(torch.rand(shape, generator=gen) + 0.5)
-            if isinstance(m, torch.nn.Conv2d | torch.nn.Linear | torch.nn.BatchNorm2d):
+            if isinstance(m, layers):
                 if m.bias is not None:
                     m.bias.copy_(torch.rand(m.bias.shape, generator=gen) * 0.2 - 0.1)
 

@@ -154,10 +154,18 @@ def _assert_keras_starts_as(ours: Any, kmodel: Any, spec: str) -> None:
             "DepthwiseConv2D",
             "Dense",
             "BatchNormalization",
+            "LayerNormalization",
+            "Learned",
         }:
             continue
         path = torch_path(layer.name)
         names = ["weight", "bias"]
+        if kind == "Learned":  # a tensor member: its key is its path, in torch's shape
+            assert_same_distribution(
+                np.asarray(layer.weights[0].numpy()), tensors[path], f"{spec} Keras: {path}"
+            )
+            seen.add(path)
+            continue
         for name, weight in zip(names, layer.weights, strict=False):
             key = f"{path}.{name}"
             assert_same_distribution(

@@ -31,6 +31,13 @@ def _spec(name: str) -> str:
     layer = all_layers()[name]
     if layer.ranks == (1,):
         return f"arch T {{\n  input [12]\n  layer = {layer.example}\n}}\n"
+    if layer.axes == "last":  # each position of a token sequence [L, D]
+        return f"arch T {{\n  input [5, 12]\n  layer = {layer.example}\n}}\n"
+    if layer.axes == "value":  # a tensor scales the input
+        return (
+            f"arch T {{\n  input [8, 12, 12]\n  layer = {layer.example}\n"
+            "  forward: multiply(layer)\n}\n"
+        )
     if name == "flatten":
         return "arch T {\n  input [3, 6, 6]\n  layer = flatten()\n  fc = linear(4)\n}\n"
     return f"arch T {{\n  input [8, 12, 12]\n  layer = {layer.example}\n}}\n"

@@ -127,16 +127,25 @@ def print_keras(model: L.LoweredModel) -> str:
         "torch_weight": False,
         "torch_bias": False,
         "trunc_normal": False,
+        "learned": False,
     }
     arch = model.definition(model.arch)
     init = _Init(arch, helpers, model.definitions, taken | set(fn_names.values()))
+    # the rank of each block's input and output (batch excluded), which fixes their layouts
+    ranks = {
+        i.type: (len(i.in_shapes[0]), len(i.out_shapes[0]))
+        for i in model.instances
+        if i.kind == "block" and i.in_shapes
+    }
+    ranks[arch.name] = (len(model.input_shape), len(model.output_shape))
     functions = []
     definitions = {d.name: d for d in model.definitions}
     for d in model.definitions:
-        printer = _DefinitionPrinter(d, fn_names, spell, helpers, init, definitions)
+        printer = _DefinitionPrinter(d, fn_names, spell, helpers, init, definitions, ranks)
         printer.input_size = model.input_size
         functions.append(printer.print())
     imports["math"] |= helpers["torch_bias"] or helpers["trunc_normal"]
+    imports["sequence"] |= helpers["learned"]
     factories = [
         {
             "name": f.name,
@@ -173,8 +182,12 @@ class _DefinitionPrinter:
         helpers: dict[str, bool],
         init: _Init,
         definitions: dict[str, L.Definition],
+        ranks: dict[str, tuple[int, int]],
     ) -> None:
         self.d = d
+        self.ranks = ranks
+        # each variable's layout: Keras axis i holds torch dimension layout[i] (batch excluded)
+        self.lay: dict[str, tuple[int, ...]] = {}
         self.definitions = definitions
         self.init = init
         self.owner: str | None = None  # the named member whose sequence is being printed
@@ -217,8 +230,9 @@ class _DefinitionPrinter:
                 body.append("if input_shape is None:")
                 body.append(f"    input_shape = {self.channels_last(d.input.shape)}")
             else:
-                c, *spatial = d.input.value
-                params.append(f"input_shape: tuple[int, ...] = {(*spatial, c)!r}")
+                value = d.input.value
+                held = tuple(value[t] for t in canonical(len(value)))
+                params.append(f"input_shape: tuple[int, ...] = {held!r}")
             if d.head() is not None:
                 params += [
                     "include_top: bool = True",
@@ -247,6 +261,8 @@ class _DefinitionPrinter:
             params.append(f'name: str = "{self.fn_names[d.name]}"')
             prefix = LayerName(((True, "name"),))
         start = len(body)
+        rank_in, rank_out = self.ranks.get(d.name, (3, 3))
+        self.lay["x"] = canonical(rank_in)
         if d.forward is None:
             self.sequence_body(d.body, "x", prefix, body)
         else:
@@ -254,6 +270,7 @@ class _DefinitionPrinter:
                 if isinstance(stmt, L.Let | L.Require):
                     body.extend(self.plain(stmt))
             self.fwd(d.forward, "x", "x", prefix, body)
+        self.arrange("x", canonical(rank_out), body)
         if d.kind == "block" and any(re.search(r"\bin_channels\b", line) for line in body):
             body.insert(start, "in_channels = x.shape[-1]")  # what the printed layers read
         if d.kind == "arch":
@@ -278,12 +295,14 @@ class _DefinitionPrinter:
         return "\n".join(lines)
 
     def channels_last(self, shape: L.Expr) -> str:
-        """The spec's [C, H, W] input as Keras's (H, W, C), as Python source."""
+        """The spec's input shape as Keras holds it (a [C, H, W] image as (H, W, C), any other
+        rank as it is), as Python source."""
+        rank = len(self.d.input.value) if self.d.input is not None else 3
         if isinstance(shape, L.ListOf):
-            items = [self.py(i) for i in (*shape.items[1:], *shape.items[:1])]
+            items = [self.py(shape.items[t]) for t in canonical(len(shape.items))]
             return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
         source = self.py(shape)
-        return f"(*{source}[1:], {source}[0])"
+        return f"(*{source}[1:], {source}[0])" if rank == 3 else f"tuple({source})"
 
     def plain(self, stmt: L.Let | L.Require) -> list[str]:
         if isinstance(stmt, L.Let):
@@ -296,21 +315,19 @@ class _DefinitionPrinter:
     # ---- forward -------------------------------------------------------------------------
     def fwd(self, flow: L.Flow, src: str, dst: str, prefix: LayerName, lines: list[str]) -> None:
         if id(flow) in self.computed:
-            if self.computed[id(flow)] != dst:
-                lines.append(f"{dst} = {self.computed[id(flow)]}")
+            self.copy(self.computed[id(flow)], dst, lines)
         elif isinstance(flow, L.Pipe):
             steps = flow.steps
             if id(flow) in self.skipped:
                 done, src = self.skipped[id(flow)]
                 steps = steps[done:]
-            if not steps and src != dst:
-                lines.append(f"{dst} = {src}")
+            if not steps:
+                self.copy(src, dst, lines)
             for step in steps:
                 self.fwd(step, src, dst, prefix, lines)
                 src = dst
         elif isinstance(flow, L.UseGroup):
-            if src != dst:
-                lines.append(f"{dst} = {src}")
+            self.copy(src, dst, lines)
             self.loop(self.loops[flow.loop], dst, prefix, lines)
         elif isinstance(flow, L.UseMember):
             self.member(self.members[flow.member], src, dst, prefix.child(flow.label), lines)
@@ -318,8 +335,12 @@ class _DefinitionPrinter:
             marked = self.hoist_shared_steps(flow, src, prefix, lines)
             then: list[str] = []
             orelse: list[str] = []
+            before = dict(self.lay)
             self.fwd(flow.then, src, dst, prefix, then)
+            after = self.lay[dst]
+            self.lay = before
             self.fwd(flow.orelse, src, dst, prefix, orelse)
+            self.arrange(dst, after, orelse)  # both sides leave one layout
             lines.append(f"if {self.py(flow.cond)}:")
             lines.extend(indent(then or ["pass"]))
             lines.append("else:")
@@ -334,13 +355,13 @@ class _DefinitionPrinter:
             tap: list[str] = []
             bare = stmt.model_copy(update={"guard": None})
             self.member(bare, src, flow.var, prefix.child(flow.flow.label), tap)
+            self.arrange(flow.var, canonical(len(self.lay[flow.var])), tap)
             lines += [f"{flow.var} = None", f"if {self.py(stmt.guard)}:", *indent(tap)]
-            if src != dst:
-                lines.append(f"{dst} = {src}")
+            self.copy(src, dst, lines)
         elif isinstance(flow, L.Aux):
             self.fwd(flow.flow, src, flow.var, prefix, lines)
-            if src != dst:
-                lines.append(f"{dst} = {src}")
+            self.arrange(flow.var, canonical(len(self.lay[flow.var])), lines)
+            self.copy(src, dst, lines)
         elif isinstance(flow, L.Combine):
             self.combine(flow, src, dst, prefix, lines)
         elif isinstance(flow, L.Head):
@@ -356,8 +377,12 @@ class _DefinitionPrinter:
         """The classifier head, as keras.applications builds it: with `include_top`, the head
         and `classifier_activation` on its scores; without, the features, pooled globally by
         `pooling` ("avg" or "max")."""
+        src = self.arrange(src, canonical(len(self.lay[src])), lines)  # global pooling reads it
+        before = dict(self.lay)
         top: list[str] = []
         self.fwd(flow.flow, src, dst, prefix, top)
+        self.arrange(dst, canonical(len(self.lay[dst])), top)
+        self.lay = before
         taken = {
             n.label
             for n in L.walk(self.d.forward)
@@ -384,6 +409,8 @@ class _DefinitionPrinter:
         ]
         if src != dst:
             lines += ["else:", f"    {dst} = {src}"]
+        # either way a canonical layout, of the output's rank with the top, the features' without
+        self.lay[dst] = canonical(self.ranks[self.d.name][1])
 
     def ready(self, flow: L.Flow) -> str | None:
         """The variable that already holds ``flow``'s output, if it was printed before an `if`."""
@@ -445,26 +472,34 @@ class _DefinitionPrinter:
         name = prefix.child(flow.label).source()
         if flow.op == "residual":
             out = self.ready(flow.branches[0]) or self.namer.new("out")
-            self.fwd(flow.branches[0], src, out, prefix, lines)
+            self.branch(flow.branches[0], src, out, prefix, lines)
             identity = src
             if flow.shortcut is not None:
                 identity = self.namer.new("identity")
                 self.fwd(flow.shortcut, src, identity, prefix, lines)
+            self.arrange(out, self.lay[identity], lines)
             lines.append(f"{dst} = keras.layers.Add(name={name})([{out}, {identity}])")
+            self.lay[dst] = self.lay[identity]
             return
+        have = self.lay[src]
         axis = None
-        if flow.axis is not None:
-            axis = -1 if flow.axis == 1 else flow.axis - 1  # channels last
+        if flow.axis is not None:  # torch's dimension, where this layout holds it
+            axis = have.index(flow.axis - 1) + 1
+            axis = -1 if axis == len(have) else axis
         inputs = [src] * len(flow.branches)
         if flow.op == "chunk":  # branch i reads part i
             inputs = [self.namer.new("part") for _ in flow.branches]
             split = f"keras.ops.split({src}, {len(inputs)}, axis={axis})"
             lines.append(f"{', '.join(inputs)} = {split}")
+            for part in inputs:
+                self.lay[part] = have
         branches = []
         for b, part in zip(flow.branches, inputs, strict=True):
             var = self.ready(b) or self.namer.new("branch")
-            self.fwd(b, part, var, prefix, lines)
+            self.branch(b, part, var, prefix, lines, batch=flow.op in ("concat", "chunk"))
+            self.arrange(var, have, lines)  # joined in the input's layout
             branches.append(var)
+        self.lay[dst] = have
         joined = ", ".join(branches)
         if flow.op == "add":
             lines.append(f"{dst} = keras.layers.Add(name={name})([{joined}])")
@@ -482,26 +517,30 @@ class _DefinitionPrinter:
         body: list[str] = []
         inner = src
         if stmt.guard is not None:
-            if src != dst:
-                lines.append(f"{dst} = {src}")
+            self.copy(src, dst, lines)
             inner = dst
+        before = self.lay[inner]
         module = stmt.module
         if isinstance(module, L.Sequence):
-            if inner != dst:
-                body.append(f"{dst} = {inner}")
+            self.copy(inner, dst, body)
             outer, self.owner = self.owner, stmt.name
             self.sequence_body(module.body, dst, name, body)
             self.owner = outer
         elif isinstance(module, L.LayerCall):
             self.layer(module, inner, dst, name, body, (stmt.name, None))
         else:
+            # a block function takes and returns its tensors in their canonical layout
+            inner = self.arrange(inner, canonical(len(before)), body)
             parts = [inner, *block_arguments(module, self.definitions, self.py)]
             parts += [f"{v}={v}" for v in self.init.values]
             if stmt.name is not None and stmt.suffix is None:
                 parts += self.init.passed(self.d, stmt.name, module.callee, self.py)
             parts.append(f"name={name.source()}")
             body.append(f"{dst} = {self.py(module.callee)}({', '.join(parts)})")
+            callee = module.callee.name if isinstance(module.callee, L.BlockRef) else None
+            self.lay[dst] = canonical(self.ranks.get(callee or "", (0, len(before)))[1])
         if stmt.guard is not None:
+            self.arrange(dst, before, body)  # the same layout whether it is built or not
             lines.append(f"if {self.py(stmt.guard)}:")
             lines.extend(indent(body))
         else:
@@ -515,10 +554,15 @@ class _DefinitionPrinter:
         name: LayerName,
         lines: list[str],
         target: tuple[str | None, int | None] = (None, None),
+        extra: dict[str, str] | None = None,
     ) -> None:
         layer = get_layer(call.layer)
         assert layer is not None
+        have = self.lay[src]
+        want = _wanted(layer, have)
+        src = self.arrange(src, want, lines, dst, name.plus(">permute").source())
         args, given = layer_arguments(layer, call.args, self.py)
+        args.update(extra or {})
         exprs = {a.name: a.value for a in call.args}
         for size in layer.sizes:  # the larger dimension, where the code compares it with 1
             args[size + "_max"] = self.size_max(exprs.get(size), args[size])
@@ -535,6 +579,8 @@ class _DefinitionPrinter:
             self.helpers["adaptive_avg_pool2d"] = True
         if layer.name == "channel_shuffle":
             self.helpers["channel_order"] = True
+        if layer.axes == "value":
+            self.helpers["learned"] = True
         if "momentum" in args:
             m = dict((a.name, a.value) for a in call.args).get("momentum")
             if m is None:
@@ -551,6 +597,62 @@ class _DefinitionPrinter:
             )
         )
         lines.extend(line for line in text.splitlines() if line.strip())
+        self.lay[dst] = _arranged(layer, want, dict(call.known))
+
+    # ---- layouts -------------------------------------------------------------------------
+    def copy(self, src: str, dst: str, lines: list[str]) -> None:
+        if src != dst:
+            lines.append(f"{dst} = {src}")
+            self.lay[dst] = self.lay[src]
+
+    def arrange(
+        self,
+        var: str,
+        want: tuple[int, ...],
+        lines: list[str],
+        dst: str | None = None,
+        name: str | None = None,
+    ) -> str:
+        """``var`` in layout ``want``: a ``Permute`` into ``dst`` (default ``var``) where it is
+        held otherwise. Returns the variable that holds it."""
+        have = self.lay[var]
+        if have == want:
+            return var
+        out = dst or var
+        dims = tuple(have.index(t) + 1 for t in want)
+        named = f", name={name}" if name else ""
+        lines.append(f"{out} = keras.layers.Permute({dims!r}{named})({var})")
+        self.lay[out] = want
+        return out
+
+    def branch(
+        self,
+        flow: L.Flow,
+        src: str,
+        dst: str,
+        prefix: LayerName,
+        lines: list[str],
+        batch: bool = False,
+    ) -> None:
+        """A combinator's branch: a flow, or a learnable tensor read beside ``src``, in its
+        layout (with ``batch``, one copy per sample)."""
+        if not (isinstance(flow, L.UseMember) and flow.value):
+            self.fwd(flow, src, dst, prefix, lines)
+            return
+        stmt = self.members[flow.member]
+        assert isinstance(stmt.module, L.LayerCall)
+        have = self.lay[src]
+        shape = dict(stmt.module.known).get("shape")
+        rank = len(shape) if isinstance(shape, tuple) else len(have)
+        axes = have if rank == len(have) else (0, *(t + 1 for t in have))
+        extra = {
+            "axes": repr(axes) if axes != tuple(range(rank)) else "",
+            "batch": "True" if batch else "",
+        }
+        self.layer(
+            stmt.module, src, dst, prefix.child(flow.label), lines, (flow.member, None), extra
+        )
+        self.lay[dst] = have
 
     def maybe_pair(self, e: L.Expr) -> bool:
         """Whether a size argument may be [height, width]: a literal list, or an expression of
@@ -597,6 +699,7 @@ class _DefinitionPrinter:
                         prefix.child(str(pos)) if isinstance(pos, int) else prefix.expr_child(pos)
                     )
                     step: list[str] = []
+                    before = self.lay[var]
                     plain = stmt.model_copy(update={"guard": None})
                     if isinstance(stmt.module, L.LayerCall):
                         item = pos if isinstance(pos, int) and self.owner else None
@@ -611,6 +714,7 @@ class _DefinitionPrinter:
                     else:
                         step.append(f"{pos} += 1")
                     if stmt.guard is not None:
+                        self.arrange(var, before, step)
                         out.append(f"if {self.py(stmt.guard)}:")
                         out.extend(indent(step))
                     else:
@@ -622,7 +726,9 @@ class _DefinitionPrinter:
                         out.append(f"{counter} = {pos}")
                         position[0] = counter
                     inner: list[str] = []
+                    entry = self.lay[var]
                     run(stmt.body, inner)
+                    self.arrange(var, entry, inner)  # every iteration starts alike
                     out.append(loop_header(stmt, self.py))
                     out.extend(indent(inner or ["pass"]))
 
@@ -630,6 +736,7 @@ class _DefinitionPrinter:
 
     def loop(self, stmt: L.Loop, var: str, prefix: LayerName, lines: list[str]) -> None:
         body: list[str] = []
+        entry = self.lay[var]
         for s in stmt.body:
             if isinstance(s, L.Let | L.Require):
                 body.extend(self.plain(s))
@@ -639,8 +746,37 @@ class _DefinitionPrinter:
                 assert s.name is not None and s.suffix is not None
                 name = prefix.member(s.name, s.suffix, self.py)
                 self.member(s, var, var, name, body)
+        self.arrange(var, entry, body)  # every iteration starts alike
         lines.append(loop_header(stmt, self.py))
         lines.extend(indent(body or ["pass"]))
+
+
+def canonical(rank: int) -> tuple[int, ...]:
+    """How Keras holds a torch tensor of ``rank`` dimensions (batch excluded) between blocks:
+    [C, H, W] channels-last, any other rank in torch's order."""
+    return (1, 2, 0) if rank == 3 else tuple(range(rank))
+
+
+def _wanted(layer: LayerType, have: tuple[int, ...]) -> tuple[int, ...]:
+    """The layout ``layer`` reads its input in, from ``have``: as it is where it can."""
+    torch_order = tuple(range(len(have)))
+    if layer.axes == "channels":
+        return canonical(len(have))
+    if layer.axes == "last":
+        return have if have[-1] == len(have) - 1 else torch_order
+    if layer.axes == "order":
+        return torch_order
+    return have
+
+
+def _arranged(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) -> tuple[int, ...]:
+    """The layout of ``layer``'s output from an input held in ``have``."""
+    if layer.axes == "order":  # flatten
+        return (0,)
+    if layer.axes == "permute":  # torch's dimension j is dimension dims[j] before
+        inverse = {d: j for j, d in enumerate(known["dims"])}
+        return tuple(inverse[t] for t in have)
+    return have
 
 
 def _splits(flow: L.Combine) -> bool:
@@ -670,8 +806,14 @@ _INIT_KWARGS = {
     ("linear", "bias"): "bias_initializer",
     ("batchnorm2d", "weight"): "gamma_initializer",
     ("batchnorm2d", "bias"): "beta_initializer",
+    ("layernorm", "weight"): "gamma_initializer",
+    ("layernorm", "bias"): "beta_initializer",
+    ("layernorm2d", "weight"): "gamma_initializer",
+    ("layernorm2d", "bias"): "beta_initializer",
+    ("tensor", "value"): "initializer",
 }
 _KERAS_DEFAULTS = {"ones": '"ones"', "zeros": '"zeros"'}  # what Keras's norms start from
+_ZEROS = _KERAS_DEFAULTS["zeros"]
 
 
 Step = tuple[str, str]  # (the block or arch, one of its members)
@@ -828,16 +970,17 @@ class _Init:
                 if rule.guard is None:
                     value = spelled
                 else:
-                    value = (
-                        f"{spelled} if {py(rule.guard)} else {value or _KERAS_DEFAULTS[default]}"
-                    )
+                    fallback = value or _KERAS_DEFAULTS.get(default, _ZEROS)
+                    value = f"{spelled} if {py(rule.guard)} else {fallback}"
             member, item = target
             override = None
             if member is not None:
                 rel = (member,) + (() if item is None else (str(item),))
                 override = self.params.get((d.name, rel, tensor))
             if override is not None:
-                value = f"{override[0]} or {_grouped(value or _KERAS_DEFAULTS[default])}"
+                value = (
+                    f"{override[0]} or {_grouped(value or _KERAS_DEFAULTS.get(default, _ZEROS))}"
+                )
             elif value is None or value == _KERAS_DEFAULTS.get(default):
                 continue
             kw = (
@@ -869,6 +1012,9 @@ class _Init:
     ) -> str | None:
         if kind in _KERAS_DEFAULTS:
             return None
+        if kind == "value":  # a tensor's constant, zeros being Learned's own
+            value = args["value"]
+            return None if value in ("0", "0.0") else f"keras.initializers.Constant({value})"
         if kind == "torch_weight":
             self.helpers["torch_weight"] = True
             return "torch_weight(depthwise=True)" if depthwise else "torch_weight()"

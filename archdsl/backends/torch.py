@@ -63,6 +63,17 @@ def _py(e: L.Expr) -> str:
     return python(e, _SPELL)
 
 
+def _layer_arguments(
+    layer: LayerType, given: tuple[L.Argument, ...], known: tuple[tuple[str, object], ...]
+) -> tuple[dict[str, str], set[str]]:
+    args, names = layer_arguments(layer, given, _py)
+    if layer.axes == "permute":  # torch's order counts the batch
+        dims = dict(known)["dims"]
+        assert isinstance(dims, tuple)
+        args["torch_dims"] = ", ".join(str(d) for d in (0, *(d + 1 for d in dims)))
+    return args, names
+
+
 def print_torch(model: L.LoweredModel) -> str:
     imports = {
         "torch": False,
@@ -72,7 +83,12 @@ def print_torch(model: L.LoweredModel) -> str:
         "sequence": False,
         "named_tuple": False,
     }
-    helpers = {"make_divisible": False, "stochastic_depth": False}
+    helpers = {
+        "make_divisible": False,
+        "stochastic_depth": False,
+        "permute": False,
+        "layernorm2d": False,
+    }
     needs = requirements(model.definitions)
     imports["math"] = "math" in needs
     helpers["make_divisible"] = "make_divisible" in needs
@@ -93,6 +109,7 @@ def print_torch(model: L.LoweredModel) -> str:
             for helper in layer.helpers:
                 helpers[helper] = True
                 imports["torch"] = True
+    imports["F"] |= helpers["layernorm2d"]
     factories = [
         {
             "name": f.name,
@@ -279,7 +296,8 @@ class _DefinitionPrinter:
             assert items is not None
             step = pre + [f"{items}.append({src})"]
         elif stmt.suffix is not None:
-            step = pre + [f"self.add_module({member_key(stmt.name, stmt.suffix, _py)}, {src})"]
+            add = "register_parameter" if _is_tensor(stmt.module) else "add_module"
+            step = pre + [f"self.{add}({member_key(stmt.name, stmt.suffix, _py)}, {src})"]
         else:
             step = pre + [f"self.{stmt.name} = {src}"]
         if stmt.update is not None:
@@ -296,8 +314,10 @@ class _DefinitionPrinter:
             layer = get_layer(module.layer)
             assert layer is not None
             self.layers.append(layer)
-            args, given = layer_arguments(layer, module.args, _py)
-            return [], str(layer_macro("torch", layer)(args, given, c))
+            args, given = _layer_arguments(layer, module.args, module.known)
+            text = str(layer_macro("torch", layer)(args, given, c))
+            self.torch |= "torch." in text
+            return [], text
         if isinstance(module, L.BlockCall):
             parts = [c, *block_arguments(module, self.definitions, _py)]
             return [], f"{_py(module.callee)}({', '.join(parts)})"
@@ -357,6 +377,8 @@ class _DefinitionPrinter:
                 src = dst
             if not flow.members and src != dst:
                 lines.append(f"{dst} = {src}")
+        elif isinstance(flow, L.UseMember) and flow.value:
+            lines.append(f"{dst} = self.{flow.member}")
         elif isinstance(flow, L.UseMember):
             if flow.optional:
                 if src != dst:
@@ -394,7 +416,7 @@ class _DefinitionPrinter:
         elif isinstance(flow, L.Operation):
             layer = get_layer(flow.layer)
             assert layer is not None
-            args, given = layer_arguments(layer, flow.args, _py)
+            args, given = _layer_arguments(layer, flow.args, flow.known)
             text = str(layer_macro("torch", layer, "_fn")(args, given, src))
             self.torch |= text.startswith("torch.")
             self.functional |= text.startswith("F.")
@@ -413,8 +435,10 @@ class _DefinitionPrinter:
             lines.append(f"{dst} = {out} + {identity}")
             return
         if flow.op == "multiply":
-            scale = self.namer.new("scale")
-            self.fwd(flow.branches[0], src, scale, lines)
+            scale = _value(flow.branches[0])
+            if scale is None:
+                scale = self.namer.new("scale")
+                self.fwd(flow.branches[0], src, scale, lines)
             lines.append(f"{dst} = {src} * {scale}")
             return
         inputs = [src] * len(flow.branches)
@@ -423,6 +447,14 @@ class _DefinitionPrinter:
             lines.append(f"{', '.join(inputs)} = {src}.chunk({len(inputs)}, dim={flow.axis})")
         branches = []
         for b, part in zip(flow.branches, inputs, strict=True):
+            value = _value(b)
+            if value is not None and flow.op == "add":
+                branches.append(value)
+                continue
+            if value is not None:  # joined with batched values: one per sample
+                ones = ", ".join(["-1"] * (_tensor_rank(self.d, b) - 1))
+                branches.append(f"{value}.expand({src}.shape[0], {ones})")
+                continue
             var = self.namer.new("branch")
             self.fwd(b, part, var, lines)
             branches.append(var)
@@ -433,6 +465,31 @@ class _DefinitionPrinter:
             lines.append(f"{dst} = torch.cat([{', '.join(branches)}], dim={flow.axis})")
         else:
             raise error("E0902", f"internal error: the torch backend cannot print `{flow.op}`")
+
+
+def _is_tensor(module: L.Module) -> bool:
+    layer = get_layer(module.layer) if isinstance(module, L.LayerCall) else None
+    return layer is not None and layer.axes == "value"
+
+
+def _value(flow: L.Flow) -> str | None:
+    """A learnable tensor read as a value, as source (None: ``flow`` computes something)."""
+    if isinstance(flow, L.UseMember) and flow.value:
+        return f"self.{flow.member}"
+    return None
+
+
+def _tensor_rank(d: L.Definition, flow: L.Flow) -> int:
+    """The rank of a tensor member's torch shape."""
+    assert isinstance(flow, L.UseMember)
+    stmt = next(s for s in d.body if isinstance(s, L.Member) and s.name == flow.member)
+    assert isinstance(stmt.module, L.LayerCall)
+    known = dict(stmt.module.known).get("shape")
+    if isinstance(known, tuple):
+        return len(known)
+    shape = dict((a.name, a.value) for a in stmt.module.args)["shape"]
+    assert isinstance(shape, L.ListOf)
+    return len(shape.items)
 
 
 def _classifier_target(head: L.Head) -> str:

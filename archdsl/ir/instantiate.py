@@ -15,7 +15,14 @@ from archdsl.errors import ArchError, Diagnostic, Label, Span, error
 from archdsl.ir.combinators import COMBINATORS, Applied, split_part
 from archdsl.ir.evaluate import BlockRef, evaluate, reset_budget
 from archdsl.ir.program import Program
-from archdsl.layers.registry import LayerType, Shape, ShapeError, get_layer
+from archdsl.layers.registry import (
+    Arranged,
+    LayerType,
+    Shape,
+    ShapeError,
+    channels_last,
+    get_layer,
+)
 from archdsl.names import bad_identifier, bad_member_key, did_you_mean
 from archdsl.syntax import ast
 
@@ -29,7 +36,7 @@ MAX_PARAMETERS = 10**11
 @dataclass
 class Instance:
     path: str
-    kind: str  # "layer", "block" or "sequential"
+    kind: str  # "layer", "block", "sequential" or "tensor" (a learnable tensor member)
     type: str  # layer type, block name, or "sequential"
     args: Any
     span: Span
@@ -93,7 +100,9 @@ class Model:
         return self.root.totals()[1]
 
     def instances(self) -> dict[str, Instance]:
-        return {i.path: i for i in self.root.walk() if i.path}
+        """Every module instance by path; tensor members are their owners' parameters (torch
+        has no module for them) and are counted in their owners' totals only."""
+        return {i.path: i for i in self.root.walk() if i.path and i.kind != "tensor"}
 
 
 @dataclass
@@ -422,11 +431,22 @@ class _Builder:
 
     def run_sequence(self, items: list[_MemberDef], shape: Shape) -> Shape:
         for m in items:
+            if _is_tensor(m.stmt.module, self.prog):
+                raise error(
+                    "E0240",
+                    "a tensor is a value, not an item of a sequence",
+                    m.stmt.span,
+                    "a sequence applies its items to the input in turn",
+                    help="make it a named member of the block and combine it with the input "
+                    "in forward: `multiply(scale)`",
+                )
             shape = self.apply_member(m, shape, m.stmt.span)
         return shape
 
     # ---- forward flows ----------------------------------------------------------
-    def flow(self, flow: ast.Expr, shape: Shape, scope: _Scope) -> Shape:
+    def flow(self, flow: ast.Expr, shape: Shape, scope: _Scope, branch: bool = False) -> Shape:
+        """``branch``: ``flow`` is a whole branch of a combinator, where a tensor member may
+        stand as a value."""
         if isinstance(flow, ast.Pipe):
             for stage in flow.stages:
                 shape = self.flow(stage, shape, scope)
@@ -436,7 +456,17 @@ class _Builder:
                 for n in scope.groups[flow.id]:
                     shape = self.apply_member(scope.members[n], shape, flow.span)
                 return shape
-            return self.apply_member(scope.members[flow.id], shape, flow.span)
+            member = scope.members[flow.id]
+            if not branch and _is_tensor(member.stmt.module, self.prog):
+                raise error(
+                    "E0240",
+                    f"tensor `{flow.id}` is a value, not a step of the flow",
+                    flow.span,
+                    "applied to the input here",
+                    help=f"combine it with the input: `multiply({flow.id})`, "
+                    f"`add(identity(), {flow.id})` or `concat({flow.id}, identity(), dim=1)`",
+                )
+            return self.apply_member(member, shape, flow.span)
         if isinstance(flow, ast.IfExp):
             cond = evaluate(flow.cond, scope.env)
             if not isinstance(cond, bool):
@@ -467,9 +497,25 @@ class _Builder:
         if combinator.splits:  # the branches read equal parts: `dim` is needed first
             values = keyword_values()
             part = split_part(call, shape, values.get("dim", 1))
-            outs = [self.flow(a, part, scope) for a in call.args]
+            outs = [self.flow(a, part, scope, branch=True) for a in call.args]
         else:
-            outs = [self.flow(a, shape, scope) for a in call.args]
+            outs = [self.flow(a, shape, scope, branch=True) for a in call.args]
+        if combinator.joins:
+            for arg in call.args:
+                member = scope.members.get(arg.id) if isinstance(arg, ast.Name) else None
+                if member is None or member.instance is None or member.instance.kind != "tensor":
+                    continue
+                if len(member.instance.args.shape) != len(shape) + 1:
+                    raise error(
+                        "E0240",
+                        f"tensor `{arg.id}` is joined with batched values but has no batch "
+                        "dimension",
+                        arg.span,
+                        f"shape {list(member.instance.args.shape)} beside an input of "
+                        f"{len(shape)} dimensions",
+                        help="give it a leading 1 for the batch (as torchvision's class token, "
+                        "[1, 1, D]): each sample gets a copy",
+                    )
         shortcut = None
         for name in combinator.flow_keywords & set(kw):
             shortcut = self.flow(kw[name].value, shape, scope)
@@ -548,9 +594,8 @@ class _Builder:
             trainable, stats = layer.count(args, shape)
             assert self.model is not None
             self.model.op_shapes.setdefault(module.span, set()).add(shape)
-            inst = Instance(
-                path, "layer", func, args, module.span, trainable=trainable, stats=stats
-            )
+            kind = "tensor" if layer.axes == "value" else "layer"
+            inst = Instance(path, kind, func, args, module.span, trainable=trainable, stats=stats)
             inst.in_shapes.append(shape)
             inst.out_shapes.append(out)
             return inst
@@ -632,6 +677,29 @@ class _Builder:
     def layer_shape(
         self, layer: LayerType, args: Any, shape: Shape, call: ast.Call | ast.Sequential
     ) -> Shape:
+        if layer.axes == "last" and len(shape) == 3 and not channels_last(shape):
+            raise error(
+                "E0409",
+                f"`{layer.name}` reads the last dimension, and {_fmt(shape)} is [C, H, W]",
+                _call_span(call),
+                "its last dimension is the width",
+                help="add `flatten()` before it, or `permute([1, 2, 0])` to apply it to the "
+                "channels at each position",
+            )
+        out = self._layer_shape(layer, args, shape, call)
+        if len(shape) != 3 or len(out) != 3:
+            return out
+        if layer.axes == "permute":
+            before = shape.order if isinstance(shape, Arranged) else (0, 1, 2)
+            order = tuple(before[d] for d in args.dims)
+            return Arranged(out, order) if order != (0, 1, 2) else tuple(out)
+        if isinstance(shape, Arranged) and layer.axes in ("any", "last"):
+            return Arranged(out, shape.order)
+        return out
+
+    def _layer_shape(
+        self, layer: LayerType, args: Any, shape: Shape, call: ast.Call | ast.Sequential
+    ) -> Shape:
         if layer.ranks is not None and len(shape) not in layer.ranks:
             need = " or ".join("[C, H, W]" if r == 3 else "[features]" for r in layer.ranks)
             raise error(
@@ -663,6 +731,13 @@ class _NoLayer:
 
 
 _NOLAYER = _NoLayer()
+
+
+def _is_tensor(module: ast.Call | ast.Sequential, program: Program) -> bool:
+    if not isinstance(module, ast.Call) or module.func in program.blocks:
+        return False
+    layer = get_layer(module.func)
+    return layer is not None and layer.axes == "value"
 
 
 def _call_span(call: ast.Call | ast.Sequential) -> Span:

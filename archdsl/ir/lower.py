@@ -23,7 +23,7 @@ from archdsl.ir.evaluate import BlockRef, evaluate
 from archdsl.ir.init_rules import lower_rules
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
-from archdsl.layers.registry import LayerType, get_layer
+from archdsl.layers.registry import Arranged, LayerType, get_layer
 from archdsl.names import MODULE_NAMES, RESERVED, Namer
 from archdsl.syntax import ast
 
@@ -271,6 +271,16 @@ _COMPARE = {
 }
 
 
+def _positions(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The extents of a shape besides its channels (the dimension layers read as channels:
+    a [C, H, W] tensor's first wherever a permute moved it, any other rank's last)."""
+    if isinstance(shape, Arranged):
+        at = shape.order.index(0)
+    else:
+        at = 0 if len(shape) == 3 else len(shape) - 1
+    return shape[:at] + shape[at + 1 :]
+
+
 def _constant(e: L.Expr) -> Any:
     """The value of an expression over constants (integer arithmetic, comparisons, `and`, `or`,
     `not`), else None."""
@@ -439,8 +449,9 @@ class _Definition:
         self.use_conditions: dict[str, ast.Expr] = {}
 
     def in_channels(self) -> L.Expr:
-        if self.decl.is_arch:
-            return L.Const(value=self.low.model.input_shape[0])
+        if self.decl.is_arch:  # what layers read: an image's channels, a vector's features
+            shape = self.low.model.input_shape
+            return L.Const(value=shape[0] if len(shape) == 3 else shape[-1])
         return L.Var(name="in_channels")
 
     # ---- entry -------------------------------------------------------------------------------
@@ -658,7 +669,7 @@ class _Definition:
 
     def spatial_at(self, span: Span, what: str) -> tuple[int, ...]:
         shapes = self.low.model.op_shapes.get(span, set())
-        spatial = {s[1:] for s in shapes}
+        spatial = {_positions(s) for s in shapes}
         if len(spatial) != 1:
             raise error(
                 "E0411",
@@ -758,13 +769,27 @@ class _Definition:
             args.append(L.Argument(name=fname, value=ir))
         order = list(fields)
         args.sort(key=lambda a: order.index(a.name))
-        return L.LayerCall(
-            layer=layer.name, in_channels=c, args=tuple(args), known=self.known(layer, call)
-        )
+        known = self.known(layer, call)
+        if layer.axes == "permute" and "dims" not in dict(known):
+            # inline in forward there is no instance to ask: a constant order is known too
+            dims = next((a.value for a in args if a.name == "dims"), None)
+            items = dims.items if isinstance(dims, L.ListOf) else ()
+            value = tuple(_constant(i) for i in items)
+            if items and all(isinstance(d, int) and not isinstance(d, bool) for d in value):
+                known = (*known, ("dims", value))
+        if layer.axes == "permute" and "dims" not in dict(known):
+            raise error(
+                "E0241",
+                "`permute` reorders the dimensions differently in different instances",
+                call.span,
+                "the generated code needs one order here",
+                help="give the order as a constant list, the same in every instance",
+            )
+        return L.LayerCall(layer=layer.name, in_channels=c, args=tuple(args), known=known)
 
     def known(self, layer: LayerType, call: ast.Call) -> tuple[tuple[str, Any], ...]:
         """Arguments (and `depthwise`) that take one value in every instance of this call."""
-        insts = [i for i in self.low.by_span.get(call.span, []) if i.kind == "layer"]
+        insts = [i for i in self.low.by_span.get(call.span, []) if i.kind in ("layer", "tensor")]
         if not insts:
             return ()
         out = []
@@ -953,7 +978,10 @@ class _Definition:
                     "weights, Keras would create a second layer)",
                 )
             optional = stmt.guard is not None or flow.id in self.use_conditions
-            return L.UseMember(member=flow.id, optional=optional, label=label)
+            layer = get_layer(stmt.module.func) if isinstance(stmt.module, ast.Call) else None
+            value = layer is not None and layer.axes == "value"
+            value = value and stmt.module.func not in self.low.prog.blocks  # type: ignore[union-attr]
+            return L.UseMember(member=flow.id, optional=optional, label=label, value=value)
         if isinstance(flow, ast.IfExp):
             before, issued = dict(self.labels.uses), set(self.labels.issued)
             then = self.flow(flow.then)

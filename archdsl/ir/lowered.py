@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 
 _VALIDATING: ContextVar[bool] = ContextVar("archdsl_ir_validating", default=False)
@@ -209,6 +209,9 @@ class Argument(Node):
 
 # ---- modules and constructor statements ----------------------------------------------------
 
+# an argument's value (a size [height, width], a permutation) or a fact, one in every instance
+Known = bool | int | float | str | tuple[int, ...] | None
+
 
 class LayerCall(Node):
     """One registry layer. ``args`` holds only the arguments that differ from the layer's
@@ -219,7 +222,7 @@ class LayerCall(Node):
     layer: str
     in_channels: Expr
     args: tuple[Argument, ...] = ()
-    known: tuple[tuple[str, bool | int | float | str | tuple[int, int] | None], ...] = ()
+    known: tuple[tuple[str, Known], ...] = ()
 
 
 class BlockCall(Node):
@@ -311,6 +314,7 @@ class UseMember(Node):
     member: str
     optional: bool = False
     label: str
+    value: bool = False  # the member is a learnable tensor: its use is its value
 
 
 class UseGroup(Node):
@@ -328,7 +332,7 @@ class Operation(Node):
     kind: Literal["operation"] = "operation"
     layer: str
     args: tuple[Argument, ...] = ()
-    known: tuple[tuple[str, bool | int | float | str | tuple[int, int] | None], ...] = ()
+    known: tuple[tuple[str, Known], ...] = ()
     label: str
 
 
@@ -473,7 +477,7 @@ class Factory(Node):
 class InstanceFacts(Node):
     path: str
     type: str
-    kind: Literal["layer", "block", "sequential"]
+    kind: Literal["layer", "block", "sequential", "tensor"]
     in_shapes: tuple[tuple[int, ...], ...]
     out_shapes: tuple[tuple[int, ...], ...]
     trainable: int
@@ -489,7 +493,7 @@ class InputSize(Node):
 
 
 class LoweredModel(Node):
-    format_version: Literal[3] = FORMAT_VERSION
+    format_version: Literal[4] = FORMAT_VERSION
     spec: str
     title: str
     arch: str

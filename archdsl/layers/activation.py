@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from archdsl.layers.registry import LayerArgs, LayerType, register
@@ -37,9 +39,31 @@ for _name, (_doc, _class) in _ACTIVATIONS.items():
             ranks=None,
             functional=True,
             torch_class=_class,
+            axes="any",
         ),
         weightless=True,
     )
+
+
+class GeluArgs(LayerArgs):
+    approximate: Literal["none", "tanh"] = "none"
+
+
+register(
+    LayerType(
+        name="gelu",
+        schema=GeluArgs,
+        shape=lambda a, s: s,
+        count=lambda a, s: (0, 0),
+        doc='Gaussian error linear unit, x * Phi(x); `approximate="tanh"` its tanh approximation',
+        example='gelu(approximate="none")',
+        ranks=None,
+        functional=True,
+        torch_class="GELU",
+        axes="any",
+    ),
+    weightless=True,
+)
 
 register(
     LayerType(
@@ -51,6 +75,7 @@ register(
         example="dropout(0.2)",
         ranks=None,
         torch_class="Dropout",
+        axes="any",
     ),
     weightless=True,
 )
@@ -65,6 +90,7 @@ register(
         example="identity()",
         ranks=None,
         torch_class="Identity",
+        axes="any",
         functional=True,
     ),
     weightless=True,
@@ -83,6 +109,7 @@ register(
         ranks=None,
         helpers=("stochastic_depth",),
         torch_class="StochasticDepth",
+        axes="any",
     ),
     weightless=True,
 )

@@ -30,6 +30,7 @@ register(
         functional=True,
         flattens=True,
         torch_class="Flatten",
+        axes="order",
     ),
     weightless=True,
 )
@@ -39,14 +40,15 @@ register(
         name="linear",
         tensors=(("weight", "torch_weight"), ("bias", "torch_bias")),
         schema=LinearArgs,
-        shape=lambda a, s: (a.out,),
-        count=lambda a, s: (s[0] * a.out + (a.out if a.bias else 0), 0),
-        doc="fully connected layer over [F]",
+        shape=lambda a, s: (*s[:-1], a.out),
+        count=lambda a, s: (s[-1] * a.out + (a.out if a.bias else 0), 0),
+        doc="fully connected layer over the last dimension: [F], or each position of [..., F]",
         example="linear(1000, bias=true)",
-        ranks=(1,),
+        ranks=None,
         channels=lambda args, c: args["out"],
         torch_class="Linear",
-        # torchinfo: every parameter once per sample
-        macs=lambda a, s, out: s[0] * a.out + (a.out if a.bias else 0),
+        # torchinfo: every parameter once per sample, whatever the positions
+        macs=lambda a, s, out: s[-1] * a.out + (a.out if a.bias else 0),
+        axes="last",
     )
 )

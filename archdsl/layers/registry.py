@@ -27,6 +27,25 @@ class LayerArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
+class Arranged(tuple[int, ...]):
+    """The shape of a [C, H, W] tensor whose dimensions a `permute` reordered: ``order[i]`` is
+    the [C, H, W] dimension at position i ((1, 2, 0): [H, W, C], channels last). Inference
+    carries it through the layers that keep the positions (element-wise, last-dimension), so
+    that a layer reading the last dimension can tell channels from a width."""
+
+    order: tuple[int, ...]
+
+    def __new__(cls, dims: tuple[int, ...], order: tuple[int, ...]) -> Arranged:
+        out = super().__new__(cls, dims)
+        out.order = order
+        return out
+
+
+def channels_last(shape: Shape) -> bool:
+    """Whether a [C, H, W]-ranked shape holds its channels last (a `permute` put them there)."""
+    return isinstance(shape, Arranged) and shape.order[-1] == 0
+
+
 class ShapeError(Exception):
     """Raised by a shape rule; ``arg`` names the argument to point at, if any."""
 
@@ -64,6 +83,13 @@ class LayerType:
     # Size arguments: an int for both spatial dimensions or a list [height, width], which the
     # printers spell as a tuple.
     sizes: tuple[str, ...] = ()
+    # The dimensions the layer reads, which decides how a backend that holds tensors in
+    # another layout (Keras: channels last) must arrange its input: "channels" a [C, H, W]
+    # layer's channels and positions, "last" the last dimension (a linear layer over
+    # [..., F]), "any" every element alike, "order" the elements in torch's order (flatten),
+    # "permute" the layer only reorders dimensions, "value" a learnable tensor (its use is
+    # its value, whatever the input).
+    axes: str = "channels"
 
     @property
     def has_weights(self) -> bool:
@@ -98,4 +124,4 @@ def all_layers() -> dict[str, LayerType]:
 
 def _load_families() -> None:
     if not REGISTRY:
-        from archdsl.layers import activation, channels, conv, linear, norm, pool  # noqa: F401
+        from archdsl.layers import activation, channels, conv, linear, norm, pool, tensor  # noqa: F401
