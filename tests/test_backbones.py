@@ -42,6 +42,9 @@ CASES: list[
     ("mobilenet_v2.arch", torchvision.models.mobilenet_v2, _features, "classifier", 1280),
     ("efficientnet_b0.arch", torchvision.models.efficientnet_b0, _features, "classifier", 1280),
     ("densenet121.arch", torchvision.models.densenet121, _relu_features, "classifier", 1024),
+    # the classifier is item 2 of a sequence after a layer norm and a flatten: pre_logits is
+    # what that item reads, as timm's ConvNeXt, and reset_classifier(0) replaces it alone
+    ("convnext_tiny.arch", torchvision.models.convnext_tiny, _features, "classifier.2", 768),
 ]
 IDS = [c[0].removesuffix(".arch") for c in CASES]
 
