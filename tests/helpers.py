@@ -34,12 +34,17 @@ ALLOWED_MODULES = {"__future__", "math", "typing", "collections", "torch", "kera
 def assert_safe_module(source: str) -> None:
     """Guarantees G1, G2 and G7 on one generated module: no forbidden name, no lambda, imports
     only from the allowed modules, and nothing at module level but the docstring, imports,
-    classes and functions, so importing it only defines them."""
+    classes, functions and constants given as literals (`FEATURE_INFO`), so importing it only
+    defines them."""
     import ast
 
     tree = ast.parse(source)
     for i, stmt in enumerate(tree.body):
         docstring = i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            assert stmt.value is not None
+            ast.literal_eval(stmt.value)  # data only: raises on anything but a literal
+            continue
         assert docstring or isinstance(
             stmt, ast.Import | ast.ImportFrom | ast.ClassDef | ast.FunctionDef
         ), ast.unparse(stmt)[:200]
