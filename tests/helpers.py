@@ -273,7 +273,8 @@ def assert_backends_agree(text: str, tmp_path: Path, name: str = "spec.arch") ->
     entry = tr.selection.entry
     torch.manual_seed(0)
     tm = getattr(load(tr.source or "", "t_torch"), entry)()
-    km = getattr(load(kr.source or "", "t_keras"), entry)()
+    keras_module = load(kr.source or "", "t_keras")
+    km = getattr(keras_module, entry)(**logits(getattr(keras_module, kr.lowered.arch)))
     assert_instances_match_torch(tm, tr)
     assert trainable_count(km) == tr.model.trainable
     randomise(tm)

@@ -77,7 +77,9 @@ def feature_stages(
                 units += _items(unit, inst, step.optional, sequential, model.input_shape)
         elif isinstance(step, L.UseGroup):
             for name in step.members:
-                inst = model.root.children[name]
+                inst = model.root.children.get(name)
+                if inst is None:
+                    continue
                 unit = _Unit(i, name, None, inst.path, name, inst.out_shapes[-1])
                 if i in marked:
                     units.append(unit)
