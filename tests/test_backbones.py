@@ -257,6 +257,14 @@ FEATURES: dict[str, tuple[str, list[str], list[int], dict[int, int]]] = {
         [64, 256, 512, 1024, 1024],
         {},
     ),
+    # timm's stages.0-3 are torchvision's features.1, 3, 5, 7 (the stem and the downsampling
+    # layers are features.0, 2, 4, 6): four stages, from reduction 4
+    "convnext_tiny.arch": (
+        "convnext_tiny",
+        ["features.1", "features.3", "features.5", "features.7"],
+        [96, 192, 384, 768],
+        {},
+    ),
 }
 # the stages whose module paths are timm's too
 SAME_MODULES = {
@@ -275,7 +283,8 @@ def test_feature_info_is_timms_where_the_layouts_agree(spec: str) -> None:
     assert [s["module"] for s in info] == modules
     assert [s["num_chs"] for s in info] == channels
     theirs = timm.create_model(name, features_only=True, pretrained=False).feature_info
-    assert [s["reduction"] for s in info] == theirs.reduction() == [2, 4, 8, 16, 32]
+    reductions = [2, 4, 8, 16, 32] if len(info) == 5 else [4, 8, 16, 32]
+    assert [s["reduction"] for s in info] == theirs.reduction() == reductions
     assert theirs.channels() == [differ.get(i, c) for i, c in enumerate(channels)]
     assert set(SAME_MODULES.get(spec, [])) <= set(theirs.module_name()) & set(modules)
     assert info is not torch_model(spec)[0].feature_info  # a copy per model
@@ -306,7 +315,7 @@ def test_stage_outputs_are_the_reference_modules_outputs_in_both_backends(
         ref(torch.from_numpy(x))
         stages = ours.forward_stages(torch.from_numpy(x))
         last = truncate(ref, torch.from_numpy(x))
-    assert len(stages) == len(ours.feature_info) == 5
+    assert len(stages) == len(ours.feature_info) == len(FEATURES[spec][1])
     for stage, out in zip(ours.feature_info, stages, strict=True):
         side = SIZE // stage["reduction"]
         assert out.shape == (2, stage["num_chs"], side, side)
