@@ -575,6 +575,42 @@ _ENTRIES = [
         Example(_vec("  fc1 = linear(8)")),
     ),
     Entry(
+        "E0236",
+        "`feature` not marking one step of an arch's forward",
+        "`feature(step)` marks a feature stage (timm's `features_only`): the output of a step "
+        "of an arch's forward, at its top level before the head, is one of the outputs of "
+        "`forward_stages` in torch and of `features_only=True` in Keras. It marks one member, "
+        "loop group (each member a stage) or inline layer; marks replace the rule that picks "
+        "the last step at each reduction.",
+        Example(
+            "arch Net(num_classes: int = 4) {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n"
+            "  fc = linear(num_classes)\n"
+            "  forward: feature(conv -> relu()) -> head(flatten() -> fc)\n}\n"
+        ),
+        Example(
+            "arch Net(num_classes: int = 4) {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n"
+            "  fc = linear(num_classes)\n"
+            "  forward: conv -> feature(relu()) -> head(flatten() -> fc)\n}\n"
+        ),
+    ),
+    Entry(
+        "E0237",
+        "feature stage is not a feature map",
+        "A feature stage is a feature map with the input's rank (`[C, H, W]` for an image): "
+        "its channels and reduction (the input's height over its own) describe it. A step "
+        "after flattening or global pooling to a vector cannot be one.",
+        Example(
+            "arch Net(num_classes: int = 4) {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n"
+            "  fc = linear(num_classes)\n"
+            "  forward: conv -> feature(flatten()) -> head(fc)\n}\n"
+        ),
+        Example(
+            "arch Net(num_classes: int = 4) {\n  input [3, 8, 8]\n  conv = conv2d(4, kernel=3)\n"
+            "  fc = linear(num_classes)\n"
+            "  forward: feature(conv) -> flatten() -> head(fc)\n}\n"
+        ),
+    ),
+    Entry(
         "E0240",
         "tensor used as a step",
         "A `tensor` member (a class token, a position embedding, a layer scale) is a value, "

@@ -237,7 +237,7 @@ class _Builder:
             return join, _join_shape(e, [s for _, s in ends], flow)
         if e.func == "identity":
             return src
-        if e.func == "head":  # the classifier head: its steps, drawn as the others
+        if e.func in ("head", "feature"):  # a head or a stage mark: its steps, as the others
             return self.walk(e.args[0], src, flow, level)
         layer = get_layer(e.func)
         assert layer is not None

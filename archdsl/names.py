@@ -16,7 +16,7 @@ RESERVED = frozenset(
         "make_divisible", "in_channels", "index", "first", "last", "print", "eval",
         "exec", "open", "input", "type", "object", "list", "int", "float", "bool", "str", "range",
         "len", "min", "max", "round", "zip", "sum", "abs", "None", "True", "False", "init",
-        "include_top", "pooling", "classifier_activation",
+        "include_top", "pooling", "classifier_activation", "features_only",
     }
 )  # fmt: skip
 
@@ -25,7 +25,7 @@ RESERVED = frozenset(
 # build nn.ModuleList-like lists): a member, parameter or value named like one of its attributes
 # would replace it (`training` is the mode flag). The attributes of torch 2.14's nn.Sequential and
 # nn.ModuleList (tests/test_registry.py compares), `out_channels`, which generated blocks set, and
-# the methods and attribute of an arch with a classifier head.
+# the methods and attributes of an arch with a classifier head and feature stages.
 TORCH_MODULE_ATTRIBUTES = frozenset(
     {
         "T_destination", "_apply", "_backward_hooks", "_backward_pre_hooks", "_buffers",
@@ -52,6 +52,7 @@ TORCH_MODULE_ATTRIBUTES = frozenset(
         "train", "training", "type", "xpu", "zero_grad",
         "out_channels",
         "forward_features", "forward_head", "reset_classifier", "head_hidden_size",
+        "forward_stages", "feature_info",
     }
 )  # fmt: skip
 
@@ -62,7 +63,7 @@ MODULE_NAMES = frozenset(
         "annotations", "math", "Any", "Callable", "Sequence", "torch", "nn", "Tensor", "keras",
         "make_divisible", "StochasticDepth", "ceil_extra", "adaptive_avg_pool2d", "NamedTuple",
         "Optional", "CeilPadding", "AdaptiveAveragePooling2D", "channel_order", "torch_weight",
-        "torch_bias", "TruncNormal", "_pair",
+        "torch_bias", "TruncNormal", "_pair", "FEATURE_INFO", "feature_model",
     }
 )  # fmt: skip
 

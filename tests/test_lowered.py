@@ -17,7 +17,14 @@ import torch
 from archdsl.compiler import analyse, compile_spec
 from archdsl.errors import ArchError
 from archdsl.ir import lowered as L
-from tests.helpers import ROOT, SPECS, all_specs, arch_specs, assert_backends_agree, load
+from tests.helpers import (
+    ROOT,
+    SPECS,
+    all_specs,
+    arch_specs,
+    assert_backends_agree,
+    load,
+)
 
 
 def _compile(tmp_path: Path, text: str, backend: str) -> str:
@@ -126,6 +133,14 @@ def test_cli_prints_the_ir_and_its_schema() -> None:
     ).stdout
     model = L.LoweredModel.model_validate_json(out)
     assert model.entry == "resnet50" and model.trainable == 25_557_032
+    stages = model.definition(model.arch).features  # the feature stages both printers print
+    assert [(s.module, s.channels, s.reduction) for s in stages] == [
+        ("relu", 64, 2),
+        ("layer1", 256, 4),
+        ("layer2", 512, 8),
+        ("layer3", 1024, 16),
+        ("layer4", 2048, 32),
+    ]
     schema = subprocess.run(
         [sys.executable, "-m", "archdsl.cli", "schema"],
         cwd=ROOT,
@@ -255,6 +270,24 @@ def test_torch_model_scripts_and_traces(spec: str, tmp_path: Path) -> None:
         torch.testing.assert_close(torch.fx.symbolic_trace(model)(x), model(x))
         exported = torch.export.export(model, (x,))
         torch.testing.assert_close(exported.module()(x), model(x))
+        if hasattr(model, "forward_stages"):  # the feature stages (exported to TorchScript)
+            c, *sides = result.model.input_shape  # smaller: Inception v3 takes 96 x 96
+            small = torch.randn(1, c, *(min(side, 96) for side in sides))
+            stages = model.forward_stages(small)
+            torch.testing.assert_close(scripted.forward_stages(small), stages)
+            traced = torch.fx.symbolic_trace(_Stages(model))
+            torch.testing.assert_close(traced(small), stages)
+
+
+class _Stages(torch.nn.Module):
+    """A model's forward_stages as its forward, for torch.fx (which traces forward)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self.model.forward_stages(x)  # type: ignore[operator, no-any-return]
 
 
 @pytest.mark.framework

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -135,3 +136,24 @@ def member_key(name: str, suffix: L.Expr, py: Callable[[L.Expr], str]) -> str:
         texts = (name + suffix.texts[0], *suffix.texts[1:])
         return format_source(texts, [py(v) for v in suffix.values])
     return format_source((name, ""), [py(suffix)])
+
+
+def feature_info(model: L.LoweredModel) -> str:
+    """The arch's feature stages as the module-level ``FEATURE_INFO`` both printers write
+    (timm's `feature_info`: `module`, `num_chs`, `reduction`), or "" without stages. Module
+    paths are quoted with ``repr`` (a quoted member name may hold `-`)."""
+    arch = model.definition(model.arch)
+    if not arch.features or arch.sequential:
+        return ""
+    rows = "".join(
+        f"    {{'module': {s.module!r}, 'num_chs': {s.channels!r}, "
+        f"'reduction': {s.reduction!r}}},\n"
+        for s in arch.features
+    )
+    how = "marked with `feature(...)`" if arch.features_marked else "one per reduction"
+    comment = (
+        f"The feature stages of `{arch.name}` ({how}), shallowest first, as timm's "
+        "`feature_info`: the channels and reductions of the configuration compiled."
+    )
+    lines = "".join(f"# {line}\n" for line in textwrap.wrap(comment, 86))
+    return f"{lines}FEATURE_INFO: list[dict[str, Any]] = [\n{rows}]"

@@ -19,6 +19,7 @@ from archdsl import __version__
 from archdsl.backends.base import (
     block_arguments,
     environment,
+    feature_info,
     indent,
     layer_arguments,
     layer_macro,
@@ -128,6 +129,7 @@ def print_keras(model: L.LoweredModel) -> str:
         "torch_bias": False,
         "trunc_normal": False,
         "learned": False,
+        "feature_model": False,
     }
     arch = model.definition(model.arch)
     init = _Init(arch, helpers, model.definitions, taken | set(fn_names.values()))
@@ -167,6 +169,7 @@ def print_keras(model: L.LoweredModel) -> str:
             helpers=helpers,
             functions=functions,
             factories=factories,
+            feature_info=feature_info(model),
         )
     )
 
@@ -239,6 +242,8 @@ class _DefinitionPrinter:
                     "pooling: str | None = None",
                     'classifier_activation: str | None = "softmax"',
                 ]
+            if d.features:
+                params.append("features_only: bool = False")
             params.append(f'name: str = "{d.name}"')
             if self.input_size is not None and not self.input_size.free:
                 # the reason is text of the compiler's: literals only, never an f-string's
@@ -274,6 +279,8 @@ class _DefinitionPrinter:
         if d.kind == "block" and any(re.search(r"\bin_channels\b", line) for line in body):
             body.insert(start, "in_channels = x.shape[-1]")  # what the printed layers read
         if d.kind == "arch":
+            if d.features and d.head() is None:
+                body += self.features_only("x")
             # auxiliary heads are outputs too: the main output, then the auxiliaries deepest first
             outs = ["x", *reversed(d.aux_outputs)]
             outputs = f"[{', '.join(outs)}]" if d.aux_outputs else "x"
@@ -379,6 +386,8 @@ class _DefinitionPrinter:
         `pooling` ("avg" or "max")."""
         src = self.arrange(src, canonical(len(self.lay[src])), lines)  # global pooling reads it
         before = dict(self.lay)
+        if self.d.features:
+            lines += self.features_only(src)
         top: list[str] = []
         self.fwd(flow.flow, src, dst, prefix, top)
         self.arrange(dst, canonical(len(self.lay[dst])), top)
@@ -411,6 +420,17 @@ class _DefinitionPrinter:
             lines += ["else:", f"    {dst} = {src}"]
         # either way a canonical layout, of the output's rank with the top, the features' without
         self.lay[dst] = canonical(self.ranks[self.d.name][1])
+
+    def features_only(self, src: str) -> list[str]:
+        """With `features_only`, the model of the feature stages' outputs (``src``: the
+        features the head reads): each is the output of the last layer named by the stage's
+        path, or inside it, since layers carry the torch module paths."""
+        self.helpers["feature_model"] = True
+        paths = [s.layer.replace(".", _SEP) for s in self.d.features]
+        return [
+            "if features_only:",
+            f"    return feature_model(inputs, {src}, {paths!r}, name)",
+        ]
 
     def ready(self, flow: L.Flow) -> str | None:
         """The variable that already holds ``flow``'s output, if it was printed before an `if`."""

@@ -12,6 +12,7 @@ from archdsl import __version__
 from archdsl.backends.base import (
     block_arguments,
     environment,
+    feature_info,
     indent,
     layer_arguments,
     layer_macro,
@@ -130,6 +131,7 @@ def print_torch(model: L.LoweredModel) -> str:
             helpers=helpers,
             classes=classes,
             factories=factories,
+            feature_info=feature_info(model),
         )
     )
 
@@ -200,6 +202,10 @@ class _DefinitionPrinter:
         head = d.head()
         if head is not None:
             body.append(f"self.head_hidden_size: int = {self.classifier_inputs(head)}")
+        if d.features and not d.sequential:
+            body.append(
+                "self.feature_info: list[dict[str, Any]] = [dict(stage) for stage in FEATURE_INFO]"
+            )
         body.extend(_init_section(d.init))
         lines = [f"class {d.name}({base}):", *docstring_lines(d.doc, "    "), ""]
         lines.append(f"    def __init__({', '.join(['self', *params])}) -> None:")
@@ -212,13 +218,20 @@ class _DefinitionPrinter:
         reset_classifier, as timm's models have them."""
         returns = f"Tensor | {self.outputs}" if self.d.aux_outputs else "Tensor"
         head = self.d.head()
+        stages = self.forward_stages(flow) if self.d.features else []
         if head is None:
-            return ["", f"def forward(self, x: Tensor) -> {returns}:", *indent(self.forward(flow))]
+            return [
+                "",
+                f"def forward(self, x: Tensor) -> {returns}:",
+                *indent(self.forward(flow)),
+                *stages,
+            ]
         steps = flow.steps[:-1] if isinstance(flow, L.Pipe) else ()
         features = L.Pipe(steps=tuple(s for s in steps if not isinstance(s, L.Aux)))
         lines = ["", "def forward_features(self, x: Tensor) -> Tensor:"]
         doc = '"""The features the classifier head reads."""'
         lines += indent([doc, *self.forward(features, auxiliaries=False)])
+        lines += stages
         pre = L.Pipe(steps=head.flow.steps[: head.classifier])
         post = L.Pipe(steps=head.flow.steps[head.classifier :])
         lines += ["", "def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:"]
@@ -250,6 +263,54 @@ class _DefinitionPrinter:
             ]
         )
         return lines
+
+    def forward_stages(self, flow: L.Flow) -> list[str]:
+        """The output of each feature stage, as timm's `features_only` models return them:
+        forward's steps up to the last stage, each stage's output appended; a stage inside a
+        sequence is read while its items are applied one by one."""
+        self.namer = Namer({"self", "x"})
+        stages = self.namer.new("stages")
+        body = [
+            '"""The output of each feature stage (`feature_info`), shallowest first."""',
+            f"{stages}: list[Tensor] = []",
+        ]
+        # (step, group member) -> the positions of the items that are stages (None: its output)
+        at: dict[tuple[int, str | None], list[int | None]] = {}
+        for stage in self.d.features:
+            at.setdefault((stage.step, stage.member), []).append(stage.item)
+        steps = flow.steps if isinstance(flow, L.Pipe) else (flow,)
+        for i, step in enumerate(steps[: self.d.features[-1].step + 1]):
+            if isinstance(step, L.UseGroup):
+                for name in step.members:
+                    self.stage(_submodule(name), at.get((i, name), []), stages, body)
+            elif isinstance(step, L.UseMember) and None not in at.get((i, step.member), [None]):
+                self.stage(f"self.{step.member}", at[(i, step.member)], stages, body)
+            elif not isinstance(step, L.Aux):
+                self.fwd(step, "x", "x", body)
+                member = step.member if isinstance(step, L.UseMember) else None
+                if (i, member) in at:
+                    body.append(f"{stages}.append(x)")
+        body.append(f"return {stages}")
+        self.torch = True
+        head = ["", "@torch.jit.export", "def forward_stages(self, x: Tensor) -> list[Tensor]:"]
+        return [*head, *indent(body)]
+
+    def stage(self, module: str, items: list[int | None], stages: str, body: list[str]) -> None:
+        """Apply ``module``, whose output is a stage (``items`` [None]), or some of whose
+        items' outputs are (their positions), or none (``items`` empty)."""
+        if None in items or not items:
+            body.append(f"x = {module}(x)")
+            if items:
+                body.append(f"{stages}.append(x)")
+            return
+        i, item = self.namer.new("i"), self.namer.new("module")
+        test = f"{i} == {items[0]}" if len(items) == 1 else f"{i} in {items!r}"
+        body += [
+            f"for {i}, {item} in enumerate({module}):",
+            f"    x = {item}(x)",
+            f"    if {test}:",
+            f"        {stages}.append(x)",
+        ]
 
     def classifier_layer(self, head: L.Head) -> tuple[LayerType, L.LayerCall]:
         body = self.d.body

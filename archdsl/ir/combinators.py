@@ -1,6 +1,7 @@
 """One definition per combinator of forward flows (``residual``, ``add``, ``concat``, ``chunk``,
-``multiply``, ``aux``, ``head``): its branches, its keywords, its shape rule and how its branches
-read the input and join (``splits``, ``joins``), from which lowering derives the channel rule.
+``multiply``, ``aux``, ``head``, ``feature``): its branches, its keywords, its shape rule and how
+its branches read the input and join (``splits``, ``joins``), from which lowering derives the
+channel rule.
 
 The resolver checks calls against these entries (so no keyword is accepted and then ignored),
 inference runs the shape rules, lowering the channel rules, and each printer has one rendering
@@ -210,6 +211,17 @@ COMBINATORS: dict[str, Combinator] = {
             "(`forward_features` in torch, `include_top=False` in Keras); its last member is the "
             "classifier, whose last layer gives `num_classes` scores",
             "head(avgpool -> flatten() -> fc)",
+            1,
+            1,
+            lambda a: a.outs[0],
+            arch_only=True,
+        ),
+        Combinator(
+            "feature",
+            "marks a step of the arch's forward as a feature stage (timm's `features_only`): "
+            "its output is one of `forward_stages` in torch and of the outputs of "
+            "`features_only=True` in Keras; a loop group marks each of its members",
+            "feature(layer1)",
             1,
             1,
             lambda a: a.outs[0],

@@ -86,6 +86,8 @@ class Model:
     op_shapes: dict[Span, set[Shape]] = field(default_factory=dict)
     block_instances: dict[str, list[Instance]] = field(default_factory=dict)
     aux_shapes: list[Shape] = field(default_factory=list)  # training-mode outputs, in tap order
+    # the output of each top-level step of the arch's forward, in order
+    step_shapes: list[Shape] = field(default_factory=list)
 
     @property
     def output_shape(self) -> Shape:
@@ -259,7 +261,14 @@ class _Builder:
         else:
             fwd = next((s for s in decl.body if isinstance(s, ast.Forward)), None)
             flow: ast.Expr = fwd.flow if fwd else _default_flow(scope)
-            shape = self.flow(flow, in_shape, scope)
+            if self.model is not None and inst is self.model.root:
+                # the arch's forward step by step: feature stages are read from its steps
+                shape = in_shape
+                for stage in flow.stages if isinstance(flow, ast.Pipe) else (flow,):
+                    shape = self.flow(stage, shape, scope)
+                    self.model.step_shapes.append(shape)
+            else:
+                shape = self.flow(flow, in_shape, scope)
             named = {n.id for n in flow.walk() if isinstance(n, ast.Name)}
             for m in scope.members.values():
                 if m.present and m.instance is None and m.name in named and m.stmt.guard is None:

@@ -20,6 +20,7 @@ from archdsl.errors import ArchError, Span, error
 from archdsl.ir import lowered as L
 from archdsl.ir.combinators import COMBINATORS, concat_axis
 from archdsl.ir.evaluate import BlockRef, evaluate
+from archdsl.ir.features import feature_stages
 from archdsl.ir.init_rules import lower_rules
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
@@ -497,6 +498,7 @@ class _Definition:
                 elif isinstance(stmt, ast.For | ast.Repeat) and id(stmt) in self.unit_ir:
                     body.extend(self.unit_pre[id(stmt)])
                     body.append(self.unit_ir[id(stmt)])
+        features, marked = self.features(forward)
         out = _inline_lets(out, {k: self.low.conv(v) for k, v in self.lets.items()})
         # a caller can substitute the output channels unless they live in this block's locals
         local = bool(variables(out) & self.channel_locals)
@@ -514,7 +516,25 @@ class _Definition:
             aux_outputs=tuple(self.aux),
             items=items,
             init=self.init_rules() if decl.is_arch else (),
+            features=features,
+            features_marked=bool(marked),
         )
+
+    def features(self, forward: L.Flow | None) -> tuple[tuple[L.Stage, ...], dict[int, Span]]:
+        """The compiled arch's feature stages, and the steps `feature(...)` marks; none for a
+        block, another arch, or an arch that applies its members in order (no forward)."""
+        decl = self.decl
+        fwd = next((s for s in decl.body if isinstance(s, ast.Forward)), None)
+        if decl.name != self.low.model.arch or forward is None or fwd is None:
+            return (), {}
+        stages = fwd.flow.stages if isinstance(fwd.flow, ast.Pipe) else (fwd.flow,)
+        marked = {
+            i: s.span
+            for i, s in enumerate(stages)
+            if isinstance(s, ast.Call) and s.func == "feature"
+        }
+        sequential = lambda b: self.low.definition(b).sequential  # noqa: E731
+        return feature_stages(forward, marked, self.low.model, sequential), marked
 
     def init_rules(self) -> tuple[L.Init, ...]:
         """The arch's rules; one for a block this model does not build selects nothing."""
@@ -1008,6 +1028,8 @@ class _Definition:
                 return L.Aux(flow=tap, var=var, optional=optional)
             if flow.func == "head":
                 return self.head(flow)
+            if flow.func == "feature":  # a mark: the stages are data of the definition
+                return self.flow(flow.args[0])
             branches = tuple(self.flow(a) for a in flow.args)
             shortcut = None
             for kw in flow.kwargs:

@@ -440,6 +440,25 @@ class Init(Node):
     absent_tensor: bool = False
 
 
+class Stage(Node):
+    """A feature stage of the arch (``archdsl.ir.features``): the output of top-level step
+    ``step`` of its forward; of the loop group's member ``member`` where that step applies a
+    group; of the item at position ``item`` of the sequence (or sequential block) that step or
+    member applies, where the stage lies inside one. ``module`` is its module path as torch
+    names it (timm's `module`; an inline layer's or combinator's label, which torch applies as a
+    function), ``layer`` the same path as the Keras printer names its layers (a second use of a
+    parameter-free member is `relu_1`). ``channels`` and ``reduction`` (the input's height over
+    the stage's) are those of the compiled configuration."""
+
+    step: int
+    member: str | None = None
+    item: int | None = None
+    module: str
+    layer: str
+    channels: int
+    reduction: int
+
+
 class Definition(Node):
     """One block or arch: a torch class, a Keras function."""
 
@@ -455,6 +474,10 @@ class Definition(Node):
     input: InputShape | None = None
     aux_outputs: tuple[str, ...] = ()  # locals of the auxiliary outputs, in tap order
     init: tuple[Init, ...] = ()  # an arch's initialisation rules, in order
+    # an arch's feature stages, shallowest first; ``marked``: by `feature(...)` in its forward,
+    # rather than the rule (the last step at each resolution)
+    features: tuple[Stage, ...] = ()
+    features_marked: bool = False
 
     def head(self) -> Head | None:
         """The classifier head the forward ends with, if any."""

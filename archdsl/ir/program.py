@@ -762,6 +762,40 @@ class _Resolver:
                         help="tap auxiliary outputs before the head",
                     )
                 )
+        self.check_features(flow, decl, top)
+
+    def check_features(
+        self, flow: ast.Expr, decl: ast.BlockDecl, top: tuple[ast.Expr, ...]
+    ) -> None:
+        """`feature(step)` marks a feature stage: a step of an arch's forward, at its top level
+        (before the head), that is one member, loop group or inline layer."""
+        for call in _calls(flow, "feature"):
+            if not decl.is_arch or not any(call is s for s in top):
+                self.fail(
+                    error(
+                        "E0236",
+                        "`feature` is only allowed as a step of an arch's forward",
+                        call.func_span,
+                        "feature stage here",
+                        help="mark a step of the arch's forward before its head: "
+                        "`-> feature(layer1) ->`",
+                    )
+                )
+                continue
+            arg = call.args[0] if len(call.args) == 1 else None
+            if call.kwargs or not (
+                isinstance(arg, ast.Name)
+                or (isinstance(arg, ast.Call) and arg.func not in COMBINATORS)
+            ):
+                self.fail(
+                    error(
+                        "E0236",
+                        "`feature` marks one member, loop group or inline layer",
+                        call.span,
+                        "not a single step",
+                        help="write `feature(name)` for each step whose output is a stage",
+                    )
+                )
 
     def expr(self, e: ast.Expr, scope: set[str]) -> None:
         if isinstance(e, ast.Name):

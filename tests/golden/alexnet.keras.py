@@ -78,6 +78,24 @@ def adaptive_avg_pool2d(
     return AdaptiveAveragePooling2D(size, name=name)(x)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def AlexNet(
     num_classes: int = 1000,
     dropout: float = 0.5,
@@ -85,6 +103,7 @@ def AlexNet(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "AlexNet",
 ) -> keras.Model:
     """Model `AlexNet` from the spec."""
@@ -117,6 +136,10 @@ def AlexNet(
                 pool_size=3, strides=2, name=f"features>{position}"
             )(x)
             position += 1
+    if features_only:
+        return feature_model(
+            inputs, x, ["features>1", "features>4", "features>11", "features>12"], name
+        )
     if include_top:
         x = adaptive_avg_pool2d(x, 6, name="avgpool")
         x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
@@ -152,6 +175,16 @@ def AlexNet(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `AlexNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 64, "reduction": 4},
+    {"module": "features.4", "num_chs": 192, "reduction": 8},
+    {"module": "features.11", "num_chs": 256, "reduction": 16},
+    {"module": "features.12", "num_chs": 256, "reduction": 32},
+]
 
 
 def alexnet(**kwargs: Any) -> keras.Model:

@@ -48,11 +48,24 @@ class AlexNet(nn.Module):
             nn.Linear(4096, num_classes),
         )
         self.head_hidden_size: int = self.classifier[6].in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
 
     def forward_features(self, x: Tensor) -> Tensor:
         """The features the classifier head reads."""
         x = self.features(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        for i, module in enumerate(self.features):
+            x = module(x)
+            if i in [1, 4, 11, 12]:
+                stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -81,6 +94,16 @@ class AlexNet(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `AlexNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 64, "reduction": 4},
+    {"module": "features.4", "num_chs": 192, "reduction": 8},
+    {"module": "features.11", "num_chs": 256, "reduction": 16},
+    {"module": "features.12", "num_chs": 256, "reduction": 32},
+]
 
 
 def alexnet(**kwargs: Any) -> AlexNet:

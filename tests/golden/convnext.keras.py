@@ -94,6 +94,24 @@ class Learned(keras.layers.Layer):
         }
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def cn_block(
     x: keras.KerasTensor, scale: float, sd_prob: float, name: str = "cn_block"
 ) -> keras.KerasTensor:
@@ -149,6 +167,7 @@ def ConvNeXt(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "ConvNeXt",
 ) -> keras.Model:
     """Model `ConvNeXt` from the spec."""
@@ -192,6 +211,10 @@ def ConvNeXt(
                 name=f"features>{position}>1",
             )(x)
             position += 1
+    if features_only:
+        return feature_model(
+            inputs, x, ["features>1", "features>3", "features>5", "features>7"], name
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
         x = keras.layers.LayerNormalization(epsilon=1e-06, name="classifier>0")(x)
@@ -212,6 +235,16 @@ def ConvNeXt(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `ConvNeXt` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 96, "reduction": 4},
+    {"module": "features.3", "num_chs": 192, "reduction": 8},
+    {"module": "features.5", "num_chs": 384, "reduction": 16},
+    {"module": "features.7", "num_chs": 768, "reduction": 32},
+]
 
 
 def convnext(**kwargs: Any) -> keras.Model:

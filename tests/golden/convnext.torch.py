@@ -141,6 +141,9 @@ class ConvNeXt(nn.Module):
             nn.Linear(channels, num_classes),
         )
         self.head_hidden_size: int = self.classifier[2].in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.trunc_normal_(m.weight, std=0.02)
@@ -155,6 +158,16 @@ class ConvNeXt(nn.Module):
         """The features the classifier head reads."""
         x = self.features(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        for i, module in enumerate(self.features):
+            x = module(x)
+            if i in [1, 3, 5, 7]:
+                stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -178,6 +191,16 @@ class ConvNeXt(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `ConvNeXt` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 96, "reduction": 4},
+    {"module": "features.3", "num_chs": 192, "reduction": 8},
+    {"module": "features.5", "num_chs": 384, "reduction": 16},
+    {"module": "features.7", "num_chs": 768, "reduction": 32},
+]
 
 
 def convnext(**kwargs: Any) -> ConvNeXt:

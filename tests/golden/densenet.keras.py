@@ -28,6 +28,24 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def dense_layer(
     x: keras.KerasTensor, growth_rate: int, bn_size: int, name: str = "dense_layer"
 ) -> keras.KerasTensor:
@@ -158,6 +176,7 @@ def DenseNet(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "DenseNet",
 ) -> keras.Model:
     """growth_rate k new maps per layer, block_config the layers per dense block,
@@ -171,6 +190,19 @@ def DenseNet(
         x, growth_rate, block_config, num_init_features, bn_size, name="features"
     )
     x = keras.layers.ReLU(name="relu")(x)
+    if features_only:
+        return feature_model(
+            inputs,
+            x,
+            [
+                "features>relu0",
+                "features>denseblock1",
+                "features>denseblock2",
+                "features>denseblock3",
+                "relu",
+            ],
+            name,
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(
             keepdims=True, name="adaptive_avgpool2d"
@@ -192,6 +224,17 @@ def DenseNet(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `DenseNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.relu0", "num_chs": 64, "reduction": 2},
+    {"module": "features.denseblock1", "num_chs": 256, "reduction": 4},
+    {"module": "features.denseblock2", "num_chs": 512, "reduction": 8},
+    {"module": "features.denseblock3", "num_chs": 1024, "reduction": 16},
+    {"module": "relu", "num_chs": 1024, "reduction": 32},
+]
 
 
 def densenet(**kwargs: Any) -> keras.Model:

@@ -138,6 +138,9 @@ class DenseNet(nn.Module):
         )
         self.classifier = nn.Linear(self.features.out_channels, num_classes)
         self.head_hidden_size: int = self.classifier.in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight)
@@ -153,6 +156,18 @@ class DenseNet(nn.Module):
         x = self.features(x)
         x = F.relu(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        for i, module in enumerate(self.features):
+            x = module(x)
+            if i in [2, 4, 6, 8]:
+                stages.append(x)
+        x = F.relu(x)
+        stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -175,6 +190,17 @@ class DenseNet(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `DenseNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.relu0", "num_chs": 64, "reduction": 2},
+    {"module": "features.denseblock1", "num_chs": 256, "reduction": 4},
+    {"module": "features.denseblock2", "num_chs": 512, "reduction": 8},
+    {"module": "features.denseblock3", "num_chs": 1024, "reduction": 16},
+    {"module": "relu", "num_chs": 1024, "reduction": 32},
+]
 
 
 def densenet(**kwargs: Any) -> DenseNet:

@@ -37,6 +37,24 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def conv_bn_activation(
     x: keras.KerasTensor,
     out: int,
@@ -319,6 +337,7 @@ def EfficientNetV2(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "EfficientNetV2",
 ) -> keras.Model:
     """config is "s", "m" or "l"; last_channel is the width of the 1x1 head
@@ -415,6 +434,13 @@ def EfficientNetV2(
         name=f"features>{position}",
     )
     position += 1
+    if features_only:
+        return feature_model(
+            inputs,
+            x,
+            ["features>1", "features>2", "features>3", "features>5", "features>7"],
+            name,
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
         x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
@@ -437,6 +463,17 @@ def EfficientNetV2(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `EfficientNetV2` (one per reduction), shallowest first, as
+# timm's `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 24, "reduction": 2},
+    {"module": "features.2", "num_chs": 48, "reduction": 4},
+    {"module": "features.3", "num_chs": 64, "reduction": 8},
+    {"module": "features.5", "num_chs": 160, "reduction": 16},
+    {"module": "features.7", "num_chs": 1280, "reduction": 32},
+]
 
 
 def efficientnetv2(**kwargs: Any) -> keras.Model:

@@ -417,6 +417,9 @@ class EfficientNetV2(nn.Module):
             nn.Dropout(p=dropout), nn.Linear(channels, num_classes)
         )
         self.head_hidden_size: int = self.classifier[1].in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out")
@@ -434,6 +437,16 @@ class EfficientNetV2(nn.Module):
         """The features the classifier head reads."""
         x = self.features(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        for i, module in enumerate(self.features):
+            x = module(x)
+            if i in [1, 2, 3, 5, 7]:
+                stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -457,6 +470,17 @@ class EfficientNetV2(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `EfficientNetV2` (one per reduction), shallowest first, as
+# timm's `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 24, "reduction": 2},
+    {"module": "features.2", "num_chs": 48, "reduction": 4},
+    {"module": "features.3", "num_chs": 64, "reduction": 8},
+    {"module": "features.5", "num_chs": 160, "reduction": 16},
+    {"module": "features.7", "num_chs": 1280, "reduction": 32},
+]
 
 
 def efficientnetv2(**kwargs: Any) -> EfficientNetV2:

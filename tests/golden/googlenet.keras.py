@@ -159,6 +159,24 @@ def adaptive_avg_pool2d(
     return AdaptiveAveragePooling2D(size, name=name)(x)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def basic_conv2d(
     x: keras.KerasTensor,
     out: int,
@@ -255,6 +273,7 @@ def GoogLeNet(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "GoogLeNet",
 ) -> keras.Model:
     """Model `GoogLeNet` from the spec."""
@@ -286,6 +305,13 @@ def GoogLeNet(
     x = keras.layers.MaxPooling2D(pool_size=2, strides=2, name="maxpool4")(x)
     x = inception(x, 256, 160, 320, 32, 128, 128, name="inception5a")
     x = inception(x, 384, 192, 384, 48, 128, 128, name="inception5b")
+    if features_only:
+        return feature_model(
+            inputs,
+            x,
+            ["conv1", "conv3", "inception3b", "inception4e", "inception5b"],
+            name,
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
         x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
@@ -311,6 +337,17 @@ def GoogLeNet(
         outputs=outputs if len(outputs) > 1 and include_top else x,
         name=name,
     )
+
+
+# The feature stages of `GoogLeNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "conv1", "num_chs": 64, "reduction": 2},
+    {"module": "conv3", "num_chs": 192, "reduction": 4},
+    {"module": "inception3b", "num_chs": 480, "reduction": 8},
+    {"module": "inception4e", "num_chs": 832, "reduction": 16},
+    {"module": "inception5b", "num_chs": 1024, "reduction": 32},
+]
 
 
 def googlenet(**kwargs: Any) -> keras.Model:

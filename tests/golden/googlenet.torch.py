@@ -157,6 +157,9 @@ class GoogLeNet(nn.Module):
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(384 + 384 + 128 + 128, num_classes)
         self.head_hidden_size: int = self.fc.in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.trunc_normal_(m.weight, std=0.01)
@@ -185,6 +188,33 @@ class GoogLeNet(nn.Module):
         x = self.inception5a(x)
         x = self.inception5b(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        x = self.conv1(x)
+        stages.append(x)
+        x = self.maxpool1(x)
+        x = self.conv2(x)
+        x = self.conv3(x)
+        stages.append(x)
+        x = self.maxpool2(x)
+        x = self.inception3a(x)
+        x = self.inception3b(x)
+        stages.append(x)
+        x = self.maxpool3(x)
+        x = self.inception4a(x)
+        x = self.inception4b(x)
+        x = self.inception4c(x)
+        x = self.inception4d(x)
+        x = self.inception4e(x)
+        stages.append(x)
+        x = self.maxpool4(x)
+        x = self.inception5a(x)
+        x = self.inception5b(x)
+        stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -235,6 +265,17 @@ class GoogLeNet(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `GoogLeNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "conv1", "num_chs": 64, "reduction": 2},
+    {"module": "conv3", "num_chs": 192, "reduction": 4},
+    {"module": "inception3b", "num_chs": 480, "reduction": 8},
+    {"module": "inception4e", "num_chs": 832, "reduction": 16},
+    {"module": "inception5b", "num_chs": 1024, "reduction": 32},
+]
 
 
 def googlenet(**kwargs: Any) -> GoogLeNet:

@@ -47,6 +47,24 @@ class TruncNormal(keras.initializers.Initializer):
         return {"mean": self.mean, "std": self.std, "a": self.a, "b": self.b}
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def basic_conv2d(
     x: keras.KerasTensor,
     out: int,
@@ -248,6 +266,7 @@ def Inception3(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "Inception3",
 ) -> keras.Model:
     """Model `Inception3` from the spec."""
@@ -274,6 +293,13 @@ def Inception3(
     x = inception_d(x, name="Mixed_7a")
     x = inception_e(x, name="Mixed_7b")
     x = inception_e(x, name="Mixed_7c")
+    if features_only:
+        return feature_model(
+            inputs,
+            x,
+            ["Conv2d_2b_3x3", "Conv2d_4a_3x3", "Mixed_5d", "Mixed_6e", "Mixed_7c"],
+            name,
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
         x = keras.layers.Dropout(rate=dropout, name="dropout")(x)
@@ -299,6 +325,17 @@ def Inception3(
         outputs=outputs if len(outputs) > 1 and include_top else x,
         name=name,
     )
+
+
+# The feature stages of `Inception3` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "Conv2d_2b_3x3", "num_chs": 64, "reduction": 2},
+    {"module": "Conv2d_4a_3x3", "num_chs": 192, "reduction": 4},
+    {"module": "Mixed_5d", "num_chs": 288, "reduction": 8},
+    {"module": "Mixed_6e", "num_chs": 768, "reduction": 16},
+    {"module": "Mixed_7c", "num_chs": 2048, "reduction": 32},
+]
 
 
 def inception_v3(**kwargs: Any) -> keras.Model:

@@ -247,6 +247,9 @@ class Inception3(nn.Module):
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(2048, num_classes)
         self.head_hidden_size: int = self.fc.in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.trunc_normal_(m.weight, std=0.1)
@@ -281,6 +284,35 @@ class Inception3(nn.Module):
         x = self.Mixed_7b(x)
         x = self.Mixed_7c(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        x = self.Conv2d_1a_3x3(x)
+        x = self.Conv2d_2a_3x3(x)
+        x = self.Conv2d_2b_3x3(x)
+        stages.append(x)
+        x = self.maxpool1(x)
+        x = self.Conv2d_3b_1x1(x)
+        x = self.Conv2d_4a_3x3(x)
+        stages.append(x)
+        x = self.maxpool2(x)
+        x = self.Mixed_5b(x)
+        x = self.Mixed_5c(x)
+        x = self.Mixed_5d(x)
+        stages.append(x)
+        x = self.Mixed_6a(x)
+        x = self.Mixed_6b(x)
+        x = self.Mixed_6c(x)
+        x = self.Mixed_6d(x)
+        x = self.Mixed_6e(x)
+        stages.append(x)
+        x = self.Mixed_7a(x)
+        x = self.Mixed_7b(x)
+        x = self.Mixed_7c(x)
+        stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -330,6 +362,17 @@ class Inception3(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `Inception3` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "Conv2d_2b_3x3", "num_chs": 64, "reduction": 2},
+    {"module": "Conv2d_4a_3x3", "num_chs": 192, "reduction": 4},
+    {"module": "Mixed_5d", "num_chs": 288, "reduction": 8},
+    {"module": "Mixed_6e", "num_chs": 768, "reduction": 16},
+    {"module": "Mixed_7c", "num_chs": 2048, "reduction": 32},
+]
 
 
 def inception_v3(**kwargs: Any) -> Inception3:

@@ -27,12 +27,31 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def LeNet5(
     num_classes: int = 10,
     input_shape: tuple[int, ...] = (32, 32, 1),
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "LeNet5",
 ) -> keras.Model:
     """Model `LeNet5` from the spec."""
@@ -63,6 +82,10 @@ def LeNet5(
     )(x)
     x = keras.layers.Activation("tanh", name="features>4")(x)
     x = keras.layers.AveragePooling2D(pool_size=2, name="features>5")(x)
+    if features_only:
+        return feature_model(
+            inputs, x, ["features>1", "features>2", "features>4", "features>5"], name
+        )
     if include_top:
         x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
         x = keras.layers.Flatten(name="flatten")(x)
@@ -95,6 +118,16 @@ def LeNet5(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `LeNet5` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 6, "reduction": 1},
+    {"module": "features.2", "num_chs": 6, "reduction": 2},
+    {"module": "features.4", "num_chs": 16, "reduction": 4},
+    {"module": "features.5", "num_chs": 16, "reduction": 8},
+]
 
 
 def lenet5(**kwargs: Any) -> keras.Model:

@@ -33,11 +33,24 @@ class LeNet5(nn.Module):
             nn.Linear(84, num_classes),
         )
         self.head_hidden_size: int = self.classifier[4].in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
 
     def forward_features(self, x: Tensor) -> Tensor:
         """The features the classifier head reads."""
         x = self.features(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        for i, module in enumerate(self.features):
+            x = module(x)
+            if i in [1, 2, 4, 5]:
+                stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -63,6 +76,16 @@ class LeNet5(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `LeNet5` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 6, "reduction": 1},
+    {"module": "features.2", "num_chs": 6, "reduction": 2},
+    {"module": "features.4", "num_chs": 16, "reduction": 4},
+    {"module": "features.5", "num_chs": 16, "reduction": 8},
+]
 
 
 def lenet5(**kwargs: Any) -> LeNet5:

@@ -27,6 +27,24 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def inverted_residual(
     x: keras.KerasTensor,
     out: int,
@@ -104,6 +122,7 @@ def MNASNet(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "MNASNet",
 ) -> keras.Model:
     """Model `MNASNet` from the spec."""
@@ -199,6 +218,13 @@ def MNASNet(
     position += 1
     x = keras.layers.ReLU(name=f"layers>{position}")(x)
     position += 1
+    if features_only:
+        return feature_model(
+            inputs,
+            x,
+            ["layers>7", "layers>8", "layers>9", "layers>11", "layers>16"],
+            name,
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(
             keepdims=True, name="adaptive_avgpool2d"
@@ -223,6 +249,17 @@ def MNASNet(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `MNASNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "layers.7", "num_chs": 16, "reduction": 2},
+    {"module": "layers.8", "num_chs": 24, "reduction": 4},
+    {"module": "layers.9", "num_chs": 40, "reduction": 8},
+    {"module": "layers.11", "num_chs": 96, "reduction": 16},
+    {"module": "layers.16", "num_chs": 1280, "reduction": 32},
+]
 
 
 def mnasnet(**kwargs: Any) -> keras.Model:

@@ -137,6 +137,9 @@ class MNASNet(nn.Module):
             nn.Dropout(p=dropout), nn.Linear(1280, num_classes)
         )
         self.head_hidden_size: int = self.classifier[1].in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -154,6 +157,16 @@ class MNASNet(nn.Module):
         """The features the classifier head reads."""
         x = self.layers(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        for i, module in enumerate(self.layers):
+            x = module(x)
+            if i in [7, 8, 9, 11, 16]:
+                stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -177,6 +190,17 @@ class MNASNet(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `MNASNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "layers.7", "num_chs": 16, "reduction": 2},
+    {"module": "layers.8", "num_chs": 24, "reduction": 4},
+    {"module": "layers.9", "num_chs": 40, "reduction": 8},
+    {"module": "layers.11", "num_chs": 96, "reduction": 16},
+    {"module": "layers.16", "num_chs": 1280, "reduction": 32},
+]
 
 
 def mnasnet(**kwargs: Any) -> MNASNet:

@@ -37,6 +37,24 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def depthwise_separable_conv(
     x: keras.KerasTensor,
     out: int,
@@ -81,6 +99,7 @@ def MobileNetV1(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "MobileNetV1",
 ) -> keras.Model:
     """Model `MobileNetV1` from the spec."""
@@ -111,6 +130,13 @@ def MobileNetV1(
             )
             position_1 += 1
         position += 1
+    if features_only:
+        return feature_model(
+            inputs,
+            x,
+            ["blocks>0", "blocks>1", "blocks>2", "blocks>3", "blocks>4"],
+            name,
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="global_pool")(x)
         x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
@@ -132,6 +158,17 @@ def MobileNetV1(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `MobileNetV1` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "blocks.0", "num_chs": 64, "reduction": 2},
+    {"module": "blocks.1", "num_chs": 128, "reduction": 4},
+    {"module": "blocks.2", "num_chs": 256, "reduction": 8},
+    {"module": "blocks.3", "num_chs": 512, "reduction": 16},
+    {"module": "blocks.4", "num_chs": 1024, "reduction": 32},
+]
 
 
 def mobilenetv1_100(**kwargs: Any) -> keras.Model:

@@ -92,6 +92,9 @@ class MobileNetV1(nn.Module):
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(channels, num_classes)
         self.head_hidden_size: int = self.classifier.in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -112,6 +115,19 @@ class MobileNetV1(nn.Module):
         x = F.relu6(x)
         x = self.blocks(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        x = self.conv_stem(x)
+        x = self.bn1(x)
+        x = F.relu6(x)
+        for i, module in enumerate(self.blocks):
+            x = module(x)
+            if i in [0, 1, 2, 3, 4]:
+                stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -134,6 +150,17 @@ class MobileNetV1(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `MobileNetV1` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "blocks.0", "num_chs": 64, "reduction": 2},
+    {"module": "blocks.1", "num_chs": 128, "reduction": 4},
+    {"module": "blocks.2", "num_chs": 256, "reduction": 8},
+    {"module": "blocks.3", "num_chs": 512, "reduction": 16},
+    {"module": "blocks.4", "num_chs": 1024, "reduction": 32},
+]
 
 
 def mobilenetv1_100(**kwargs: Any) -> MobileNetV1:

@@ -37,6 +37,24 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def conv_bn_activation(
     x: keras.KerasTensor,
     out: int,
@@ -160,6 +178,7 @@ def MobileNetV2(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "MobileNetV2",
 ) -> keras.Model:
     """Model `MobileNetV2` from the spec."""
@@ -196,6 +215,13 @@ def MobileNetV2(
         x, last_channel, kernel=1, activation="relu6", name=f"features>{position}"
     )
     position += 1
+    if features_only:
+        return feature_model(
+            inputs,
+            x,
+            ["features>1", "features>3", "features>6", "features>13", "features>18"],
+            name,
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(
             keepdims=True, name="adaptive_avgpool2d"
@@ -218,6 +244,17 @@ def MobileNetV2(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `MobileNetV2` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 16, "reduction": 2},
+    {"module": "features.3", "num_chs": 24, "reduction": 4},
+    {"module": "features.6", "num_chs": 32, "reduction": 8},
+    {"module": "features.13", "num_chs": 96, "reduction": 16},
+    {"module": "features.18", "num_chs": 1280, "reduction": 32},
+]
 
 
 def mobilenet_v2(**kwargs: Any) -> keras.Model:

@@ -37,6 +37,24 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def conv_bn_activation(
     x: keras.KerasTensor,
     out: int,
@@ -240,6 +258,7 @@ def MobileNetV3(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "MobileNetV3",
 ) -> keras.Model:
     """config picks Table 1 ("large") or Table 2 ("small") of the paper. width_mult
@@ -317,6 +336,13 @@ def MobileNetV3(
         name=f"features>{position}",
     )
     position += 1
+    if features_only:
+        return feature_model(
+            inputs,
+            x,
+            ["features>1", "features>3", "features>6", "features>12", "features>16"],
+            name,
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
         x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
@@ -344,6 +370,17 @@ def MobileNetV3(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `MobileNetV3` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 16, "reduction": 2},
+    {"module": "features.3", "num_chs": 24, "reduction": 4},
+    {"module": "features.6", "num_chs": 40, "reduction": 8},
+    {"module": "features.12", "num_chs": 112, "reduction": 16},
+    {"module": "features.16", "num_chs": 960, "reduction": 32},
+]
 
 
 def mobilenetv3(**kwargs: Any) -> keras.Model:

@@ -301,6 +301,9 @@ class MobileNetV3(nn.Module):
             nn.Linear(last_channel, num_classes),
         )
         self.head_hidden_size: int = self.classifier[3].in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out")
@@ -318,6 +321,16 @@ class MobileNetV3(nn.Module):
         """The features the classifier head reads."""
         x = self.features(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        for i, module in enumerate(self.features):
+            x = module(x)
+            if i in [1, 3, 6, 12, 16]:
+                stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -343,6 +356,17 @@ class MobileNetV3(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `MobileNetV3` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 16, "reduction": 2},
+    {"module": "features.3", "num_chs": 24, "reduction": 4},
+    {"module": "features.6", "num_chs": 40, "reduction": 8},
+    {"module": "features.12", "num_chs": 112, "reduction": 16},
+    {"module": "features.16", "num_chs": 960, "reduction": 32},
+]
 
 
 def mobilenetv3(**kwargs: Any) -> MobileNetV3:

@@ -38,6 +38,24 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def conv_bn_activation(
     x: keras.KerasTensor,
     out: int,
@@ -272,6 +290,7 @@ def RegNet(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "RegNet",
 ) -> keras.Model:
     """RegNet's design space, its defaults RegNetY-400MF's."""
@@ -309,6 +328,19 @@ def RegNet(
         se_ratio=se_ratio,
         name="trunk_output",
     )
+    if features_only:
+        return feature_model(
+            inputs,
+            x,
+            [
+                "stem",
+                "trunk_output>block1",
+                "trunk_output>block2",
+                "trunk_output>block3",
+                "trunk_output>block4",
+            ],
+            name,
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
         x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
@@ -328,6 +360,17 @@ def RegNet(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `RegNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "stem", "num_chs": 32, "reduction": 2},
+    {"module": "trunk_output.block1", "num_chs": 48, "reduction": 4},
+    {"module": "trunk_output.block2", "num_chs": 104, "reduction": 8},
+    {"module": "trunk_output.block3", "num_chs": 208, "reduction": 16},
+    {"module": "trunk_output.block4", "num_chs": 440, "reduction": 32},
+]
 
 
 def regnet(**kwargs: Any) -> keras.Model:

@@ -321,6 +321,9 @@ class RegNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(self.trunk_output.out_channels, num_classes)
         self.head_hidden_size: int = self.fc.in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out")
@@ -337,6 +340,18 @@ class RegNet(nn.Module):
         x = self.stem(x)
         x = self.trunk_output(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        x = self.stem(x)
+        stages.append(x)
+        for i, module in enumerate(self.trunk_output):
+            x = module(x)
+            if i in [0, 1, 2, 3]:
+                stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -359,6 +374,17 @@ class RegNet(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `RegNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "stem", "num_chs": 32, "reduction": 2},
+    {"module": "trunk_output.block1", "num_chs": 48, "reduction": 4},
+    {"module": "trunk_output.block2", "num_chs": 104, "reduction": 8},
+    {"module": "trunk_output.block3", "num_chs": 208, "reduction": 16},
+    {"module": "trunk_output.block4", "num_chs": 440, "reduction": 32},
+]
 
 
 def regnet(**kwargs: Any) -> RegNet:

@@ -28,6 +28,24 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def squeeze_excitation(
     x: keras.KerasTensor,
     squeeze: int,
@@ -178,6 +196,7 @@ def ResNet(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "ResNet",
 ) -> keras.Model:
     """Model `ResNet` from the spec."""
@@ -216,6 +235,10 @@ def ResNet(
                 name=f"layer{i + 1}>{position}",
             )
             position += 1
+    if features_only:
+        return feature_model(
+            inputs, x, ["relu", "layer1", "layer2", "layer3", "layer4"], name
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avgpool")(x)
         x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
@@ -235,6 +258,17 @@ def ResNet(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `ResNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "relu", "num_chs": 64, "reduction": 2},
+    {"module": "layer1", "num_chs": 256, "reduction": 4},
+    {"module": "layer2", "num_chs": 512, "reduction": 8},
+    {"module": "layer3", "num_chs": 1024, "reduction": 16},
+    {"module": "layer4", "num_chs": 2048, "reduction": 32},
+]
 
 
 def resnet(**kwargs: Any) -> keras.Model:

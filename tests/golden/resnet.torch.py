@@ -162,6 +162,9 @@ class ResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
         self.head_hidden_size: int = self.fc.in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -185,6 +188,25 @@ class ResNet(nn.Module):
         x = self.layer4(x)
         return x
 
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        x = self.conv1(x)
+        x = self.bn1(x)
+        x = self.relu(x)
+        stages.append(x)
+        x = self.maxpool(x)
+        x = self.layer1(x)
+        stages.append(x)
+        x = self.layer2(x)
+        stages.append(x)
+        x = self.layer3(x)
+        stages.append(x)
+        x = self.layer4(x)
+        stages.append(x)
+        return stages
+
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
         x = self.avgpool(x)
@@ -206,6 +228,17 @@ class ResNet(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `ResNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "relu", "num_chs": 64, "reduction": 2},
+    {"module": "layer1", "num_chs": 256, "reduction": 4},
+    {"module": "layer2", "num_chs": 512, "reduction": 8},
+    {"module": "layer3", "num_chs": 1024, "reduction": 16},
+    {"module": "layer4", "num_chs": 2048, "reduction": 32},
+]
 
 
 def resnet(**kwargs: Any) -> ResNet:

@@ -38,6 +38,24 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def stem(
     x: keras.KerasTensor, out: int, zero_init_last: bool = False, name: str = "stem"
 ) -> keras.KerasTensor:
@@ -216,6 +234,7 @@ def ResNetV2(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "ResNetV2",
 ) -> keras.Model:
     """Four stages with the stride on the first block of stages 2-4; a final BN-ReLU
@@ -237,6 +256,10 @@ def ResNetV2(
         position += 1
     x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-05, name="norm")(x)
     x = keras.layers.ReLU(name="relu")(x)
+    if features_only:
+        return feature_model(
+            inputs, x, ["stem>conv", "stages>0", "stages>1", "stages>2", "relu"], name
+        )
     if include_top:
         x = classifier_head(x, num_classes, zero_init_last=zero_init_last, name="head")
         if classifier_activation is not None:
@@ -248,6 +271,17 @@ def ResNetV2(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `ResNetV2` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "stem.conv", "num_chs": 64, "reduction": 2},
+    {"module": "stages.0", "num_chs": 256, "reduction": 4},
+    {"module": "stages.1", "num_chs": 512, "reduction": 8},
+    {"module": "stages.2", "num_chs": 1024, "reduction": 16},
+    {"module": "relu", "num_chs": 2048, "reduction": 32},
+]
 
 
 def resnetv2(**kwargs: Any) -> keras.Model:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -167,6 +168,9 @@ class ResNetV2(nn.Module):
         self.norm = nn.BatchNorm2d(stages_channels)
         self.head = ClassifierHead(stages_channels, num_classes)
         self.head_hidden_size: int = self.head.fc.in_channels
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -191,6 +195,23 @@ class ResNetV2(nn.Module):
         x = F.relu(x)
         return x
 
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        for i, module in enumerate(self.stem):
+            x = module(x)
+            if i == 0:
+                stages.append(x)
+        for i_1, module_1 in enumerate(self.stages):
+            x = module_1(x)
+            if i_1 in [0, 1, 2]:
+                stages.append(x)
+        x = self.norm(x)
+        x = F.relu(x)
+        stages.append(x)
+        return stages
+
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
         if pre_logits:
@@ -210,6 +231,17 @@ class ResNetV2(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `ResNetV2` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "stem.conv", "num_chs": 64, "reduction": 2},
+    {"module": "stages.0", "num_chs": 256, "reduction": 4},
+    {"module": "stages.1", "num_chs": 512, "reduction": 8},
+    {"module": "stages.2", "num_chs": 1024, "reduction": 16},
+    {"module": "relu", "num_chs": 2048, "reduction": 32},
+]
 
 
 def resnetv2(**kwargs: Any) -> ResNetV2:

@@ -35,6 +35,24 @@ def channel_order(channels: int, groups: int) -> list[int]:
     return [g * per + j for j in range(per) for g in range(groups)]
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def inverted_residual(
     x: keras.KerasTensor, out: int, stride: int, name: str = "inverted_residual"
 ) -> keras.KerasTensor:
@@ -169,6 +187,7 @@ def ShuffleNetV2(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "ShuffleNetV2",
 ) -> keras.Model:
     """stages_repeats: the units of stage2, stage3 and stage4 (the first of each at
@@ -215,6 +234,10 @@ def ShuffleNetV2(
     )(x)
     x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-05, name="conv5>1")(x)
     x = keras.layers.ReLU(name="conv5>2")(x)
+    if features_only:
+        return feature_model(
+            inputs, x, ["conv1", "maxpool", "stage2", "stage3", "conv5"], name
+        )
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(
             keepdims=True, name="adaptive_avgpool2d"
@@ -236,6 +259,17 @@ def ShuffleNetV2(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `ShuffleNetV2` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "conv1", "num_chs": 24, "reduction": 2},
+    {"module": "maxpool", "num_chs": 24, "reduction": 4},
+    {"module": "stage2", "num_chs": 116, "reduction": 8},
+    {"module": "stage3", "num_chs": 232, "reduction": 16},
+    {"module": "conv5", "num_chs": 1024, "reduction": 32},
+]
 
 
 def shufflenetv2(**kwargs: Any) -> keras.Model:

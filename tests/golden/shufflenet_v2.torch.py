@@ -144,6 +144,9 @@ class ShuffleNetV2(nn.Module):
         )
         self.fc = nn.Linear(stages_out_channels[4], num_classes)
         self.head_hidden_size: int = self.fc.in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
 
     def forward_features(self, x: Tensor) -> Tensor:
         """The features the classifier head reads."""
@@ -154,6 +157,23 @@ class ShuffleNetV2(nn.Module):
         x = self.stage4(x)
         x = self.conv5(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        x = self.conv1(x)
+        stages.append(x)
+        x = self.maxpool(x)
+        stages.append(x)
+        x = self.stage2(x)
+        stages.append(x)
+        x = self.stage3(x)
+        stages.append(x)
+        x = self.stage4(x)
+        x = self.conv5(x)
+        stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -176,6 +196,17 @@ class ShuffleNetV2(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `ShuffleNetV2` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "conv1", "num_chs": 24, "reduction": 2},
+    {"module": "maxpool", "num_chs": 24, "reduction": 4},
+    {"module": "stage2", "num_chs": 116, "reduction": 8},
+    {"module": "stage3", "num_chs": 232, "reduction": 16},
+    {"module": "conv5", "num_chs": 1024, "reduction": 32},
+]
 
 
 def shufflenetv2(**kwargs: Any) -> ShuffleNetV2:

@@ -89,6 +89,24 @@ class CeilPadding(keras.layers.Layer):
         return {**super().get_config(), **config, "ceil_mode": self.ceil_mode}
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def fire(
     x: keras.KerasTensor,
     s1x1: int,
@@ -162,6 +180,7 @@ def SqueezeNet(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "SqueezeNet",
 ) -> keras.Model:
     """The stem convolution (no padding) and where the 3x3/2 max poolings sit are
@@ -204,6 +223,10 @@ def SqueezeNet(
                 pool_size=3, strides=2, name=f"features>{position}"
             )(x)
             position += 1
+    if features_only:
+        return feature_model(
+            inputs, x, ["features>1", "features>5", "features>10", "features>12"], name
+        )
     if include_top:
         x = keras.layers.Dropout(rate=dropout, name="classifier>0")(x)
         x = keras.layers.Conv2D(
@@ -226,6 +249,16 @@ def SqueezeNet(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `SqueezeNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 96, "reduction": 2},
+    {"module": "features.5", "num_chs": 256, "reduction": 4},
+    {"module": "features.10", "num_chs": 512, "reduction": 8},
+    {"module": "features.12", "num_chs": 512, "reduction": 16},
+]
 
 
 def squeezenet(**kwargs: Any) -> keras.Model:

@@ -112,6 +112,9 @@ class SqueezeNet(nn.Module):
             nn.AdaptiveAvgPool2d(1),
         )
         self.head_hidden_size: int = self.classifier[1].in_channels
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_uniform_(m.weight)
@@ -123,6 +126,16 @@ class SqueezeNet(nn.Module):
         """The features the classifier head reads."""
         x = self.features(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        for i, module in enumerate(self.features):
+            x = module(x)
+            if i in [1, 5, 10, 12]:
+                stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -145,6 +158,16 @@ class SqueezeNet(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `SqueezeNet` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.1", "num_chs": 96, "reduction": 2},
+    {"module": "features.5", "num_chs": 256, "reduction": 4},
+    {"module": "features.10", "num_chs": 512, "reduction": 8},
+    {"module": "features.12", "num_chs": 512, "reduction": 16},
+]
 
 
 def squeezenet(**kwargs: Any) -> SqueezeNet:

@@ -78,6 +78,24 @@ def adaptive_avg_pool2d(
     return AdaptiveAveragePooling2D(size, name=name)(x)
 
 
+def feature_model(
+    inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
+) -> keras.Model:
+    """The model of the feature stages' outputs (timm's `features_only`), channels-last:
+    each stage's output is that of the last layer named by its path or inside it (layers
+    carry the torch module paths; a model lists its layers in graph order)."""
+    trunk = keras.Model(inputs=inputs, outputs=features)
+    outputs = []
+    for path in paths:
+        inside = [
+            layer
+            for layer in trunk.layers
+            if layer.name == path or layer.name.startswith(path + ">")
+        ]
+        outputs.append(inside[-1].output)
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def VGG(
     depth: int = 16,
     batch_norm: bool = False,
@@ -87,6 +105,7 @@ def VGG(
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    features_only: bool = False,
     name: str = "VGG",
 ) -> keras.Model:
     """Model `VGG` from the spec."""
@@ -169,6 +188,20 @@ def VGG(
         if v != "M":
             x = keras.layers.ReLU(name=f"features>{position}")(x)
             position += 1
+    if features_only:
+        return feature_model(
+            inputs,
+            x,
+            [
+                "features>3",
+                "features>8",
+                "features>15",
+                "features>22",
+                "features>29",
+                "features>30",
+            ],
+            name,
+        )
     if include_top:
         x = adaptive_avg_pool2d(x, 7, name="avgpool")
         x = keras.layers.Permute((3, 1, 2), name="flatten>permute")(x)
@@ -204,6 +237,18 @@ def VGG(
     elif pooling is not None:
         raise ValueError(f'pooling must be None, "avg" or "max", not {pooling!r}')
     return keras.Model(inputs=inputs, outputs=x, name=name)
+
+
+# The feature stages of `VGG` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.3", "num_chs": 64, "reduction": 1},
+    {"module": "features.8", "num_chs": 128, "reduction": 2},
+    {"module": "features.15", "num_chs": 256, "reduction": 4},
+    {"module": "features.22", "num_chs": 512, "reduction": 8},
+    {"module": "features.29", "num_chs": 512, "reduction": 16},
+    {"module": "features.30", "num_chs": 512, "reduction": 32},
+]
 
 
 def vgg(**kwargs: Any) -> keras.Model:

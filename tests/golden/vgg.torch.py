@@ -95,6 +95,9 @@ class VGG(nn.Module):
             nn.Linear(4096, num_classes),
         )
         self.head_hidden_size: int = self.classifier[6].in_features
+        self.feature_info: list[dict[str, Any]] = [
+            dict(stage) for stage in FEATURE_INFO
+        ]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -112,6 +115,16 @@ class VGG(nn.Module):
         """The features the classifier head reads."""
         x = self.features(x)
         return x
+
+    @torch.jit.export
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The output of each feature stage (`feature_info`), shallowest first."""
+        stages: list[Tensor] = []
+        for i, module in enumerate(self.features):
+            x = module(x)
+            if i in [3, 8, 15, 22, 29, 30]:
+                stages.append(x)
+        return stages
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The head on the features; `pre_logits`: what its classifier reads."""
@@ -140,6 +153,18 @@ class VGG(nn.Module):
             if num_classes > 0
             else nn.Identity()
         )
+
+
+# The feature stages of `VGG` (one per reduction), shallowest first, as timm's
+# `feature_info`: the channels and reductions of the configuration compiled.
+FEATURE_INFO: list[dict[str, Any]] = [
+    {"module": "features.3", "num_chs": 64, "reduction": 1},
+    {"module": "features.8", "num_chs": 128, "reduction": 2},
+    {"module": "features.15", "num_chs": 256, "reduction": 4},
+    {"module": "features.22", "num_chs": 512, "reduction": 8},
+    {"module": "features.29", "num_chs": 512, "reduction": 16},
+    {"module": "features.30", "num_chs": 512, "reduction": 32},
+]
 
 
 def vgg(**kwargs: Any) -> VGG:
