@@ -124,7 +124,7 @@ def _field_check(annotation: Any, metadata: list[Any]) -> _Check | None:
     bounds: list[tuple[Callable[[Any, Any], bool], Any]] = []
     for item in metadata:
         if isinstance(item, BeforeValidator):
-            if item.json_schema_input_type is not PydanticUndefined:
+            if getattr(item, "json_schema_input_type", PydanticUndefined) is not PydanticUndefined:
                 return None
             before.append(item.func)  # type: ignore[arg-type]
         elif type(item) in _BOUNDS:
