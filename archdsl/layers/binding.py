@@ -34,8 +34,9 @@ _BOUNDS: dict[type, Callable[[Any, Any], bool]] = {
     at.Lt: lambda v, b: v < b.lt,
 }
 _EXACT = (int, float, bool, str)
-# Settings of a schema's model_config the checks here account for (LayerArgs sets these).
+# The field types bounds are checked on here (pydantic applies them to the number, not to None).
 _NUMBERS = (int, float, int | None, float | None)
+# Settings of a schema's model_config the checks here account for (LayerArgs sets these).
 _CONFIG = frozenset({"extra", "frozen", "strict", "defer_build"})
 
 
@@ -48,13 +49,14 @@ class _Plan:
         self.names = {name for name, _, _ in fields}
 
 
-_PLANS: dict[type[LayerArgs], _Plan | None] = {}
+_PLANS: dict[type[LayerArgs], _Plan | None] = {}  # None: every call goes to pydantic
 
 
 def bind(schema: type[LayerArgs], values: dict[str, Any]) -> LayerArgs:
     """``schema(**values)``: the same model, or the same ``ValidationError``."""
-    plan = _PLANS.get(schema, _REFUSE)
-    if plan is _REFUSE:
+    try:
+        plan = _PLANS[schema]
+    except KeyError:
         plan = _PLANS[schema] = _plan(schema)
     if plan is not None:
         bound = _construct(schema, plan, values)
