@@ -473,7 +473,7 @@ def main() -> None:
         cli(prog_name="archdsl")
     finally:
         # The interpreter collects once more on its way out, over every object the compilation
-        # left (about 75 ms of a cold ResNet-152 compile): the process is ending, let it not.
+        # left (50-75 ms of a cold ResNet-152 compile): the process is ending, let it not.
         gc.freeze()
 
 
