@@ -32,6 +32,10 @@ _VALUES: list[Any] = [
     (),
     (1.0, 2),
     (True, 1),
+    (2, 0, 1),
+    tuple(range(9)),
+    "none",
+    "tanh",
     [1, 2],
     {"a": 1},
 ]
@@ -39,7 +43,12 @@ _SCHEMAS = sorted({layer.schema for layer in all_layers().values()}, key=lambda 
 
 
 def _required(schema: type[LayerArgs]) -> dict[str, Any]:
-    return {n: 3 for n, info in schema.model_fields.items() if info.is_required()}
+    """A valid value of each required field: 3, or (3, 1) for a tuple of any length."""
+    return {
+        n: (3, 1) if info.annotation == tuple[int, ...] else 3
+        for n, info in schema.model_fields.items()
+        if info.is_required()
+    }
 
 
 def _same(schema: type[LayerArgs], values: dict[str, Any]) -> bool:

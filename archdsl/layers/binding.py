@@ -34,6 +34,10 @@ _BOUNDS: dict[type, Callable[[Any, Any], bool]] = {
     at.Lt: lambda v, b: v < b.lt,
 }
 _EXACT = (int, float, bool, str)
+_LENGTHS: dict[type, Callable[[Any, Any], bool]] = {
+    at.MinLen: lambda v, b: len(v) >= b.min_length,
+    at.MaxLen: lambda v, b: len(v) <= b.max_length,
+}
 # The field types bounds are checked on here (pydantic applies them to the number, not to None).
 _NUMBERS = (int, float, int | None, float | None)
 # Settings of a schema's model_config the checks here account for (LayerArgs sets these).
@@ -124,6 +128,7 @@ def _field_check(annotation: Any, metadata: list[Any]) -> _Check | None:
     before the type); None for anything else."""
     before: list[Callable[[Any], Any]] = []
     bounds: list[tuple[Callable[[Any, Any], bool], Any]] = []
+    lengths: list[tuple[Callable[[Any, Any], bool], Any]] = []
     for item in metadata:
         if isinstance(item, BeforeValidator):
             if getattr(item, "json_schema_input_type", PydanticUndefined) is not PydanticUndefined:
@@ -131,8 +136,21 @@ def _field_check(annotation: Any, metadata: list[Any]) -> _Check | None:
             before.append(item.func)  # type: ignore[arg-type]
         elif type(item) in _BOUNDS:
             bounds.append((_BOUNDS[type(item)], item))
+        elif type(item) in _LENGTHS:
+            lengths.append((_LENGTHS[type(item)], item))
         else:
             return None
+    if lengths:  # a tuple of ints of any length within bounds (a permutation, a tensor shape)
+        if before or bounds or annotation != tuple[int, ...]:
+            return None
+
+        def sized(value: Any) -> Any:
+            ints = type(value) is tuple and all(type(i) is int for i in value)
+            if not ints or not all(test(value, bound) for test, bound in lengths):
+                return _REFUSE
+            return value
+
+        return sized
     if bounds and annotation not in _NUMBERS:
         return None  # bounds on a union or a list: left to pydantic
     kind = _type_check(annotation, bounded=bool(bounds))
@@ -158,12 +176,16 @@ def _field_check(annotation: Any, metadata: list[Any]) -> _Check | None:
 
 def _type_check(annotation: Any, bounded: bool) -> Callable[[Any], bool] | None:
     """Whether a value is, exactly, of the type pydantic's strict mode validates ``annotation``
-    as, unchanged: ``int``, ``float``, ``bool``, ``str``, ``tuple[int, int]``, unions of these
-    and ``X | None``. Bounds apply to scalars only."""
+    as, unchanged: ``int``, ``float``, ``bool``, ``str``, ``tuple[int, int]``, a ``Literal`` of
+    strings, unions of these and ``X | None``. Bounds apply to scalars only."""
     if annotation in _EXACT:
         return lambda v, t=annotation: type(v) is t
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Literal and not bounded:
+        if not all(type(a) is str for a in args):
+            return None
+        return lambda v: type(v) is str and v in args
     if origin is tuple and not bounded:
         if not args or Ellipsis in args or any(a not in _EXACT for a in args):
             return None
