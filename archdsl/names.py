@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import keyword
 import re
 
@@ -122,6 +121,8 @@ def did_you_mean(name: str, candidates: object) -> str | None:
         if len(shortlist) < MAX_SUGGESTION_CANDIDATES:
             rest = sorted((c for c in near if c[:1].lower() != head), key=lambda c: abs(len(c) - n))
             shortlist += rest[: MAX_SUGGESTION_CANDIDATES - len(shortlist)]
+    import difflib  # only errors ask: not imported by every process
+
     close = difflib.get_close_matches(name, shortlist, n=1, cutoff=0.6)
     if not close:
         lowered = {n.lower(): n for n in names}

@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 
 from archdsl.backends.exprs import format_source
+from archdsl.backends.precompiled import PrecompiledLoader
 from archdsl.errors import error
 from archdsl.ir import lowered as L
 from archdsl.layers.registry import LayerType
@@ -19,7 +20,7 @@ from archdsl.resources import data_dir
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
+        loader=PrecompiledLoader(str(data_dir("templates"))),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

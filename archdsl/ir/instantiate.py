@@ -15,6 +15,7 @@ from archdsl.errors import ArchError, Diagnostic, Label, Span, error
 from archdsl.ir.combinators import COMBINATORS, Applied, split_part
 from archdsl.ir.evaluate import BlockRef, evaluate, reset_budget
 from archdsl.ir.program import Program
+from archdsl.layers.binding import bind
 from archdsl.layers.registry import (
     Arranged,
     LayerType,
@@ -659,7 +660,7 @@ class _Builder:
             if cached is not None:
                 return cached
         try:
-            bound = layer.schema(**values)
+            bound = bind(layer.schema, values)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = str(err["loc"][0]) if err["loc"] else ""

@@ -1,0 +1,1 @@
+"""Templates compiled by `python -m archdsl.backends.regenerate` (archdsl/backends/precompiled.py); do not edit."""
