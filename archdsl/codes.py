@@ -635,12 +635,12 @@ _ENTRIES = [
         "its block.",
         Example(
             "block P(order: list) {\n  p = permute(order)\n}\n\narch Net {\n"
-            "  input [4, 8, 8]\n  a = P([1, 2, 0])\n  b = P([2, 1, 0])\n"
+            "  input [4, 8, 8]\n  a = P([0, 2, 3, 1])\n  b = P([0, 3, 2, 1])\n"
             "  forward: a -> b\n}\n",
             "compile",
         ),
         Example(
-            "block P {\n  p = permute([1, 2, 0])\n}\n\narch Net {\n"
+            "block P {\n  p = permute([0, 2, 3, 1])\n}\n\narch Net {\n"
             "  input [4, 8, 8]\n  a = P()\n  b = P()\n  forward: a -> b\n}\n",
             "compile",
         ),

@@ -2,8 +2,8 @@
 convnext_tiny.arch ... convnext_large.arch.
 
 The block is written in the spec as torchvision builds it: a depthwise 7x7 convolution, then
-`permute([1, 2, 0])` to channels-last, `layernorm`, two `linear` layers around a `gelu`, and
-`permute([2, 0, 1])` back; a `tensor` member (the layer scale, a bare parameter of the block
+`permute([0, 2, 3, 1])` to channels-last, `layernorm`, two `linear` layers around a `gelu`, and
+`permute([0, 3, 1, 2])` back; a `tensor` member (the layer scale, a bare parameter of the block
 whose state_dict key is `layer_scale`) multiplies the result, stochastic depth drops it per
 sample in training. Stem, downsampling and classifier use `layernorm2d` (torchvision's
 LayerNorm2d).

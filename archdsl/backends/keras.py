@@ -793,8 +793,8 @@ def _arranged(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) ->
     """The layout of ``layer``'s output from an input held in ``have``."""
     if layer.axes == "order":  # flatten
         return (0,)
-    if layer.axes == "permute":  # torch's dimension j is dimension dims[j] before
-        inverse = {d: j for j, d in enumerate(known["dims"])}
+    if layer.axes == "permute":  # torch's dimension j is dimension dims[j] before, batch 0
+        inverse = {d - 1: j - 1 for j, d in enumerate(known["dims"]) if j}
         return tuple(inverse[t] for t in have)
     return have
 

@@ -68,10 +68,10 @@ def _layer_arguments(
     layer: LayerType, given: tuple[L.Argument, ...], known: tuple[tuple[str, object], ...]
 ) -> tuple[dict[str, str], set[str]]:
     args, names = layer_arguments(layer, given, _py)
-    if layer.axes == "permute":  # torch's order counts the batch
+    if layer.axes == "permute":  # the order as numbers, for Permute([...]) and x.permute(...)
         dims = dict(known)["dims"]
         assert isinstance(dims, tuple)
-        args["torch_dims"] = ", ".join(str(d) for d in (0, *(d + 1 for d in dims)))
+        args["torch_dims"] = ", ".join(str(d) for d in dims)
     return args, names
 
 

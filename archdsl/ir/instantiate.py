@@ -693,7 +693,7 @@ class _Builder:
                 f"`{layer.name}` reads the last dimension, and {_fmt(shape)} is [C, H, W]",
                 _call_span(call),
                 "its last dimension is the width",
-                help="add `flatten()` before it, or `permute([1, 2, 0])` to apply it to the "
+                help="add `flatten()` before it, or `permute([0, 2, 3, 1])` to apply it to the "
                 "channels at each position",
             )
         out = self._layer_shape(layer, args, shape, call)
@@ -701,7 +701,7 @@ class _Builder:
             return out
         if layer.axes == "permute":
             before = shape.order if isinstance(shape, Arranged) else (0, 1, 2)
-            order = tuple(before[d] for d in args.dims)
+            order = tuple(before[d] for d in args.order)
             return Arranged(out, order) if order != (0, 1, 2) else tuple(out)
         if isinstance(shape, Arranged) and layer.axes in ("any", "last"):
             return Arranged(out, shape.order)

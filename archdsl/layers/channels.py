@@ -39,19 +39,26 @@ register(
 
 
 class PermuteArgs(LayerArgs):
-    dims: tuple[int, ...] = Field(min_length=1, max_length=8)
+    # torch's order, the batch included (as torchvision's Permute and `concat`'s `dim` count)
+    dims: tuple[int, ...] = Field(min_length=2, max_length=9)
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        """The order of the dimensions without the batch: output i is input ``order[i]``."""
+        return tuple(d - 1 for d in self.dims[1:])
 
 
 def _permute_shape(a: PermuteArgs, s: Shape) -> Shape:
-    if sorted(a.dims) != list(range(len(s))):
-        order = ", ".join(str(d) for d in range(len(s)))
+    if sorted(a.dims) != list(range(len(s) + 1)) or a.dims[0] != 0:
+        order = ", ".join(str(d) for d in range(1, len(s) + 1))
         raise ShapeError(
-            f"`permute` needs an order of the input's {len(s)} dimensions, got {list(a.dims)}",
+            f"`permute` needs an order of the input's {len(s) + 1} dimensions with the batch "
+            f"first, got {list(a.dims)}",
             "dims",
-            help=f"list each of {order} once (the batch is not counted: [1, 2, 0] makes "
-            "[C, H, W] channels-last)",
+            help=f"0 (the batch), then each of {order} once, counted as torch counts them: "
+            "[0, 2, 3, 1] makes [C, H, W] channels-last",
         )
-    return tuple(s[d] for d in a.dims)
+    return tuple(s[d] for d in a.order)
 
 
 register(
@@ -60,9 +67,10 @@ register(
         schema=PermuteArgs,
         shape=_permute_shape,
         count=lambda a, s: (0, 0),
-        doc="reorders the dimensions: output dimension i is input dimension `dims[i]` (batch "
-        "not counted; [1, 2, 0] turns [C, H, W] into [H, W, C]; torchvision's Permute)",
-        example="permute([1, 2, 0])",
+        doc="reorders the dimensions: output dimension i is input dimension `dims[i]`, counted "
+        "as torch counts them, the batch 0 and first ([0, 2, 3, 1] turns [C, H, W] into "
+        "[H, W, C]; torchvision's Permute)",
+        example="permute([0, 2, 3, 1])",
         ranks=None,
         functional=True,
         helpers=("permute",),
