@@ -629,10 +629,11 @@ _ENTRIES = [
     ),
     Entry(
         "E0241",
-        "permute order varies between instances",
-        "The Keras model holds tensors channels-last and follows each `permute` at compile "
-        "time, so the order a `permute` gives must be one constant list in every instance of "
-        "its block.",
+        "dimension argument varies between instances",
+        "The Keras model holds tensors channels-last and follows each `permute`, `flatten` and "
+        "`select` at compile time, so the dimensions they name (a permutation, a flatten's "
+        "`start` and `end`, a select's `dim` and `index`) must be constants, the same in every "
+        "instance of their block.",
         Example(
             "block P(order: list) {\n  p = permute(order)\n}\n\narch Net {\n"
             "  input [4, 8, 8]\n  a = P([0, 2, 3, 1])\n  b = P([0, 3, 2, 1])\n"
@@ -644,6 +645,18 @@ _ENTRIES = [
             "  input [4, 8, 8]\n  a = P()\n  b = P()\n  forward: a -> b\n}\n",
             "compile",
         ),
+    ),
+    Entry(
+        "E0242",
+        "layer used as an item of a sequence",
+        "`attention` reads its input three times (queries, keys and values: torch calls "
+        "`attn(x, x, x)`), so it cannot be an item of a `sequential`, which passes each item its "
+        "input once. Make it a named member and apply it in forward (a block without a forward "
+        "applies its named members in order, and that works too).",
+        Example(
+            "arch Net {\n  input [5, 8]\n  blocks = sequential {\n    attention(2)\n  }\n}\n"
+        ),
+        Example("arch Net {\n  input [5, 8]\n  attn = attention(2)\n}\n"),
     ),
     # ---- E03xx: imports ----
     Entry(

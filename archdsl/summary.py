@@ -498,7 +498,7 @@ class _Tracer:
         layer = get_layer(inst.type) if inst.kind == "layer" else None
         if layer is not None:
             class_name = layer.torch_class
-            leaf = True
+            leaf = layer.torch_leaf
             macs = layer.macs(inst.args, in_shape, out_shape) * b if layer.macs else 0
             kernel = layer.kernel_size(inst.args) if layer.kernel_size else None
         else:

@@ -67,6 +67,13 @@ def torch_to_keras(
             values = [take("weight")]
             if layer.center:
                 values.append(take("bias"))
+        elif kind == "MultiheadAttention":  # torch's layout, tensor for tensor
+            values = [take("in_proj_weight")]
+            if layer.use_bias:
+                values.append(take("in_proj_bias"))
+            values.append(take("out_proj.weight"))
+            if layer.use_bias:
+                values.append(take("out_proj.bias"))
         elif kind == "Learned":  # a tensor member: its key is the member's path, same shape
             if name not in tensors:
                 raise ValueError(f"no torch tensor `{name}` for Keras layer `{name}`")

@@ -232,7 +232,10 @@ def assert_instances_match_torch(model: Any, result: Result) -> None:
     modules = dict(model.named_modules())
     hooks = [
         m.register_forward_hook(
-            lambda mod, inp, out, name=name: seen[name].append(tuple(out.shape[1:]))
+            # nn.MultiheadAttention returns (output, weights)
+            lambda mod, inp, out, name=name: seen[name].append(
+                tuple((out[0] if isinstance(out, tuple) else out).shape[1:])
+            )
         )
         for name, m in modules.items()
         if name
@@ -247,7 +250,11 @@ def assert_instances_match_torch(model: Any, result: Result) -> None:
         out, *aux = out
         assert [tuple(a.shape[1:]) for a in aux] == result.model.aux_shapes[::-1]
     assert tuple(out.shape[1:]) == result.model.output_shape
-    assert set(inferred) == {n for n in modules if n}
+    # nn.MultiheadAttention's out_proj is its parameter layout, not a module it calls
+    inner = {
+        f"{n}.{c}" for n, m in modules.items() if _is_attention(m) for c, _ in m.named_children()
+    }
+    assert set(inferred) == {n for n in modules if n and n not in inner}
     for path, inst in inferred.items():
         assert seen[path] == inst.out_shapes, path
         module = modules[path]
@@ -257,6 +264,12 @@ def assert_instances_match_torch(model: Any, result: Result) -> None:
         )
         assert inst.totals() == (params, stats), path
     assert result.model.trainable == sum(p.numel() for p in model.parameters())
+
+
+def _is_attention(module: Any) -> bool:
+    import torch
+
+    return isinstance(module, torch.nn.MultiheadAttention)
 
 
 def assert_backends_agree(text: str, tmp_path: Path, name: str = "spec.arch") -> Result:

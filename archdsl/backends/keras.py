@@ -130,6 +130,7 @@ def print_keras(model: L.LoweredModel) -> str:
         "trunc_normal": False,
         "learned": False,
         "feature_model": False,
+        "attention": False,
     }
     arch = model.definition(model.arch)
     init = _Init(arch, helpers, model.definitions, taken | set(fn_names.values()))
@@ -146,7 +147,7 @@ def print_keras(model: L.LoweredModel) -> str:
         printer = _DefinitionPrinter(d, fn_names, spell, helpers, init, definitions, ranks)
         printer.input_size = model.input_size
         functions.append(printer.print())
-    imports["math"] |= helpers["torch_bias"] or helpers["trunc_normal"]
+    imports["math"] |= helpers["torch_bias"] or helpers["trunc_normal"] or helpers["attention"]
     imports["sequence"] |= helpers["learned"]
     factories = [
         {
@@ -406,7 +407,23 @@ class _DefinitionPrinter:
             f"    )({dst})",
         ]
         lines += ["if include_top:", *indent(top)]
-        lines += [
+        if len(self.lay[src]) != 3:  # the features are no feature map: nothing to pool
+            lines += [
+                "elif pooling is not None:",
+                "    raise ValueError(",
+                f'        f"pooling needs feature maps; the features are {{tuple({src}.shape)}}"',
+                "    )",
+            ]
+        else:
+            lines += self.pooling(src, dst, avg, most)
+        if src != dst:
+            lines += ["else:", f"    {dst} = {src}"]
+        # either way a canonical layout, of the output's rank with the top, the features' without
+        self.lay[dst] = canonical(self.ranks[self.d.name][1])
+
+    @staticmethod
+    def pooling(src: str, dst: str, avg: str, most: str) -> list[str]:
+        return [
             'elif pooling == "avg":',
             f'    {dst} = keras.layers.GlobalAveragePooling2D(name="{avg}")({src})',
             'elif pooling == "max":',
@@ -416,10 +433,6 @@ class _DefinitionPrinter:
             '        f"pooling must be None, \\"avg\\" or \\"max\\", not {pooling!r}"',
             "    )",
         ]
-        if src != dst:
-            lines += ["else:", f"    {dst} = {src}"]
-        # either way a canonical layout, of the output's rank with the top, the features' without
-        self.lay[dst] = canonical(self.ranks[self.d.name][1])
 
     def features_only(self, src: str) -> list[str]:
         """With `features_only`, the model of the feature stages' outputs (``src``: the
@@ -579,10 +592,22 @@ class _DefinitionPrinter:
         layer = get_layer(call.layer)
         assert layer is not None
         have = self.lay[src]
-        want = _wanted(layer, have)
+        known = dict(call.known)
+        want = _wanted(layer, have, known)
         src = self.arrange(src, want, lines, dst, name.plus(">permute").source())
         args, given = layer_arguments(layer, call.args, self.py)
         args.update(extra or {})
+        if layer.axes == "order":  # Flatten, or a Reshape merging the Keras axes that hold them
+            first, last = _merged(known, len(want))
+            if (first, last) != (0, len(want) - 1):
+                a, b = want.index(first) + 1, want.index(last) + 1
+                head = f"*{src}.shape[1:{a}], " if a > 1 else ""
+                tail = f", *{src}.shape[{b + 1}:]" if b < len(want) else ""
+                args["target"] = f"({head}-1{tail})"
+        if layer.axes == "select":
+            args["axis"] = str(want.index(known["dim"] - 1) + 1)
+        if layer.name == "attention":
+            self.helpers["attention"] = True
         exprs = {a.name: a.value for a in call.args}
         for size in layer.sizes:  # the larger dimension, where the code compares it with 1
             args[size + "_max"] = self.size_max(exprs.get(size), args[size])
@@ -617,7 +642,7 @@ class _DefinitionPrinter:
             )
         )
         lines.extend(line for line in text.splitlines() if line.strip())
-        self.lay[dst] = _arranged(layer, want, dict(call.known))
+        self.lay[dst] = _arranged(layer, want, known)
 
     # ---- layouts -------------------------------------------------------------------------
     def copy(self, src: str, dst: str, lines: list[str]) -> None:
@@ -777,22 +802,44 @@ def canonical(rank: int) -> tuple[int, ...]:
     return (1, 2, 0) if rank == 3 else tuple(range(rank))
 
 
-def _wanted(layer: LayerType, have: tuple[int, ...]) -> tuple[int, ...]:
+def _merged(known: dict[str, Any], rank: int) -> tuple[int, int]:
+    """The dimensions a flatten merges, batch excluded: (first, last) positions."""
+    start, end = known["start"], known["end"]
+    return start - 1, (end + rank if end < 0 else end - 1)
+
+
+def _wanted(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) -> tuple[int, ...]:
     """The layout ``layer`` reads its input in, from ``have``: as it is where it can."""
     torch_order = tuple(range(len(have)))
     if layer.axes == "channels":
         return canonical(len(have))
     if layer.axes == "last":
         return have if have[-1] == len(have) - 1 else torch_order
-    if layer.axes == "order":
-        return torch_order
+    if layer.axes == "order":  # a flatten merges dimensions held side by side, in order
+        first, last = _merged(known, len(have))
+        if (first, last) == (0, len(have) - 1):
+            return torch_order
+        at = [have.index(t) for t in range(first, last + 1)]
+        return have if at == list(range(at[0], at[0] + len(at))) else torch_order
     return have
 
 
 def _arranged(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) -> tuple[int, ...]:
     """The layout of ``layer``'s output from an input held in ``have``."""
-    if layer.axes == "order":  # flatten
-        return (0,)
+    if layer.axes == "order":  # torch's dimensions first ... last become one
+        first, last = _merged(known, len(have))
+        out: list[int] = []
+        for t in have:
+            if t < first:
+                out.append(t)
+            elif t == first:
+                out.append(first)
+            elif t > last:
+                out.append(t - (last - first))
+        return tuple(out)
+    if layer.axes == "select":  # the dimension is gone
+        gone = known["dim"] - 1
+        return tuple(t - (t > gone) for t in have if t != gone)
     if layer.axes == "permute":  # torch's dimension j is dimension dims[j] before, batch 0
         inverse = {d - 1: j - 1 for j, d in enumerate(known["dims"]) if j}
         return tuple(inverse[t] for t in have)
@@ -831,8 +878,13 @@ _INIT_KWARGS = {
     ("layernorm2d", "weight"): "gamma_initializer",
     ("layernorm2d", "bias"): "beta_initializer",
     ("tensor", "value"): "initializer",
+    ("attention", "in_proj_weight"): "in_proj_initializer",
+    ("attention", "in_proj_bias"): "in_bias_initializer",
+    ("attention", "out_proj.weight"): "out_proj_initializer",
+    ("attention", "out_proj.bias"): "out_bias_initializer",
 }
-_KERAS_DEFAULTS = {"ones": '"ones"', "zeros": '"zeros"'}  # what Keras's norms start from
+# the initializers Keras's layers start from where torch's do the same
+_KERAS_DEFAULTS = {"ones": '"ones"', "zeros": '"zeros"', "xavier_uniform": '"glorot_uniform"'}
 _ZEROS = _KERAS_DEFAULTS["zeros"]
 
 

@@ -89,6 +89,7 @@ def print_torch(model: L.LoweredModel) -> str:
         "stochastic_depth": False,
         "permute": False,
         "layernorm2d": False,
+        "select": False,
     }
     needs = requirements(model.definitions)
     imports["math"] = "math" in needs
@@ -447,7 +448,13 @@ class _DefinitionPrinter:
                 lines.append(f"if self.{flow.member} is not None:")
                 lines.append(f"    {dst} = self.{flow.member}({dst})")
             else:
-                lines.append(f"{dst} = self.{flow.member}({src})")
+                call = _member_layer(self.d, flow.member)
+                layer = get_layer(call.layer) if call is not None else None
+                if layer is not None and layer.torch_call is not None:
+                    applied = layer.torch_call.format(m=f"self.{flow.member}", x=src)
+                    lines.append(f"{dst} = {applied}")
+                else:
+                    lines.append(f"{dst} = self.{flow.member}({src})")
         elif isinstance(flow, L.Branch):
             cond = python(flow.cond, Spelling(var=lambda n: f"self.{n}"))
             then: list[str] = []
@@ -540,6 +547,12 @@ def _value(flow: L.Flow) -> str | None:
     return None
 
 
+def _member_layer(d: L.Definition, name: str) -> L.LayerCall | None:
+    """The layer a named member of ``d`` builds, if it is one."""
+    stmt = next((s for s in d.body if isinstance(s, L.Member) and s.name == name), None)
+    return stmt.module if stmt is not None and isinstance(stmt.module, L.LayerCall) else None
+
+
 def _tensor_rank(d: L.Definition, flow: L.Flow) -> int:
     """The rank of a tensor member's torch shape."""
     assert isinstance(flow, L.UseMember)
@@ -627,11 +640,14 @@ def _apply(rule: L.Init, module: str) -> list[str]:
                 checks.append(f"{module} is not None")
     if rule.item is not None:
         module = f"{module}[{rule.item}]"
-    call = _init_call(rule, f"{module}.{rule.tensor}")
+    layer = get_layer(rule.layer)
+    # a tensor member is its one tensor
+    target = module if layer is not None and layer.axes == "value" else f"{module}.{rule.tensor}"
+    call = _init_call(rule, target)
     if rule.absent_member and not rule.path:
         checks.append(f"{module} is not None")
     if rule.absent_tensor:
-        checks.append(f"{module}.{rule.tensor} is not None")
+        checks.append(f"{target} is not None")
     if not checks:
         return [call]
     return [f"if {' and '.join(checks)}:", f"    {call}"]

@@ -21,6 +21,7 @@ from archdsl.layers.registry import (
     LayerType,
     Shape,
     ShapeError,
+    channel_axis,
     channels_last,
     get_layer,
 )
@@ -254,7 +255,7 @@ class _Builder:
         if self.depth > MAX_DEPTH:
             raise error("E0404", f"blocks are nested more than {MAX_DEPTH} deep", decl.span)
         env = {**self.globals, **params}
-        env["in_channels"] = in_shape[0]
+        env["in_channels"] = in_shape[channel_axis(in_shape)]
         scope = _Scope(decl, env)
         self.collect(decl.body, scope, inst.path, env)
         if scope.anonymous:
@@ -441,6 +442,16 @@ class _Builder:
 
     def run_sequence(self, items: list[_MemberDef], shape: Shape) -> Shape:
         for m in items:
+            layer = _layer_of(m.stmt.module, self.prog)
+            if layer is not None and layer.torch_call is not None:
+                raise error(
+                    "E0242",
+                    f"`{layer.name}` is not an item of a sequence",
+                    m.stmt.span,
+                    "a sequence passes each item its input once",
+                    help=f"make it a named member (`attn = {layer.example}`) and apply it "
+                    "in forward",
+                )
             if _is_tensor(m.stmt.module, self.prog):
                 raise error(
                     "E0240",
@@ -711,7 +722,8 @@ class _Builder:
         self, layer: LayerType, args: Any, shape: Shape, call: ast.Call | ast.Sequential
     ) -> Shape:
         if layer.ranks is not None and len(shape) not in layer.ranks:
-            need = " or ".join("[C, H, W]" if r == 3 else "[features]" for r in layer.ranks)
+            kinds = {1: "[features]", 2: "[L, D]", 3: "[C, H, W]"}
+            need = " or ".join(kinds.get(r, f"{r} dimensions") for r in layer.ranks)
             raise error(
                 "E0409",
                 f"`{layer.name}` expects {need}, got {_fmt(shape)}",
@@ -743,10 +755,14 @@ class _NoLayer:
 _NOLAYER = _NoLayer()
 
 
-def _is_tensor(module: ast.Call | ast.Sequential, program: Program) -> bool:
+def _layer_of(module: ast.Call | ast.Sequential, program: Program) -> LayerType | None:
     if not isinstance(module, ast.Call) or module.func in program.blocks:
-        return False
-    layer = get_layer(module.func)
+        return None
+    return get_layer(module.func)
+
+
+def _is_tensor(module: ast.Call | ast.Sequential, program: Program) -> bool:
+    layer = _layer_of(module, program)
     return layer is not None and layer.axes == "value"
 
 

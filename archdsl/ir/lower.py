@@ -24,7 +24,7 @@ from archdsl.ir.features import feature_stages
 from archdsl.ir.init_rules import lower_rules
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
-from archdsl.layers.registry import Arranged, LayerType, get_layer
+from archdsl.layers.registry import LayerType, channel_axis, get_layer
 from archdsl.names import MODULE_NAMES, RESERVED, Namer
 from archdsl.syntax import ast
 
@@ -272,13 +272,22 @@ _COMPARE = {
 }
 
 
+def _constant_value(e: L.Expr) -> Any:
+    """A constant number or list of numbers (a dimension argument), else None."""
+    if isinstance(e, L.ListOf):
+        items = tuple(_constant_value(i) for i in e.items)
+        return items if all(isinstance(i, int) for i in items) else None
+    if isinstance(e, L.Unary) and e.op == "-":
+        v = _constant_value(e.operand)
+        return -v if isinstance(v, int) else None
+    v = _constant(e)
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
 def _positions(shape: tuple[int, ...]) -> tuple[int, ...]:
     """The extents of a shape besides its channels (the dimension layers read as channels:
     a [C, H, W] tensor's first wherever a permute moved it, any other rank's last)."""
-    if isinstance(shape, Arranged):
-        at = shape.order.index(0)
-    else:
-        at = 0 if len(shape) == 3 else len(shape) - 1
+    at = channel_axis(shape)
     return shape[:at] + shape[at + 1 :]
 
 
@@ -449,6 +458,16 @@ class _Definition:
         # members that forward applies only under conditions: the condition they exist under
         self.use_conditions: dict[str, ast.Expr] = {}
 
+    def called_apart(self) -> bool:
+        """Whether a member needs a call of its own in forward (attention reads its input three
+        times), so that the module cannot be an nn.Sequential even without a forward."""
+        for stmt in self.decl.body:
+            if isinstance(stmt, ast.Member) and isinstance(stmt.module, ast.Call):
+                layer = get_layer(stmt.module.func)
+                if layer is not None and layer.torch_call is not None:
+                    return stmt.module.func not in self.low.prog.blocks
+        return False
+
     def in_channels(self) -> L.Expr:
         if self.decl.is_arch:  # what layers read: an image's channels, a vector's features
             shape = self.low.model.input_shape
@@ -508,7 +527,8 @@ class _Definition:
             kind="arch" if decl.is_arch else "block",
             doc=_doc(self.low.prog, decl),
             params=tuple(self.parameter(p) for p in decl.params),
-            sequential=self.sequence or not any(isinstance(s, ast.Forward) for s in decl.body),
+            sequential=self.sequence
+            or not (any(isinstance(s, ast.Forward) for s in decl.body) or self.called_apart()),
             body=tuple(body),
             forward=forward,
             out_channels=None if decl.is_arch else out,
@@ -622,7 +642,9 @@ class _Definition:
         assert isinstance(flow, ast.Call)
         if flow.func in COMBINATORS:
             combinator = COMBINATORS[flow.func]
-            along_channels = combinator.joins and self.concat_dim(flow) == 1
+            along_channels = combinator.joins and self.concat_dim(flow) - 1 == self.channel_of(
+                flow.span
+            )
             part = c
             if combinator.splits and along_channels:  # each branch reads its share
                 part = L.Binary(op="//", left=c, right=L.Const(value=len(flow.args)))
@@ -662,6 +684,11 @@ class _Definition:
         merged = _choose(cond, first, c) if first_then else _choose(cond, c, first)
         return merged, path[:k]
 
+    def channel_of(self, span: Span) -> int:
+        """Where the input of the operation at ``span`` holds its channels (0 for an image)."""
+        shapes = self.low.model.op_shapes.get(span, set())
+        return channel_axis(next(iter(shapes))) if shapes else 0
+
     def concat_dim(self, call: ast.Call) -> int:
         """The constant `dim` a joining (and splitting) combinator works along."""
         kw = next((k for k in call.kwargs if k.name == "dim"), None)
@@ -680,12 +707,67 @@ class _Definition:
         return concat_axis(evaluate(kw.value, {}), shape, kw.span, call.func)
 
     def layer_channels(self, layer: LayerType, call: ast.Call, c: L.Expr, subst: Subst) -> L.Expr:
-        if layer.flattens:
-            for extent in self.spatial_at(call.span, layer.name):
+        if layer.flattens:  # the channels times the other extents it merges them with
+            for extent in self.merged_at(call, layer):
                 c = _mul(c, extent)
             return c
+        if layer.axes == "select":
+            return self.selected_channels(call, layer, c)
         given = {k: self.low.conv(v, subst) for k, v in _call_arguments(layer, call).items()}
         return layer.out_channels(given, c)  # type: ignore[arg-type]
+
+    def selected_channels(self, call: ast.Call, layer: LayerType, c: L.Expr) -> L.Expr:
+        """The channels after a select: the input's where they stay where layers read them,
+        else the size there, one in every instance."""
+        shapes = self.low.model.op_shapes.get(call.span, set())
+        if not shapes:
+            return c
+        dim = dict(self.known(layer, call)).get("dim")
+        given = _call_arguments(layer, call).get("dim")
+        if dim is None and given is not None:
+            dim = _constant_value(self.low.conv(given))
+        assert isinstance(dim, int)
+        removed = dim - 1
+        outs = set()
+        for shape in shapes:
+            at = channel_axis(shape)
+            out = shape[:removed] + shape[removed + 1 :]
+            if at != removed and at - (at > removed) == channel_axis(out):
+                return c
+            outs.add(out[channel_axis(out)] if out else 1)
+        if len(outs) != 1:
+            raise error(
+                "E0411",
+                "`select` leaves different sizes where layers read the channels",
+                call.span,
+                "the generated code needs one size here",
+            )
+        return L.Const(value=next(iter(outs)))
+
+    def merged_at(self, call: ast.Call, layer: LayerType) -> tuple[int, ...]:
+        """The extents a flatten merges with the channels (none where it leaves them)."""
+        shapes = self.low.model.op_shapes.get(call.span, set())
+        if not shapes:
+            return ()
+        known = dict(self.known(layer, call))
+        defaults = layer.schema.model_fields
+        start = known.get("start", defaults["start"].default)
+        end = known.get("end", defaults["end"].default)
+        given = {k: self.low.conv(v) for k, v in _call_arguments(layer, call).items()}
+        for name in ("start", "end"):
+            if name in given and _constant_value(given[name]) is not None:
+                known[name] = _constant_value(given[name])
+        start, end = known.get("start", start), known.get("end", end)
+        spatial = self.spatial_at(call.span, layer.name)
+        shape = next(iter(shapes))
+        rank = len(shape)
+        first, last = start - 1, (end + rank if end < 0 else end - 1)
+        at = channel_axis(shape)
+        if not first <= at <= last:
+            return ()
+        keep = [i for i in range(first, last + 1) if i != at]
+        others = [i for i in range(rank) if i != at]
+        return tuple(spatial[others.index(i)] for i in keep)
 
     def spatial_at(self, span: Span, what: str) -> tuple[int, ...]:
         shapes = self.low.model.op_shapes.get(span, set())
@@ -790,21 +872,22 @@ class _Definition:
         order = list(fields)
         args.sort(key=lambda a: order.index(a.name))
         known = self.known(layer, call)
-        if layer.axes == "permute" and "dims" not in dict(known):
-            # inline in forward there is no instance to ask: a constant order is known too
-            dims = next((a.value for a in args if a.name == "dims"), None)
-            items = dims.items if isinstance(dims, L.ListOf) else ()
-            value = tuple(_constant(i) for i in items)
-            if items and all(isinstance(d, int) and not isinstance(d, bool) for d in value):
-                known = (*known, ("dims", value))
-        if layer.axes == "permute" and "dims" not in dict(known):
-            raise error(
-                "E0241",
-                "`permute` reorders the dimensions differently in different instances",
-                call.span,
-                "the generated code needs one order here",
-                help="give the order as a constant list, the same in every instance",
-            )
+        have = dict(known)
+        for name in layer.dim_args:
+            if name in have:
+                continue
+            # inline in forward there is no instance to ask: a constant is known too
+            given = next((a.value for a in args if a.name == name), None)
+            value = fields[name].default if given is None else _constant_value(given)
+            if value is None:
+                raise error(
+                    "E0241",
+                    f"`{layer.name}`'s `{name}` differs between instances",
+                    call.span,
+                    "the generated code needs one value here",
+                    help=f"give `{name}` as a constant, the same in every instance",
+                )
+            known = (*known, (name, value))
         return L.LayerCall(layer=layer.name, in_channels=c, args=tuple(args), known=known)
 
     def known(self, layer: LayerType, call: ast.Call) -> tuple[tuple[str, Any], ...]:

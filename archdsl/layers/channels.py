@@ -76,6 +76,7 @@ register(
         helpers=("permute",),
         torch_class="Permute",
         axes="permute",
+        dim_args=("dims",),
     ),
     weightless=True,
 )

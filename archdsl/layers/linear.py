@@ -6,11 +6,52 @@ import math
 
 from pydantic import Field
 
-from archdsl.layers.registry import LayerArgs, LayerType, register
+from archdsl.layers.registry import LayerArgs, LayerType, Shape, ShapeError, register
 
 
 class NoArgs(LayerArgs):
     pass
+
+
+class FlattenArgs(LayerArgs):
+    # torch's numbering, the batch 0: the default flattens everything but the batch
+    start: int = Field(default=1, ge=1, le=8)
+    end: int = Field(default=-1, ge=-8, le=8)
+
+
+def flatten_range(a: FlattenArgs, rank: int) -> tuple[int, int]:
+    """The dimensions a flatten merges, batch excluded: positions ``first`` to ``last``."""
+    end = a.end + rank + 1 if a.end < 0 else a.end
+    if not 1 <= a.start <= end <= rank:
+        raise ShapeError(
+            f"`flatten` cannot merge dims {a.start} to {a.end} of a {rank + 1}-d tensor",
+            "start",
+            help=f"dims count as torch counts them, 1 to {rank} (0 is the batch); start <= end",
+        )
+    return a.start - 1, end - 1
+
+
+def _flatten_shape(a: FlattenArgs, s: Shape) -> Shape:
+    first, last = flatten_range(a, len(s))
+    return (*s[:first], math.prod(s[first : last + 1]), *s[last + 1 :])
+
+
+class SelectArgs(LayerArgs):
+    dim: int = Field(ge=1, le=8)  # torch's numbering, the batch 0
+    index: int = Field(ge=-(2**31), le=2**31 - 1)
+
+
+def _select_shape(a: SelectArgs, s: Shape) -> Shape:
+    if a.dim > len(s):
+        raise ShapeError(
+            f"`select` has no dim {a.dim} in a {len(s) + 1}-d tensor",
+            "dim",
+            help=f"dims count as torch counts them, 1 to {len(s)} (0 is the batch)",
+        )
+    size = s[a.dim - 1]
+    if not -size <= a.index < size:
+        raise ShapeError(f"`select` index {a.index} is outside dim {a.dim} of size {size}", "index")
+    return (*s[: a.dim - 1], *s[a.dim :])
 
 
 class LinearArgs(LayerArgs):
@@ -21,16 +62,19 @@ class LinearArgs(LayerArgs):
 register(
     LayerType(
         name="flatten",
-        schema=NoArgs,
-        shape=lambda a, s: (math.prod(s),),
+        schema=FlattenArgs,
+        shape=_flatten_shape,
         count=lambda a, s: (0, 0),
-        doc="flattens [C, H, W] to [C * H * W] in channels-first order",
-        example="flatten()",
+        doc="merges dims `start` to `end` (torch's numbering, the batch 0; by default all but "
+        "the batch: [C, H, W] to [C * H * W] in channels-first order)",
+        example="flatten(start=1, end=-1)",
+        ranks=None,
         channels=None,
         functional=True,
         flattens=True,
         torch_class="Flatten",
         axes="order",
+        dim_args=("start", "end"),
     ),
     weightless=True,
 )
@@ -50,5 +94,71 @@ register(
         # torchinfo: every parameter once per sample, whatever the positions
         macs=lambda a, s, out: s[-1] * a.out + (a.out if a.bias else 0),
         axes="last",
+    )
+)
+
+register(
+    LayerType(
+        name="select",
+        schema=SelectArgs,
+        shape=_select_shape,
+        count=lambda a, s: (0, 0),
+        doc="the slice at `index` along `dim` (torch's numbering, the batch 0), that dimension "
+        "removed: `select(dim=1, index=0)` is ViT's class token, `x[:, 0]`",
+        example="select(dim=1, index=0)",
+        ranks=None,
+        functional=True,
+        helpers=("select",),
+        torch_class="Select",
+        axes="select",
+        dim_args=("dim", "index"),
+    ),
+    weightless=True,
+)
+
+
+class AttentionArgs(LayerArgs):
+    heads: int = Field(ge=1, le=4096)
+    dropout: float = Field(default=0.0, ge=0, lt=1)
+    bias: bool = True
+
+
+def _attention_shape(a: AttentionArgs, s: Shape) -> Shape:
+    if s[-1] % a.heads:
+        raise ShapeError(
+            f"`attention` cannot split {s[-1]} features into {a.heads} equal heads",
+            "heads",
+            help=f"use a number of heads that divides {s[-1]}",
+        )
+    return s
+
+
+def _attention_count(a: AttentionArgs, s: Shape) -> tuple[int, int]:
+    d = s[-1]
+    return 4 * d * d + (4 * d if a.bias else 0), 0
+
+
+register(
+    LayerType(
+        name="attention",
+        tensors=(
+            ("in_proj_weight", "xavier_uniform"),
+            ("in_proj_bias", "zeros"),
+            ("out_proj.weight", "torch_weight"),
+            ("out_proj.bias", "zeros"),
+        ),
+        schema=AttentionArgs,
+        shape=_attention_shape,
+        count=_attention_count,
+        doc="multi-head self-attention over the tokens of [L, D] (torch's nn.MultiheadAttention, "
+        "batch first, with its parameter layout: in_proj_weight [3D, D], out_proj); `dropout` "
+        "on the attention weights in training",
+        example="attention(4, dropout=0.0)",
+        ranks=(2,),
+        channels=None,
+        torch_class="MultiheadAttention",
+        torch_leaf=False,
+        axes="last",
+        torch_call="{m}({x}, {x}, {x}, need_weights=False)[0]",
     )
 )

@@ -41,6 +41,15 @@ class Arranged(tuple[int, ...]):
         return out
 
 
+def channel_axis(shape: Shape) -> int:
+    """Where a shape holds what layers read as its channels (a block's `in_channels`): a
+    [C, H, W] tensor's first wherever a permute moved it, the last of any other rank (the
+    features of [F], of each token of [L, D])."""
+    if isinstance(shape, Arranged):
+        return shape.order.index(0)
+    return 0 if len(shape) == 3 else len(shape) - 1
+
+
 def channels_last(shape: Shape) -> bool:
     """Whether a [C, H, W]-ranked shape holds its channels last (a `permute` put them there)."""
     return isinstance(shape, Arranged) and shape.order[-1] == 0
@@ -73,6 +82,9 @@ class LayerType:
     # Multiply-accumulates for one sample, as torchinfo 1.8 counts them, from the arguments and
     # the input and output shapes (batch excluded); None: the layer has no parameters (0).
     macs: Callable[[Any, Shape, Shape], int] | None = None
+    # Whether torchinfo takes the torch module for a leaf: nn.MultiheadAttention has a child
+    # (out_proj) and is counted as a container (its mult-adds and outputs not in the totals).
+    torch_leaf: bool = True
     # The module's ``kernel_size`` attribute in the generated torch code, if it has one.
     kernel_size: Callable[[Any], int | list[int]] | None = None
     # The parameter tensors `init` rules may set, each with its initial value when no rule
@@ -90,6 +102,13 @@ class LayerType:
     # "permute" the layer only reorders dimensions, "value" a learnable tensor (its use is
     # its value, whatever the input).
     axes: str = "channels"
+    # Arguments that name dimensions (a permutation, a flatten's range): one constant in every
+    # instance (E0241), so that a printer holding tensors in another layout can map them.
+    dim_args: tuple[str, ...] = ()
+    # How torch applies the module to `x` where it is not a plain call, as a format string
+    # (`{m}` the module, `{x}` the input): attention reads its input three times. Such a layer
+    # is a named member applied in forward, not an item of a sequence.
+    torch_call: str | None = None
 
     @property
     def has_weights(self) -> bool:
