@@ -509,8 +509,10 @@ _ENTRIES = [
         "E0231",
         "unknown or misused initialisation",
         "An `init` rule calls one of torch.nn.init's functions by its name without the "
-        "underscore (`kaiming_normal`, `normal`, `trunc_normal`, `zeros`, ...), with constant "
-        'arguments in their domains (a positive `std`, `mode` "fan_in" or "fan_out").',
+        "underscore (`kaiming_normal`, `normal`, `trunc_normal`, `zeros`, ...), with arguments "
+        'in their domains (a positive `std`, `mode` "fan_in" or "fan_out"). A number may be an '
+        "expression of the arch's parameters (`std=(1 / width) ** 0.5`), checked with the "
+        "model's values; `mode` and `nonlinearity` are constants.",
         Example(NORMED + '  init conv2d.weight = kaiming_normal(mode="fan_middle")\n}\n'),
         Example(NORMED + '  init conv2d.weight = kaiming_normal(mode="fan_out")\n}\n'),
     ),

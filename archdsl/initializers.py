@@ -12,9 +12,12 @@ layers start (``default``): weights kaiming-uniform with ``a = sqrt(5)``, biases
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 Value = float | str
+_T = TypeVar("_T")
 
 # torch.nn.init.calculate_gain's nonlinearities (`a` is leaky ReLU's negative slope)
 NONLINEARITIES = ("linear", "conv2d", "sigmoid", "tanh", "relu", "leaky_relu", "selu")
@@ -142,6 +145,7 @@ def bind(fn: InitFunction, args: list[Value], kwargs: dict[str, Value]) -> dict[
     return {n: out[n] for n in names}
 
 
-def non_default(fn: InitFunction, args: dict[str, Value]) -> dict[str, Value]:
-    """The arguments that differ from the function's defaults (a required one always does)."""
+def non_default(fn: InitFunction, args: Mapping[str, _T]) -> dict[str, _T]:
+    """The arguments that differ from the function's defaults (a required one always does, and
+    so does one that is not a value: an expression the generated code computes)."""
     return {p.name: args[p.name] for p in fn.params if args[p.name] != p.default}

@@ -144,6 +144,33 @@ def test_nested_selectors_start_alike() -> None:
         _assert_keras_starts_as(ours, keras_mod.Net(small=small), f"init_nested small={small}")
 
 
+@pytest.mark.parametrize(("patch_size", "hidden", "small"), [(4, 32, False), (8, 16, True)])
+def test_arguments_that_read_parameters(patch_size: int, hidden: int, small: bool) -> None:
+    """`init` arguments that are expressions of the arch's parameters
+    (tests/snippets/init_expressions.arch): each tensor is drawn with the value its expression
+    has for the parameters the model is built with, in torch and in Keras; Keras's block
+    functions read the arch's `patch_size` and `hidden` although blocks have their own."""
+    path = ROOT / "tests" / "snippets" / "init_expressions.arch"
+    torch_mod = load(compile_spec(path, "torch").source or "", "init_expressions_torch")
+    keras_mod = load(compile_spec(path, "keras").source or "", "init_expressions_keras")
+    config = {"patch_size": patch_size, "hidden": hidden, "small": small}
+    torch.manual_seed(0)
+    ours = torch_mod.Net(**config)
+    slope = hidden / 64  # kaiming_uniform's bound: gain * sqrt(3 / fan_in), fan_in = hidden
+    bound = math.sqrt(2 / (1 + slope**2)) * math.sqrt(3 / hidden)
+    for tensor, sample in (
+        (ours.embed.conv_proj.weight, lambda n: torch.randn(n) / math.sqrt(3 * patch_size**2)),
+        (ours.head.fc1.weight, lambda n: (torch.rand(n) * 2 - 1) * bound),
+        (ours.head.fc.weight, lambda n: torch.randn(n) * (0.01 if small else 1 / hidden)),
+    ):
+        assert_same_distribution(tensor.detach(), sample(tensor.numel()), f"{config}")
+    assert bool(torch.all(ours.embed.conv_proj.bias == 1 / patch_size))
+    import keras
+
+    keras.utils.set_random_seed(0)
+    _assert_keras_starts_as(ours, keras_mod.Net(**config), f"init_expressions {config}")
+
+
 def _assert_keras_starts_as(ours: Any, kmodel: Any, spec: str) -> None:
     tensors = {k: v.detach() for k, v in ours.named_parameters()}
     seen = set()

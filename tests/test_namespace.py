@@ -1,9 +1,10 @@
 """The generated namespace is collision-free by construction: a battery of names, each tried in
 every role a spec can give a name (block, arch, variant, member, parameter, `let`, loop
-variable, a flag the forward reads, a block beside `ConvBlock`), is either refused by
-`archdsl check` with a diagnostic, or compiles for both backends to models that build with
-archdsl's shapes and counts and compute one function. Nothing in between: no generated module
-that shadows its own imports, helpers, locals or torch's nn.Module attributes."""
+variable, a flag the forward reads, a block beside `ConvBlock`, an arch parameter an `init`
+rule reads), is either refused by `archdsl check` with a diagnostic, or compiles for both
+backends to models that build with archdsl's shapes and counts and compute one function.
+Nothing in between: no generated module that shadows its own imports, helpers, locals or
+torch's nn.Module attributes."""
 
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ ROLES = {
     % "  f = sequential {\n    for @ in [4, 8] {\n      conv2d(@)\n    }\n  }\n  forward: f",
     "flag": "block B(@: bool = true) {\n  c = conv2d(3, kernel=1)\n"
     "  forward: residual(c) if @ else c\n}\n" + NET % "  b = B()\n  forward: b",
+    # an arch parameter an `init` rule reads, which Keras passes to the block functions, and a
+    # block parameter of the same name
+    "init_value": "block B(@: int = 2) {\n  c = conv2d(@ * 2, kernel=1)\n  forward: c\n}\n"
+    "arch Net(@: int = 4) {\n  input [3, 8, 8]\n  b = B()\n  forward: b\n"
+    "  init conv2d.weight = normal(std=1 / @) when @ > 2\n}\n",
     "beside_conv_block": "block ConvBlock() {\n  c = conv2d(4)\n  forward: c\n}\n"
     "block @() {\n  c = conv2d(4)\n  forward: c\n}\n"
     + NET

@@ -204,6 +204,8 @@ class _DefinitionPrinter:
         self.loops = {s.id: s for s in d.body if isinstance(s, L.Loop)}
         taken = {"x", "name", "inputs", "in_channels", *fn_names.values()}
         taken |= set(init.overrides(d.name))
+        if d.kind == "block":
+            taken |= set(init.names.values())
         for node in L.walk(d.body):
             if isinstance(node, L.Let):
                 taken.add(node.name)
@@ -565,7 +567,7 @@ class _DefinitionPrinter:
             # a block function takes and returns its tensors in their canonical layout
             inner = self.arrange(inner, canonical(len(before)), body)
             parts = [inner, *block_arguments(module, self.definitions, self.py)]
-            parts += [f"{v}={v}" for v in self.init.values]
+            parts += self.init.values_passed(self.d)
             if stmt.name is not None and stmt.suffix is None:
                 parts += self.init.passed(self.d, stmt.name, module.callee, self.py)
             parts.append(f"name={name.source()}")
@@ -901,7 +903,12 @@ class _Init:
     function on the path below the rule's owner takes an override keyword (`conv_weight_init`,
     None by default), which the function above passes down. Where it is given it wins, since it
     is the fold of the rules from the first one that selects this path onwards (later rules of
-    any kind included); None leaves the layer to the rules that hold everywhere."""
+    any kind included); None leaves the layer to the rules that hold everywhere.
+
+    The arch's parameters that conditions and arguments read are keywords of every block
+    function (``names``: the keyword of each, the parameter's own name unless a block function
+    already uses it); a rule printed in a block function reads those keywords, in the arch's
+    function the parameters themselves."""
 
     def __init__(
         self,
@@ -915,13 +922,27 @@ class _Init:
         self.helpers = helpers
         params = {p.name: p for p in arch.params}
         self.values = sorted(
-            {n.name for r in self.rules for n in L.walk(r.guard) if isinstance(n, L.Var)}
+            {
+                n.name
+                for r in self.rules
+                for n in L.walk((r.guard, r.args))
+                if isinstance(n, L.Var) and n.name in params
+            }
         )
+        # a threaded keyword clashes with nothing a block function names
+        blocks = [d for d in definitions if d.kind == "block"]
+        own = set(params) - MODULE_NAMES - RESERVED  # the arch's, which no block function has
+        used = (set(taken or ()) - own) | {"x", "name", "inputs", "in_channels"}
+        for d in blocks:
+            used |= self.values_of(d)
+        threads = Namer(used)
+        self.names = {v: threads.new(v) for v in self.values}
         self.threaded = []
         for v in self.values:
             p = params[v]
             default = "" if p.default is None else f" = {python(p.default, Spelling())}"
-            self.threaded.append(f"{v}: {_PY_TYPES[p.type]}{default}")
+            self.threaded.append(f"{self.names[v]}: {_PY_TYPES[p.type]}{default}")
+        self.block_spelling = Spelling(var=lambda n: self.names.get(n, n))
         # (block, path below it, tensor) -> (keyword, the steps from the block, the layer kind)
         self.params: dict[tuple[str, tuple[str, ...], str], tuple[str, tuple[Step, ...], str]] = {}
         defs = {d.name: d for d in definitions}
@@ -934,7 +955,8 @@ class _Init:
                 if key in self.params:
                     continue
                 if block not in namers:
-                    namers[block] = Namer(set(taken or ()) | self.values_of(defs.get(block)))
+                    own = self.values_of(defs.get(block)) | set(self.names.values())
+                    namers[block] = Namer(set(taken or ()) | own)
                 name = namers[block].new("_".join((*key[1], rule.tensor, "init")))
                 self.params[key] = (name, steps[j:], rule.layer)
 
@@ -962,14 +984,31 @@ class _Init:
                 out |= set(node.targets) | ({node.index} if node.index else set())
         return out
 
+    def spelling(self, d: L.Definition) -> Spelling:
+        """How a rule's conditions and arguments read the arch's parameters in ``d``'s
+        function: through the threaded keywords in a block function."""
+        return self.block_spelling if d.kind == "block" else Spelling()
+
+    def values_passed(self, d: L.Definition) -> list[str]:
+        """The threaded keywords a call of a block function in ``d``'s function passes."""
+        inner = self.spelling(d)
+        return [f"{self.names[v]}={inner.var(v)}" for v in self.values]
+
     def overrides(self, block: str) -> list[str]:
         """The override keywords of a block function, in rule order."""
         return [name for (b, _, _), (name, _, _) in self.params.items() if b == block]
 
     def fold(
-        self, start: int, steps: tuple[Step, ...], item: int | None, tensor: str, layer: str
+        self,
+        start: int,
+        steps: tuple[Step, ...],
+        item: int | None,
+        tensor: str,
+        layer: str,
+        s: Spelling,
     ) -> str | None:
-        """The value the rules from ``start`` on give the layer at ``steps`` (None: none)."""
+        """The value the rules from ``start`` on give the layer at ``steps`` (None: none), in
+        the function whose spelling is ``s``."""
         value: str | None = None
         for rule in self.rules[start:]:
             if rule.tensor != tensor:
@@ -981,11 +1020,11 @@ class _Init:
                 holds = rule.layer == layer
             if not holds:
                 continue
-            spelled = self.spell(rule, False)
+            spelled = self.spell(rule, False, s)
             if rule.guard is None:
                 value = spelled
             else:
-                cond = python(rule.guard, Spelling())
+                cond = python(rule.guard, s)
                 value = f"{spelled} if {cond} else {_grouped(value or 'None')}"
         return value
 
@@ -1010,7 +1049,11 @@ class _Init:
                 ),
                 None,
             )
-            own = None if first is None else self.fold(first, full, item, tensor, layer)
+            own = (
+                None
+                if first is None
+                else self.fold(first, full, item, tensor, layer, self.spelling(d))
+            )
             if incoming is not None and own is not None:
                 out.append(f"{name}={incoming[0]} or {_grouped(own)}")
             elif incoming is not None:
@@ -1038,12 +1081,13 @@ class _Init:
             for rule in self.rules:
                 if rule.tensor != tensor or not self.applies(rule, d, target, layer):
                     continue
-                spelled = self.spell(rule, depthwise)
+                spelled = self.spell(rule, depthwise, self.spelling(d))
                 if rule.guard is None:
                     value = spelled
                 else:
                     fallback = value or _KERAS_DEFAULTS.get(default, _ZEROS)
-                    value = f"{spelled} if {py(rule.guard)} else {fallback}"
+                    cond = python(rule.guard, self.spelling(d))
+                    value = f"{spelled} if {cond} else {fallback}"
             member, item = target
             override = None
             if member is not None:
@@ -1098,30 +1142,52 @@ class _Init:
             fan_in += area
         return f"torch_bias({fan_in})"
 
-    def spell(self, rule: L.Init, depthwise: bool) -> str:
-        a: dict[str, Any] = {x.name: x.value.value for x in rule.args}  # type: ignore[union-attr]
+    def spell(self, rule: L.Init, depthwise: bool, s: Spelling) -> str:
+        """The Keras initializer of ``rule``, its arguments that read the arch's parameters as
+        expressions in ``s``'s function (constants as their values)."""
+        a = {x.name: x.value for x in rule.args}
+
+        def arg(name: str) -> str:
+            v = a[name]
+            return repr(v.value) if isinstance(v, L.Const) else python(v, s)
+
         init = "keras.initializers."
         if rule.func in ("zeros", "ones"):
             return f'"{rule.func}"'
         if rule.func == "constant":
-            return f"{init}Constant({a['value']!r})"
+            return f"{init}Constant({arg('value')})"
         if rule.func == "normal":
-            mean = f"mean={a['mean']!r}, " if a["mean"] else ""
-            return f"{init}RandomNormal({mean}stddev={a['std']!r})"
+            given = a["mean"]
+            mean = "" if isinstance(given, L.Const) and not given.value else f"mean={arg('mean')}, "
+            return f"{init}RandomNormal({mean}stddev={arg('std')})"
         if rule.func == "uniform":
-            return f"{init}RandomUniform({a['a']!r}, {a['b']!r})"
+            return f"{init}RandomUniform({arg('a')}, {arg('b')})"
         if rule.func == "trunc_normal":
             self.helpers["trunc_normal"] = True
-            return f"TruncNormal({a['mean']!r}, {a['std']!r}, {a['a']!r}, {a['b']!r})"
+            return f"TruncNormal({arg('mean')}, {arg('std')}, {arg('a')}, {arg('b')})"
+        consts = {k: v.value for k, v in a.items() if isinstance(v, L.Const)}
+        scale: L.Expr
         if rule.func.startswith("kaiming"):
-            scale = gain(a["nonlinearity"], a["a"]) ** 2
-            mode = a["mode"]
+            nonlinearity = str(consts["nonlinearity"])
+            if nonlinearity == "leaky_relu" and "a" not in consts:  # gain ** 2 = 2 / (1 + a**2)
+                square = L.Binary(op="**", left=a["a"], right=L.Const(value=2))
+                one_plus = L.Binary(op="+", left=L.Const(value=1), right=square)
+                scale = L.Binary(op="/", left=L.Const(value=2), right=one_plus)
+            else:
+                a_value = float(consts.get("a", 0.0))
+                scale = L.Const(value=round(gain(nonlinearity, a_value) ** 2, 12))
+            mode = str(consts["mode"])
             if depthwise:
                 mode = "fan_out" if mode == "fan_in" else "fan_in"
         else:  # xavier
-            scale, mode = a["gain"] ** 2, "fan_avg"
+            g = a["gain"]
+            if isinstance(g, L.Const):
+                scale = L.Const(value=round(float(g.value) ** 2, 12))
+            else:
+                scale = L.Binary(op="**", left=g, right=L.Const(value=2))
+            mode = "fan_avg"
         dist = "uniform" if rule.func.endswith("uniform") else "untruncated_normal"
-        return f'{init}VarianceScaling({round(scale, 12)!r}, "{mode}", "{dist}")'
+        return f'{init}VarianceScaling({python(scale, s)}, "{mode}", "{dist}")'
 
 
 def _grouped(source: str) -> str:

@@ -576,12 +576,18 @@ def _classifier_target(head: L.Head) -> str:
 
 
 def _init_call(rule: L.Init, tensor: str) -> str:
+    """The ``torch.nn.init`` call with the arguments that differ from its defaults; one that
+    reads the arch's parameters is their expression, which ``__init__`` (where the rules are
+    printed) has in scope."""
     fn = FUNCTIONS[rule.func]
-    args = non_default(fn, {a.name: a.value.value for a in rule.args})  # type: ignore[union-attr]
+    given = {a.name: a.value.value if isinstance(a.value, L.Const) else a.value for a in rule.args}
+    args = {
+        k: _py(v) if isinstance(v, L.Node) else repr(v) for k, v in non_default(fn, given).items()
+    }
     parts = [tensor]
     if fn.name == "constant":
-        parts.append(repr(args.pop("value")))
-    parts += [f"{k}={v!r}" for k, v in args.items()]
+        parts.append(args.pop("value"))
+    parts += [f"{k}={v}" for k, v in args.items()]
     return f"nn.init.{fn.torch}({', '.join(parts)})"
 
 

@@ -1,9 +1,14 @@
 """Lowering of an arch's `init` rules: the selector resolved, the function and its arguments
-checked, every argument filled in (``archdsl.initializers``)."""
+checked, every argument filled in (``archdsl.initializers``).
+
+A numeric argument may be an expression of the arch's parameters (ViT's
+``trunc_normal(std=(1 / (3 * patch_size ** 2)) ** 0.5)``); it stays an expression in the
+lowered rule, which the backends print over the generated model's parameters, and is checked
+here with the values of this compilation (the model's, variant and ``--set`` applied)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from archdsl import initializers
@@ -25,7 +30,9 @@ def lower_rules(
     blocks: dict[str, ast.BlockDecl],
     arch: ast.BlockDecl,
     conv: Callable[[ast.Expr], L.Expr],
+    values: Mapping[str, Any],
 ) -> tuple[L.Init, ...]:
+    """``values``: the arch's parameters in this compilation, which check the rules' arguments."""
     for decl in blocks.values():
         if not decl.is_arch:
             stray = next((s for s in decl.body if isinstance(s, ast.Init)), None)
@@ -39,7 +46,7 @@ def lower_rules(
                     f"`{decl.name}.<member>.<tensor>`",
                 )
     return tuple(
-        _rule(blocks, arch, stmt, conv) for stmt in arch.body if isinstance(stmt, ast.Init)
+        _rule(blocks, arch, stmt, conv, values) for stmt in arch.body if isinstance(stmt, ast.Init)
     )
 
 
@@ -48,6 +55,7 @@ def _rule(
     arch: ast.BlockDecl,
     stmt: ast.Init,
     conv: Callable[[ast.Expr], L.Expr],
+    values: Mapping[str, Any],
 ) -> L.Init:
     *selector, tensor = stmt.path
     head = selector[0]
@@ -143,9 +151,9 @@ def _rule(
             stmt.span,
             help=f"its tensors: {', '.join(tensors)}" if tensors else "it has no weights",
         )
-    func, args = _function(stmt.value)
+    params = {p.name for p in arch.params}
+    func, args = _function(stmt.value, params, values, conv)
     if stmt.guard is not None:
-        params = {p.name for p in arch.params}
         other = sorted(ast.free_names(stmt.guard) - params)
         if other:
             raise error(
@@ -185,7 +193,15 @@ def _member(decl: ast.BlockDecl, name: str) -> ast.Member | None:
     return None
 
 
-def _function(call: ast.Call) -> tuple[str, tuple[L.Argument, ...]]:
+def _function(
+    call: ast.Call,
+    params: set[str],
+    values: Mapping[str, Any],
+    conv: Callable[[ast.Expr], L.Expr],
+) -> tuple[str, tuple[L.Argument, ...]]:
+    """The function and every argument by name: a constant where the spec's argument reads no
+    parameter (the value, defaults filled in), else the expression; every value is checked
+    with the parameters' ``values``."""
     fn = initializers.FUNCTIONS.get(call.func)
     if fn is None:
         raise error(
@@ -196,19 +212,63 @@ def _function(call: ast.Call) -> tuple[str, tuple[L.Argument, ...]]:
             help=did_you_mean(call.func, initializers.FUNCTIONS)
             or f"available: {', '.join(initializers.FUNCTIONS)}",
         )
+    names = [p.name for p in fn.params]
+    given: list[tuple[str | None, ast.Expr]] = [
+        (names[i] if i < len(names) else None, a) for i, a in enumerate(call.args)
+    ]
+    given += [(k.name, k.value) for k in call.kwargs]
+    reads: dict[str, ast.Expr] = {}  # argument -> its expression, where it reads parameters
+    read: set[str] = set()
+    for name, expr in given:
+        free = ast.free_names(expr)
+        if not free:
+            continue
+        other = sorted(free - params)
+        if other:
+            raise error(
+                "E0231",
+                f"the arguments of `{call.func}` read only the arch's parameters",
+                expr.span,
+                f"`{other[0]}` is not one",
+                help="write numbers, strings and expressions of the arch's parameters, e.g. "
+                "`trunc_normal(std=(1 / width) ** 0.5)`",
+            )
+        param = next((p for p in fn.params if p.name == name), None)
+        if param is not None and param.choices:
+            raise error(
+                "E0231",
+                f"`{name}` of `{call.func}` is a constant",
+                expr.span,
+                f"reads `{sorted(free)[0]}`",
+                help=f"write one of {', '.join(map(repr, param.choices))}",
+            )
+        if name is not None:
+            reads[name] = expr
+        read |= free
+    env = {n: values[n] for n in read if n in values}
+    where = ", with " + ", ".join(f"{n} = {env[n]!r}" for n in sorted(env)) if env else ""
+    fix = (
+        "the model's parameters give the arguments these values; change the expression or "
+        "the parameters"
+        if env
+        else None
+    )
     try:
-        args = [evaluate(a, {}) for a in call.args]
-        kwargs = {k.name: evaluate(k.value, {}) for k in call.kwargs}
+        args = [evaluate(a, env) for a in call.args]
+        kwargs = {k.name: evaluate(k.value, env) for k in call.kwargs}
     except ArchError as e:
         raise error(
             "E0231",
-            f"the arguments of `{call.func}` are constants",
+            f"an argument of `{call.func}` cannot be computed",
             call.span,
-            e.diagnostics[0].message if e.diagnostics else "",
-            help="write numbers and strings, e.g. `normal(std=0.01)`",
+            (e.diagnostics[0].message if e.diagnostics else "") + where,
+            help=fix,
         ) from None
     try:
         bound = initializers.bind(fn, args, kwargs)
     except ValueError as e:
-        raise error("E0231", str(e), call.span, f"in `{call.func}`") from None
-    return fn.name, tuple(L.Argument(name=k, value=L.Const(value=v)) for k, v in bound.items())
+        raise error("E0231", str(e), call.span, f"in `{call.func}`{where}", help=fix) from None
+    return fn.name, tuple(
+        L.Argument(name=k, value=conv(reads[k]) if k in reads else L.Const(value=v))
+        for k, v in bound.items()
+    )

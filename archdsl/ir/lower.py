@@ -557,8 +557,10 @@ class _Definition:
         return feature_stages(forward, marked, self.low.model, sequential), marked
 
     def init_rules(self) -> tuple[L.Init, ...]:
-        """The arch's rules; one for a block this model does not build selects nothing."""
-        rules = lower_rules(self.low.prog.blocks, self.decl, self.low.conv)
+        """The arch's rules; one for a block this model does not build selects nothing. Their
+        arguments are checked with the values of this compilation's parameters."""
+        assert self.decl.name == self.low.model.arch  # an arch is never another's member
+        rules = lower_rules(self.low.prog.blocks, self.decl, self.low.conv, self.low.model.params)
         return tuple(r for r in rules if r.block is None or r.block in self.low.reachable)
 
     def parameter(self, p: ast.Param) -> L.Parameter:

@@ -415,10 +415,12 @@ class InputShape(Node):
 
 class Init(Node):
     """An arch's `init` rule: once the model is built, ``tensor`` of the selected layers is
-    drawn from ``func`` with ``args`` (every argument, defaults filled in), when ``guard``
-    holds; rules apply in order, a later one overriding an earlier one. The selection is every
-    layer of kind ``layer`` (``member`` None), or member ``member`` (item ``item`` of it when it
-    is a sequence) of every instance of ``block``, or of the arch itself (``block`` None).
+    drawn from ``func`` with ``args`` (every argument, defaults filled in: a constant, or an
+    expression of the arch's parameters, whose value this compilation's parameters have
+    checked), when ``guard`` holds; rules apply in order, a later one overriding an earlier
+    one. The selection is every layer of kind ``layer`` (``member`` None), or member ``member``
+    (item ``item`` of it when it is a sequence) of every instance of ``block``, or of the arch
+    itself (``block`` None).
     A nested selection goes on through block members: ``path`` names the members below
     ``member``, each a member of the block in ``through`` at the same position (the block the
     member before it builds), the last one the layer (or the sequence holding ``item``).

@@ -470,6 +470,8 @@ class _Resolver:
                     self.fail(
                         error("E0229", "`init` rules belong at the top of an arch", stmt.span)
                     )
+                for arg in (*stmt.value.args, *(k.value for k in stmt.value.kwargs)):
+                    self.expr(arg, scope)
                 if stmt.guard is not None:
                     self.expr(stmt.guard, scope)
             elif isinstance(stmt, ast.Forward):
