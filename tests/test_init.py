@@ -183,10 +183,13 @@ def _assert_keras_starts_as(ours: Any, kmodel: Any, spec: str) -> None:
             "BatchNormalization",
             "LayerNormalization",
             "Learned",
+            "MultiheadAttention",
         }:
             continue
         path = torch_path(layer.name)
         names = ["weight", "bias"]
+        if kind == "MultiheadAttention":  # torch's parameter layout
+            names = ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]
         if kind == "Learned":  # a tensor member: its key is its path, in torch's shape
             assert_same_distribution(
                 np.asarray(layer.weights[0].numpy()), tensors[path], f"{spec} Keras: {path}"
