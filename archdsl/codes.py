@@ -655,9 +655,7 @@ _ENTRIES = [
         "`attn(x, x, x)`), so it cannot be an item of a `sequential`, which passes each item its "
         "input once. Make it a named member and apply it in forward (a block without a forward "
         "applies its named members in order, and that works too).",
-        Example(
-            "arch Net {\n  input [5, 8]\n  blocks = sequential {\n    attention(2)\n  }\n}\n"
-        ),
+        Example("arch Net {\n  input [5, 8]\n  blocks = sequential {\n    attention(2)\n  }\n}\n"),
         Example("arch Net {\n  input [5, 8]\n  attn = attention(2)\n}\n"),
     ),
     # ---- E03xx: imports ----

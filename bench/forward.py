@@ -13,11 +13,10 @@ TORCH_MODELS = {
     "resnet50": "resnet50",
     "mobilenet_v2": "mobilenet_v2",
     "efficientnet_b0": "efficientnet_b0",
+    "vit_b_16": "vit_b_16",
+    "convnext_tiny": "convnext_tiny",
 }
-NOT_YET = {
-    "vit_b_16": "no ViT spec yet (needs attention and layer norm layers)",
-    "convnext_tiny": "no ConvNeXt spec yet (needs layer norm over channels and layer scale)",
-}
+NOT_YET: dict[str, str] = {}
 KERAS_MODELS = {"mobilenet_v2": "MobileNetV2", "efficientnet_b0": "EfficientNetB0"}
 
 _TORCH = """

@@ -157,6 +157,8 @@ register(
         ranks=(2,),
         channels=None,
         torch_class="MultiheadAttention",
+        # torchinfo's row: every parameter once per token (not in its totals: torch_leaf)
+        macs=lambda a, s, out: s[0] * _attention_count(a, s)[0],
         torch_leaf=False,
         axes="last",
         torch_call="{m}({x}, {x}, {x}, need_weights=False)[0]",

@@ -55,6 +55,9 @@ register(
         example="tensor([8, 1, 1], value=1e-6)",
         ranks=None,
         torch_class="Parameter",
+        # no row of its own: a parameter of its owner, whose row torchinfo counts as a
+        # container's (not in the totals)
+        macs=lambda a, s, out: 0,
         axes="value",
     )
 )
