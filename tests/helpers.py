@@ -168,6 +168,29 @@ def to_channels_last(x: np.ndarray) -> np.ndarray:
     return np.transpose(x, (0, 2, 3, 1)) if x.ndim == 4 else x
 
 
+def count(model: Any) -> int:
+    """A torch model's trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def assert_same_state_dict_layout(ours: Any, ref: Any) -> None:
+    """The reference's state_dict keys in order, each with the reference's shape."""
+    ref_sd, our_sd = ref.state_dict(), ours.state_dict()
+    assert list(our_sd) == list(ref_sd)
+    assert [v.shape for v in our_sd.values()] == [v.shape for v in ref_sd.values()]
+
+
+def assert_same_outputs(ours: Any, ref: Any, x: Any) -> None:
+    """Eval-mode outputs equal (`torch.testing.assert_close` defaults) on ``x``."""
+    import torch
+
+    ours.eval()
+    ref.eval()
+    with torch.no_grad():
+        expected, got = ref(x), ours(x)
+    torch.testing.assert_close(got, expected)
+
+
 def trainable_count(keras_model: Any) -> int:
     return sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights)
 

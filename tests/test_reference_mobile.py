@@ -29,6 +29,7 @@ import torchvision
 from tests.helpers import (
     assert_keras_matches_torch,
     assert_training_pass_matches,
+    count,
     keras_model,
     randomise,
     torch_model,
@@ -78,10 +79,6 @@ def reference(name: str, **kwargs: Any) -> torch.nn.Module:
 
         return timm.create_model(name.removeprefix("timm:"), pretrained=False, **kwargs)
     return getattr(torchvision.models, name)(weights=None, **kwargs)
-
-
-def count(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def assert_loads_and_matches(ours: torch.nn.Module, ref: torch.nn.Module, resolution: int) -> None:

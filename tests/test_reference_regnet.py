@@ -43,6 +43,9 @@ from archdsl.compiler import analyse
 from tests.helpers import (
     SPECS,
     assert_keras_matches_torch,
+    assert_same_outputs,
+    assert_same_state_dict_layout,
+    count,
     keras_model,
     randomise,
     torch_model,
@@ -103,10 +106,6 @@ def on_meta() -> Iterator[None]:
         yield
 
 
-def count(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def test_the_table_is_torchvisions() -> None:
     """Every RegNet torchvision has, with the published parameter counts."""
     names = [n for n in torchvision.models.list_models() if n.startswith("regnet_")]
@@ -145,20 +144,13 @@ def test_torch_matches_reference(case: Case) -> None:
         ref = getattr(torchvision.models, case.name)(weights=None)
         ours, result = torch_model(case.spec)
     assert result.selection.entry == case.name
-    ref_sd, our_sd = ref.state_dict(), ours.state_dict()
-    assert list(our_sd) == list(ref_sd)
-    assert [v.shape for v in our_sd.values()] == [v.shape for v in ref_sd.values()]
+    assert_same_state_dict_layout(ours, ref)
     if case.outputs:
         randomise(ref, seed=1)
     ours.load_state_dict(ref.state_dict(), strict=True)
     assert result.model.trainable == count(ours) == count(ref) == case.params
     if case.outputs:
-        ours.eval()
-        ref.eval()
-        x = torch.randn(1, 3, SMALL, SMALL)
-        with torch.no_grad():
-            expected, got = ref(x), ours(x)
-        torch.testing.assert_close(got, expected)
+        assert_same_outputs(ours, ref, torch.randn(1, 3, SMALL, SMALL))
 
 
 def test_arch_defaults_are_regnet_y_400mf() -> None:

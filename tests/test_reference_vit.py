@@ -41,6 +41,9 @@ from torchvision.models.vision_transformer import VisionTransformer
 
 from tests.helpers import (
     assert_keras_matches_torch,
+    assert_same_outputs,
+    assert_same_state_dict_layout,
+    count,
     keras_model,
     randomise,
     torch_model,
@@ -72,10 +75,6 @@ CASES = [
 IDS = [c.name for c in CASES]
 
 
-def count(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def test_the_table_is_torchvisions() -> None:
     names = [n for n in torchvision.models.list_models() if n.startswith("vit_")]
     assert sorted(names) == sorted(IDS)
@@ -93,20 +92,13 @@ def test_torch_matches_reference(case: Case) -> None:
         ours, result = torch_model(case.spec)
     assert result.selection.entry == case.name
     assert result.model.input_shape == (3, case.resolution, case.resolution)
-    ref_sd, our_sd = ref.state_dict(), ours.state_dict()
-    assert list(our_sd) == list(ref_sd)
-    assert [v.shape for v in our_sd.values()] == [v.shape for v in ref_sd.values()]
+    assert_same_state_dict_layout(ours, ref)
     if case.outputs:
         randomise(ref, seed=1)
     ours.load_state_dict(ref.state_dict(), strict=True)
     assert result.model.trainable == count(ours) == count(ref) == case.params
     if case.outputs:
-        ours.eval()
-        ref.eval()
-        x = torch.randn(1, 3, case.resolution, case.resolution)
-        with torch.no_grad():
-            expected, got = ref(x), ours(x)
-        torch.testing.assert_close(got, expected)
+        assert_same_outputs(ours, ref, torch.randn(1, 3, case.resolution, case.resolution))
 
 
 SMALL = {"num_layers": 2, "num_heads": 4, "hidden_dim": 64, "mlp_dim": 128, "num_classes": 10}
@@ -119,11 +111,7 @@ def test_huge_patches_at_reduced_width_match_reference() -> None:
     ours, _ = torch_model("vit_h_14.arch", image_size=56, **SMALL)
     randomise(ref, seed=3)
     ours.load_state_dict(ref.state_dict(), strict=True)
-    ours.eval()
-    ref.eval()
-    x = torch.randn(2, 3, 56, 56)
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), ref(x))
+    assert_same_outputs(ours, ref, torch.randn(2, 3, 56, 56))
 
 
 def test_keras_matches_torch() -> None:

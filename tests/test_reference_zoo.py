@@ -54,6 +54,7 @@ from tests.helpers import (
     assert_instances_match_torch,
     assert_keras_matches_torch,
     assert_training_pass_matches,
+    count,
     keras_model,
     randomise,
     torch_model,
@@ -104,10 +105,6 @@ ARCHS = [("mnasnet.arch", "mnasnet1_0"), ("efficientnet_v2.arch", "efficientnet_
 
 def reference(name: str) -> torch.nn.Module:
     return getattr(torchvision.models, name)(weights=None)
-
-
-def count(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def _drop_probabilities(model: torch.nn.Module) -> list[float]:
