@@ -39,6 +39,7 @@ from archdsl.initializers import gain
 from archdsl.ir import lowered as L
 from archdsl.ir.combinators import COMBINATORS
 from archdsl.layers.registry import LayerType, get_layer
+from archdsl.layers.spatial import flatten_range
 from archdsl.names import KERAS_PATH_SEPARATOR, MODULE_NAMES, RESERVED, Namer, snake_case
 
 _PY_TYPES = {
@@ -600,7 +601,7 @@ class _DefinitionPrinter:
         args, given = layer_arguments(layer, call.args, self.py)
         args.update(extra or {})
         if layer.axes == "order":  # Flatten, or a Reshape merging the Keras axes that hold them
-            first, last = _merged(known, len(want))
+            first, last = flatten_range(known["start"], known["end"], len(want))
             if (first, last) != (0, len(want) - 1):
                 a, b = want.index(first) + 1, want.index(last) + 1
                 head = f"*{src}.shape[1:{a}], " if a > 1 else ""
@@ -804,12 +805,6 @@ def canonical(rank: int) -> tuple[int, ...]:
     return (1, 2, 0) if rank == 3 else tuple(range(rank))
 
 
-def _merged(known: dict[str, Any], rank: int) -> tuple[int, int]:
-    """The dimensions a flatten merges, batch excluded: (first, last) positions."""
-    start, end = known["start"], known["end"]
-    return start - 1, (end + rank if end < 0 else end - 1)
-
-
 def _wanted(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) -> tuple[int, ...]:
     """The layout ``layer`` reads its input in, from ``have``: as it is where it can."""
     torch_order = tuple(range(len(have)))
@@ -818,7 +813,7 @@ def _wanted(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) -> t
     if layer.axes == "last":
         return have if have[-1] == len(have) - 1 else torch_order
     if layer.axes == "order":  # a flatten merges dimensions held side by side, in order
-        first, last = _merged(known, len(have))
+        first, last = flatten_range(known["start"], known["end"], len(have))
         if (first, last) == (0, len(have) - 1):
             return torch_order
         at = [have.index(t) for t in range(first, last + 1)]
@@ -829,7 +824,7 @@ def _wanted(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) -> t
 def _arranged(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) -> tuple[int, ...]:
     """The layout of ``layer``'s output from an input held in ``have``."""
     if layer.axes == "order":  # torch's dimensions first ... last become one
-        first, last = _merged(known, len(have))
+        first, last = flatten_range(known["start"], known["end"], len(have))
         out: list[int] = []
         for t in have:
             if t < first:

@@ -556,12 +556,12 @@ def _member_layer(d: L.Definition, name: str) -> L.LayerCall | None:
 def _tensor_rank(d: L.Definition, flow: L.Flow) -> int:
     """The rank of a tensor member's torch shape."""
     assert isinstance(flow, L.UseMember)
-    stmt = next(s for s in d.body if isinstance(s, L.Member) and s.name == flow.member)
-    assert isinstance(stmt.module, L.LayerCall)
-    known = dict(stmt.module.known).get("shape")
+    call = _member_layer(d, flow.member)
+    assert call is not None
+    known = dict(call.known).get("shape")
     if isinstance(known, tuple):
         return len(known)
-    shape = dict((a.name, a.value) for a in stmt.module.args)["shape"]
+    shape = dict((a.name, a.value) for a in call.args)["shape"]
     assert isinstance(shape, L.ListOf)
     return len(shape.items)
 

@@ -25,6 +25,7 @@ from archdsl.ir.init_rules import lower_rules
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
 from archdsl.layers.registry import LayerType, channel_axis, get_layer
+from archdsl.layers.spatial import flatten_range
 from archdsl.names import MODULE_NAMES, RESERVED, Namer
 from archdsl.syntax import ast
 
@@ -458,15 +459,21 @@ class _Definition:
         # members that forward applies only under conditions: the condition they exist under
         self.use_conditions: dict[str, ast.Expr] = {}
 
+    def layer_of(self, module: ast.Call | ast.Sequential) -> LayerType | None:
+        """The registry layer a member builds (None: a sequence, or a block, which a spec's
+        block of that name is, even where a layer has the name)."""
+        if not isinstance(module, ast.Call) or module.func in self.low.prog.blocks:
+            return None
+        return get_layer(module.func)
+
     def called_apart(self) -> bool:
         """Whether a member needs a call of its own in forward (attention reads its input three
         times), so that the module cannot be an nn.Sequential even without a forward."""
-        for stmt in self.decl.body:
-            if isinstance(stmt, ast.Member) and isinstance(stmt.module, ast.Call):
-                layer = get_layer(stmt.module.func)
-                if layer is not None and layer.torch_call is not None:
-                    return stmt.module.func not in self.low.prog.blocks
-        return False
+        return any(
+            (layer := self.layer_of(stmt.module)) is not None and layer.torch_call is not None
+            for stmt in self.decl.body
+            if isinstance(stmt, ast.Member)
+        )
 
     def in_channels(self) -> L.Expr:
         if self.decl.is_arch:  # what layers read: an image's channels, a vector's features
@@ -724,12 +731,7 @@ class _Definition:
         shapes = self.low.model.op_shapes.get(call.span, set())
         if not shapes:
             return c
-        dim = dict(self.known(layer, call)).get("dim")
-        given = _call_arguments(layer, call).get("dim")
-        if dim is None and given is not None:
-            dim = _constant_value(self.low.conv(given))
-        assert isinstance(dim, int)
-        removed = dim - 1
+        removed = self.dims(layer, call)["dim"] - 1
         outs = set()
         for shape in shapes:
             at = channel_axis(shape)
@@ -751,19 +753,11 @@ class _Definition:
         shapes = self.low.model.op_shapes.get(call.span, set())
         if not shapes:
             return ()
-        known = dict(self.known(layer, call))
-        defaults = layer.schema.model_fields
-        start = known.get("start", defaults["start"].default)
-        end = known.get("end", defaults["end"].default)
-        given = {k: self.low.conv(v) for k, v in _call_arguments(layer, call).items()}
-        for name in ("start", "end"):
-            if name in given and _constant_value(given[name]) is not None:
-                known[name] = _constant_value(given[name])
-        start, end = known.get("start", start), known.get("end", end)
+        dims = self.dims(layer, call)
         spatial = self.spatial_at(call.span, layer.name)
         shape = next(iter(shapes))
         rank = len(shape)
-        first, last = start - 1, (end + rank if end < 0 else end - 1)
+        first, last = flatten_range(dims["start"], dims["end"], rank)
         at = channel_axis(shape)
         if not first <= at <= last:
             return ()
@@ -875,12 +869,26 @@ class _Definition:
         args.sort(key=lambda a: order.index(a.name))
         known = self.known(layer, call)
         have = dict(known)
+        dims = self.dims(layer, call, subst)
+        known = (*known, *((n, v) for n, v in dims.items() if n not in have))
+        return L.LayerCall(layer=layer.name, in_channels=c, args=tuple(args), known=known)
+
+    def dims(self, layer: LayerType, call: ast.Call, subst: Subst | None = None) -> dict[str, Any]:
+        """A layer's dimension arguments (``LayerType.dim_args``), each one value in every
+        instance: the instances', else the constant the call gives (inline in forward there is
+        no instance to ask), else the default; E0241 otherwise."""
+        have = dict(self.known(layer, call))
+        given = _call_arguments(layer, call)
+        fields = layer.schema.model_fields
+        out = {}
         for name in layer.dim_args:
             if name in have:
+                out[name] = have[name]
                 continue
-            # inline in forward there is no instance to ask: a constant is known too
-            given = next((a.value for a in args if a.name == name), None)
-            value = fields[name].default if given is None else _constant_value(given)
+            if name in given:
+                value = _constant_value(self.low.conv(given[name], subst))
+            else:
+                value = fields[name].default
             if value is None:
                 raise error(
                     "E0241",
@@ -889,8 +897,8 @@ class _Definition:
                     "the generated code needs one value here",
                     help=f"give `{name}` as a constant, the same in every instance",
                 )
-            known = (*known, (name, value))
-        return L.LayerCall(layer=layer.name, in_channels=c, args=tuple(args), known=known)
+            out[name] = value
+        return out
 
     def known(self, layer: LayerType, call: ast.Call) -> tuple[tuple[str, Any], ...]:
         """Arguments (and `depthwise`) that take one value in every instance of this call."""
@@ -1083,9 +1091,8 @@ class _Definition:
                     "weights, Keras would create a second layer)",
                 )
             optional = stmt.guard is not None or flow.id in self.use_conditions
-            layer = get_layer(stmt.module.func) if isinstance(stmt.module, ast.Call) else None
+            layer = self.layer_of(stmt.module)
             value = layer is not None and layer.axes == "value"
-            value = value and stmt.module.func not in self.low.prog.blocks  # type: ignore[union-attr]
             return L.UseMember(member=flow.id, optional=optional, label=label, value=value)
         if isinstance(flow, ast.IfExp):
             before, issued = dict(self.labels.uses), set(self.labels.issued)

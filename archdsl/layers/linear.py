@@ -7,6 +7,7 @@ import math
 from pydantic import Field
 
 from archdsl.layers.registry import LayerArgs, LayerType, Shape, ShapeError, register
+from archdsl.layers.spatial import flatten_range
 
 
 class NoArgs(LayerArgs):
@@ -19,20 +20,8 @@ class FlattenArgs(LayerArgs):
     end: int = Field(default=-1, ge=-8, le=8)
 
 
-def flatten_range(a: FlattenArgs, rank: int) -> tuple[int, int]:
-    """The dimensions a flatten merges, batch excluded: positions ``first`` to ``last``."""
-    end = a.end + rank + 1 if a.end < 0 else a.end
-    if not 1 <= a.start <= end <= rank:
-        raise ShapeError(
-            f"`flatten` cannot merge dims {a.start} to {a.end} of a {rank + 1}-d tensor",
-            "start",
-            help=f"dims count as torch counts them, 1 to {rank} (0 is the batch); start <= end",
-        )
-    return a.start - 1, end - 1
-
-
 def _flatten_shape(a: FlattenArgs, s: Shape) -> Shape:
-    first, last = flatten_range(a, len(s))
+    first, last = flatten_range(a.start, a.end, len(s))
     return (*s[:first], math.prod(s[first : last + 1]), *s[last + 1 :])
 
 

@@ -1,5 +1,5 @@
-"""Shared arithmetic for windowed layers (convolutions and pools), and their size arguments: an
-int for both spatial dimensions, or ``[height, width]``."""
+"""Shared arithmetic for windowed layers (convolutions and pools) and flattened ranges, and the
+size arguments: an int for both spatial dimensions, or ``[height, width]``."""
 
 from __future__ import annotations
 
@@ -61,3 +61,16 @@ def window_out(
     if ceil and (out - 1) * stride >= size + padding:
         out -= 1
     return out
+
+
+def flatten_range(start: int, end: int, rank: int) -> tuple[int, int]:
+    """The dimensions a flatten from ``start`` to ``end`` (torch's numbering) merges in a tensor
+    of ``rank`` dimensions besides the batch: positions ``first`` to ``last``, batch excluded."""
+    stop = end + rank + 1 if end < 0 else end
+    if not 1 <= start <= stop <= rank:
+        raise ShapeError(
+            f"`flatten` cannot merge dims {start} to {end} of a {rank + 1}-d tensor",
+            "start",
+            help=f"dims count as torch counts them, 1 to {rank} (0 is the batch); start <= end",
+        )
+    return start - 1, stop - 1
