@@ -31,7 +31,7 @@ from archdsl.flows import BlockFlow, block_flow
 from archdsl.ir.combinators import COMBINATORS
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
-from archdsl.layers.registry import Shape, get_layer
+from archdsl.layers.registry import InnerCall, Shape, get_layer
 from archdsl.syntax import ast
 
 COLUMNS = (
@@ -523,6 +523,8 @@ class _Tracer:
                 output_bytes=FLOAT_BYTES * b * math.prod(out_shape),
             )
         )
+        if layer is not None and layer.inner_calls is not None:
+            self.inner(inst, layer.inner_calls(inst.args, in_shape), depth)
         if inst.kind == "sequential":
             for name, child in inst.children.items():
                 self.call(child, name, depth + 1)
@@ -533,6 +535,31 @@ class _Tracer:
                     self.call(child, name, depth + 1)
             else:
                 self.walk(flow.flow, flow, depth + 1)
+
+    def inner(self, inst: Instance, calls: tuple[InnerCall, ...], depth: int) -> None:
+        """The rows of the modules a layer calls on tensors of their own (not the batch's)."""
+        paths = [inst.path]
+        for c in calls:
+            del paths[c.depth :]
+            paths.append(f"{paths[-1]}.{c.name}")
+            self.rows.append(
+                Row(
+                    path=paths[-1],
+                    class_name=c.torch_class,
+                    var_name=c.name,
+                    depth=depth + c.depth,
+                    is_leaf=c.leaf,
+                    is_recursive=False,
+                    input_size=list(c.input_size),
+                    output_size=list(c.output_size),
+                    kernel_size=None,
+                    num_params=c.params,
+                    trainable_params=c.params,
+                    # torchinfo: each parameter once per sample of the output's first dimension
+                    macs=c.output_size[0] * c.params if c.leaf else int(c.params > 0),
+                    output_bytes=FLOAT_BYTES * math.prod(c.output_size),
+                )
+            )
 
     def walk(self, e: ast.Expr, flow: BlockFlow, depth: int) -> None:
         if isinstance(e, ast.Pipe):

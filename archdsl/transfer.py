@@ -68,12 +68,13 @@ def torch_to_keras(
             if layer.center:
                 values.append(take("bias"))
         elif kind == "MultiheadAttention":  # torch's layout, tensor for tensor
-            values = [take("in_proj_weight")]
-            if layer.use_bias:
-                values.append(take("in_proj_bias"))
-            values.append(take("out_proj.weight"))
-            if layer.use_bias:
-                values.append(take("out_proj.bias"))
+            values = [take(key) for key in tensor_names(layer)]
+        elif kind == "WindowAttention":  # kernels (in, out), as Dense's
+            values = [
+                take(key).T if key.endswith("weight") else take(key) for key in tensor_names(layer)
+            ]
+            # its buffers (relative position indices, coordinates) follow from its window
+            used.update(f"{name}.{b}" for b in ("relative_position_index", "relative_coords_table"))
         elif kind == "Learned":  # a tensor member: its key is the member's path, same shape
             if name not in tensors:
                 raise ValueError(f"no torch tensor `{name}` for Keras layer `{name}`")
@@ -87,6 +88,22 @@ def torch_to_keras(
     if unused and not headless:
         raise ValueError(f"torch tensors without a Keras layer: {', '.join(unused[:5])}")
     return filled
+
+
+def tensor_names(layer: Any) -> list[str]:
+    """The torch tensors of a Keras attention layer's weights, in its weights' order."""
+    kind = type(layer).__name__
+    if kind == "MultiheadAttention":
+        names = ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]
+        return [n for n in names if layer.use_bias or not n.endswith("bias")]
+    if kind == "WindowAttention":
+        names = ["logit_scale" if layer.cosine else "relative_position_bias_table"]
+        for part in ("qkv", "proj"):
+            names += [f"{part}.weight", f"{part}.bias"] if layer.use_bias else [f"{part}.weight"]
+        if layer.cosine:
+            names += ["cpb_mlp.0.weight", "cpb_mlp.0.bias", "cpb_mlp.2.weight"]
+        return names
+    raise ValueError(f"`{layer.name}` ({kind}) is not an attention layer")
 
 
 def _layers(model: Any) -> list[Any]:

@@ -21,6 +21,7 @@ import torch
 
 from archdsl.compiler import compile_spec
 from archdsl.names import torch_path
+from archdsl.transfer import tensor_names
 from tests.helpers import (
     ROOT,
     arch_specs,
@@ -184,12 +185,13 @@ def _assert_keras_starts_as(ours: Any, kmodel: Any, spec: str) -> None:
             "LayerNormalization",
             "Learned",
             "MultiheadAttention",
+            "WindowAttention",
         }:
             continue
         path = torch_path(layer.name)
         names = ["weight", "bias"]
-        if kind == "MultiheadAttention":  # torch's parameter layout
-            names = ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]
+        if kind.endswith("Attention"):  # torch's parameters, in the weights' order
+            names = tensor_names(layer)
         if kind == "Learned":  # a tensor member: its key is its path, in torch's shape
             assert_same_distribution(
                 np.asarray(layer.weights[0].numpy()), tensors[path], f"{spec} Keras: {path}"

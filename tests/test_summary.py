@@ -118,6 +118,28 @@ def test_rows_equal_torchinfo_at_depths_1_to_3(spec: str) -> None:
 
 
 @pytest.mark.framework
+@pytest.mark.parametrize("spec", ["swin_t.arch", "swin_v2_t.arch"])
+def test_window_attention_rows_equal_torchinfo(spec: str) -> None:
+    """Every row down to the window attention's own modules (Swin V2's position bias MLP,
+    called on its coordinate table rather than the batch: its mult-adds once per forward),
+    at batch 2, as torchinfo prints them."""
+    with torch.device("meta"):
+        model, result = torch_model(spec)
+    stats = torchinfo.summary(
+        model,
+        input_size=(2, *result.model.input_shape),
+        device="meta",
+        col_names=COLUMNS,
+        row_settings=["var_names"],
+        depth=6,
+        verbose=0,
+    )
+    ours = _static(result, 2, 6)
+    assert ours.text() == _text_at(stats, 6)
+    assert ("cpb_mlp" in ours.text()) == ("v2" in spec)
+
+
+@pytest.mark.framework
 def test_resnet50_batch_32_figures_as_torchinfo_prints_them() -> None:
     stats, result = _torchinfo("resnet50.arch", 32)
     printed = _text_at(stats, 3)

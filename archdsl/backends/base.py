@@ -158,3 +158,11 @@ def feature_info(model: L.LoweredModel) -> str:
     )
     lines = "".join(f"# {line}\n" for line in textwrap.wrap(comment, 86))
     return f"{lines}FEATURE_INFO: list[dict[str, Any]] = [\n{rows}]"
+
+
+def subscript(known: dict[str, Any], axis: int) -> str:
+    """A `slice`'s indexing of a tensor whose dimension ``axis`` (the batch 0) it slices:
+    ``:, 1::2`` for `slice(dim=1, start=1, step=2)`."""
+    start, end, step = known["start"], known["end"], known["step"]
+    text = f"{start or ''}:{'' if end is None else end}" + (f":{step}" if step != 1 else "")
+    return ", ".join([":"] * axis + [text])

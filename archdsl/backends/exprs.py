@@ -20,6 +20,7 @@ _PREC = {
     "**": 8,
 }  # fmt: skip
 _ATOM = 9
+_NEGATED = {"==": "!=", "!=": "=="}
 
 
 def _same(name: str) -> str:
@@ -82,6 +83,10 @@ def _render(e: L.Expr, s: Spelling) -> tuple[str, int]:
         func = functions.python_name(e.func)
         return f"{func}({', '.join(parts)})", _ATOM
     if isinstance(e, L.Unary):
+        inner = e.operand
+        if e.op == "not" and isinstance(inner, L.Binary) and inner.op in _NEGATED:
+            # `not a == b` as `a != b` (ruff's SIM201, SIM202)
+            return _render(inner.model_copy(update={"op": _NEGATED[inner.op]}), s)
         if e.op == "not":
             return f"not {_wrap(e.operand, s, 3)}", 3
         return f"{e.op}{_wrap(e.operand, s, 7)}", 7

@@ -25,6 +25,7 @@ from archdsl.backends.base import (
     layer_macro,
     list_conversions,
     loop_header,
+    subscript,
 )
 from archdsl.backends.exprs import (
     Spelling,
@@ -132,23 +133,34 @@ def print_keras(model: L.LoweredModel) -> str:
         "learned": False,
         "feature_model": False,
         "attention": False,
+        "pad_to": False,
+        "window_attention": False,
     }
     arch = model.definition(model.arch)
     init = _Init(arch, helpers, model.definitions, taken | set(fn_names.values()))
-    # the rank of each block's input and output (batch excluded), which fixes their layouts
-    ranks = {
-        i.type: (len(i.in_shapes[0]), len(i.out_shapes[0]))
+    # the layouts of each block's input and output, from their ranks (batch excluded) and
+    # where a permute put a map's channels
+    layouts = {
+        i.type: (
+            canonical(len(i.in_shapes[0]), i.in_order),
+            canonical(len(i.out_shapes[0]), i.out_order),
+        )
         for i in model.instances
         if i.kind == "block" and i.in_shapes
     }
-    ranks[arch.name] = (len(model.input_shape), len(model.output_shape))
+    layouts[arch.name] = (canonical(len(model.input_shape)), canonical(len(model.output_shape)))
     functions = []
     definitions = {d.name: d for d in model.definitions}
     for d in model.definitions:
-        printer = _DefinitionPrinter(d, fn_names, spell, helpers, init, definitions, ranks)
+        printer = _DefinitionPrinter(d, fn_names, spell, helpers, init, definitions, layouts)
         printer.input_size = model.input_size
         functions.append(printer.print())
-    imports["math"] |= helpers["torch_bias"] or helpers["trunc_normal"] or helpers["attention"]
+    imports["math"] |= (
+        helpers["torch_bias"]
+        or helpers["trunc_normal"]
+        or helpers["attention"]
+        or helpers["window_attention"]
+    )
     imports["sequence"] |= helpers["learned"]
     factories = [
         {
@@ -187,12 +199,14 @@ class _DefinitionPrinter:
         helpers: dict[str, bool],
         init: _Init,
         definitions: dict[str, L.Definition],
-        ranks: dict[str, tuple[int, int]],
+        layouts: dict[str, tuple[tuple[int, ...], tuple[int, ...]]],
     ) -> None:
         self.d = d
-        self.ranks = ranks
+        self.layouts = layouts
         # each variable's layout: Keras axis i holds torch dimension layout[i] (batch excluded)
         self.lay: dict[str, tuple[int, ...]] = {}
+        self.base = LayerName(())  # the names of the definition's layers start so
+        self.permutes = 0  # the Permute layers named after their variable so far
         self.definitions = definitions
         self.init = init
         self.owner: str | None = None  # the named member whose sequence is being printed
@@ -269,9 +283,10 @@ class _DefinitionPrinter:
             params.extend(f"{n}: Any = None" for n in self.init.overrides(d.name))
             params.append(f'name: str = "{self.fn_names[d.name]}"')
             prefix = LayerName(((True, "name"),))
+        self.base = prefix
         start = len(body)
-        rank_in, rank_out = self.ranks.get(d.name, (3, 3))
-        self.lay["x"] = canonical(rank_in)
+        lay_in, lay_out = self.layouts.get(d.name, (canonical(3), canonical(3)))
+        self.lay["x"] = lay_in
         if d.forward is None:
             self.sequence_body(d.body, "x", prefix, body)
         else:
@@ -279,7 +294,7 @@ class _DefinitionPrinter:
                 if isinstance(stmt, L.Let | L.Require):
                     body.extend(self.plain(stmt))
             self.fwd(d.forward, "x", "x", prefix, body)
-        self.arrange("x", canonical(rank_out), body)
+        self.arrange("x", lay_out, body)
         if d.kind == "block" and any(re.search(r"\bin_channels\b", line) for line in body):
             body.insert(start, "in_channels = x.shape[-1]")  # what the printed layers read
         if d.kind == "arch":
@@ -422,7 +437,7 @@ class _DefinitionPrinter:
         if src != dst:
             lines += ["else:", f"    {dst} = {src}"]
         # either way a canonical layout, of the output's rank with the top, the features' without
-        self.lay[dst] = canonical(self.ranks[self.d.name][1])
+        self.lay[dst] = self.layouts[self.d.name][1]
 
     @staticmethod
     def pooling(src: str, dst: str, avg: str, most: str) -> list[str]:
@@ -566,15 +581,16 @@ class _DefinitionPrinter:
             self.layer(module, inner, dst, name, body, (stmt.name, None))
         else:
             # a block function takes and returns its tensors in their canonical layout
-            inner = self.arrange(inner, canonical(len(before)), body)
+            callee = module.callee.name if isinstance(module.callee, L.BlockRef) else None
+            lay_in, lay_out = self.layouts.get(callee or "", (canonical(len(before)),) * 2)
+            inner = self.arrange(inner, lay_in, body)
             parts = [inner, *block_arguments(module, self.definitions, self.py)]
             parts += self.init.values_passed(self.d)
             if stmt.name is not None and stmt.suffix is None:
                 parts += self.init.passed(self.d, stmt.name, module.callee, self.py)
             parts.append(f"name={name.source()}")
             body.append(f"{dst} = {self.py(module.callee)}({', '.join(parts)})")
-            callee = module.callee.name if isinstance(module.callee, L.BlockRef) else None
-            self.lay[dst] = canonical(self.ranks.get(callee or "", (0, len(before)))[1])
+            self.lay[dst] = lay_out
         if stmt.guard is not None:
             self.arrange(dst, before, body)  # the same layout whether it is built or not
             lines.append(f"if {self.py(stmt.guard)}:")
@@ -607,10 +623,13 @@ class _DefinitionPrinter:
                 head = f"*{src}.shape[1:{a}], " if a > 1 else ""
                 tail = f", *{src}.shape[{b + 1}:]" if b < len(want) else ""
                 args["target"] = f"({head}-1{tail})"
-        if layer.axes == "select":
-            args["axis"] = str(want.index(known["dim"] - 1) + 1)
-        if layer.name == "attention":
-            self.helpers["attention"] = True
+        if layer.axes in ("select", "slice"):
+            axis = want.index(known["dim"] - 1) + 1
+            args["axis"] = str(axis)
+            if layer.name == "slice":
+                args["subscript"] = subscript(known, axis)
+        for helper in ("attention", "pad_to", "window_attention"):
+            self.helpers[helper] |= helper in layer.helpers or layer.name == helper
         exprs = {a.name: a.value for a in call.args}
         for size in layer.sizes:  # the larger dimension, where the code compares it with 1
             args[size + "_max"] = self.size_max(exprs.get(size), args[size])
@@ -668,8 +687,10 @@ class _DefinitionPrinter:
             return var
         out = dst or var
         dims = tuple(have.index(t) + 1 for t in want)
-        named = f", name={name}" if name else ""
-        lines.append(f"{out} = keras.layers.Permute({dims!r}{named})({var})")
+        if name is None:  # a name of its own: Keras's would be `permute`, a torch path too
+            self.permutes += 1
+            name = self.base.child(f"{out}>permute_{self.permutes}").source()
+        lines.append(f"{out} = keras.layers.Permute({dims!r}, name={name})({var})")
         self.lay[out] = want
         return out
 
@@ -799,10 +820,14 @@ class _DefinitionPrinter:
         lines.extend(indent(body or ["pass"]))
 
 
-def canonical(rank: int) -> tuple[int, ...]:
+def canonical(rank: int, order: tuple[int, ...] = ()) -> tuple[int, ...]:
     """How Keras holds a torch tensor of ``rank`` dimensions (batch excluded) between blocks:
-    [C, H, W] channels-last, any other rank in torch's order."""
-    return (1, 2, 0) if rank == 3 else tuple(range(rank))
+    a map as [H, W, C], wherever torch holds its channels (``order``: a permuted map's
+    dimensions as [C, H, W] numbers them), any other rank in torch's order."""
+    if rank != 3:
+        return tuple(range(rank))
+    order = order or (0, 1, 2)
+    return tuple(order.index(d) for d in (1, 2, 0))
 
 
 def _wanted(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) -> tuple[int, ...]:
@@ -812,6 +837,8 @@ def _wanted(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) -> t
         return canonical(len(have))
     if layer.axes == "last":
         return have if have[-1] == len(have) - 1 else torch_order
+    if layer.axes == "torch":
+        return torch_order
     if layer.axes == "order":  # a flatten merges dimensions held side by side, in order
         first, last = flatten_range(known["start"], known["end"], len(have))
         if (first, last) == (0, len(have) - 1):
@@ -879,6 +906,21 @@ _INIT_KWARGS = {
     ("attention", "in_proj_bias"): "in_bias_initializer",
     ("attention", "out_proj.weight"): "out_proj_initializer",
     ("attention", "out_proj.bias"): "out_bias_initializer",
+    **{
+        (kind, tensor): f"{name}_initializer"
+        for kind in ("window_attention", "cosine_window_attention")
+        for tensor, name in (
+            ("relative_position_bias_table", "table"),
+            ("logit_scale", "logit_scale"),
+            ("qkv.weight", "qkv"),
+            ("qkv.bias", "qkv_bias"),
+            ("proj.weight", "proj"),
+            ("proj.bias", "proj_bias"),
+            ("cpb_mlp.0.weight", "cpb"),
+            ("cpb_mlp.0.bias", "cpb_bias"),
+            ("cpb_mlp.2.weight", "cpb_out"),
+        )
+    },
 }
 # the initializers Keras's layers start from where torch's do the same
 _KERAS_DEFAULTS = {"ones": '"ones"', "zeros": '"zeros"', "xavier_uniform": '"glorot_uniform"'}
@@ -1129,7 +1171,15 @@ class _Init:
         if kind == "torch_weight":
             self.helpers["torch_weight"] = True
             return "torch_weight(depthwise=True)" if depthwise else "torch_weight()"
+        kind, _, given = kind.partition(":")  # a fixed argument: `trunc_normal:0.02`
+        if kind == "trunc_normal":
+            self.helpers["trunc_normal"] = True
+            return f"TruncNormal(0.0, {given}, -2.0, 2.0)"
+        if kind == "constant":
+            return f"keras.initializers.Constant({given})"
         self.helpers["torch_bias"] = True
+        if given:  # the fan_in of a part of the layer (Swin V2's position bias MLP)
+            return f"torch_bias({given})"
         fan_in = f"{src}.shape[-1]"
         if layer.name == "conv2d":
             if args["groups"] != "1":

@@ -19,6 +19,7 @@ from archdsl.backends.base import (
     list_conversions,
     loop_header,
     member_key,
+    subscript,
 )
 from archdsl.backends.exprs import Spelling, default_value, python, requirements
 from archdsl.backends.text import docstring, docstring_lines
@@ -72,6 +73,9 @@ def _layer_arguments(
         dims = dict(known)["dims"]
         assert isinstance(dims, tuple)
         args["torch_dims"] = ", ".join(str(d) for d in dims)
+    if layer.name == "slice":
+        known_args = dict(known)
+        args["subscript"] = subscript(known_args, known_args["dim"])
     return args, names
 
 
@@ -90,6 +94,10 @@ def print_torch(model: L.LoweredModel) -> str:
         "permute": False,
         "layernorm2d": False,
         "select": False,
+        "slice": False,
+        "pad_to": False,
+        "pad_to_fn": False,
+        "window_attention": False,
     }
     needs = requirements(model.definitions)
     imports["math"] = "math" in needs
@@ -107,11 +115,14 @@ def print_torch(model: L.LoweredModel) -> str:
         imports["torch"] |= printer.torch
         imports["F"] |= printer.functional
         imports["sequence"] |= any(p.type == "list" for p in d.params)
-        for layer in printer.layers:
-            for helper in layer.helpers:
-                helpers[helper] = True
-                imports["torch"] = True
-    imports["F"] |= helpers["layernorm2d"]
+        for helper in [h for layer in printer.layers for h in layer.helpers] + sorted(
+            printer.fn_helpers
+        ):
+            helpers[helper] = True
+            imports["torch"] = True
+    imports["F"] |= helpers["layernorm2d"] or helpers["window_attention"] or helpers["pad_to_fn"]
+    imports["math"] |= helpers["window_attention"]
+    helpers["pad_to_fn"] |= helpers["pad_to"]
     factories = [
         {
             "name": f.name,
@@ -160,6 +171,7 @@ class _DefinitionPrinter:
         self.torch = False
         self.functional = False
         self.layers: list = []  # type: ignore[type-arg]
+        self.fn_helpers: set[str] = set()  # those of the inline operations
 
     def print(self) -> str:
         d = self.d
@@ -486,6 +498,7 @@ class _DefinitionPrinter:
             assert layer is not None
             args, given = _layer_arguments(layer, flow.args, flow.known)
             text = str(layer_macro("torch", layer, "_fn")(args, given, src))
+            self.fn_helpers.update(layer.fn_helpers)
             self.torch |= text.startswith("torch.")
             self.functional |= text.startswith("F.")
             lines.append(f"{dst} = {text}")
@@ -591,6 +604,12 @@ def _init_call(rule: L.Init, tensor: str) -> str:
     return f"nn.init.{fn.torch}({', '.join(parts)})"
 
 
+def _class(layer: LayerType) -> str:
+    """The layer's torch class as the generated module names it: torch's, or a helper class
+    the module defines."""
+    return layer.torch_class if layer.helpers else f"nn.{layer.torch_class}"
+
+
 def _init_section(rules: tuple[L.Init, ...]) -> list[str]:
     """The arch's rules after every member is built, as torchvision writes them: one
     ``for m in self.modules()`` loop over consecutive layer-kind rules (a module has one kind,
@@ -610,16 +629,14 @@ def _init_section(rules: tuple[L.Init, ...]) -> list[str]:
             for n, (kind, body) in enumerate(run.items()):
                 layer = get_layer(kind)
                 assert layer is not None
-                lines.append(
-                    f"    {'if' if n == 0 else 'elif'} isinstance(m, nn.{layer.torch_class}):"
-                )
+                lines.append(f"    {'if' if n == 0 else 'elif'} isinstance(m, {_class(layer)}):")
                 lines.extend(indent(body, 2))
             continue
         step: list[str]
         if rule.member is None:
             layer = get_layer(rule.layer)
             assert layer is not None
-            step = ["for m in self.modules():", f"    if isinstance(m, nn.{layer.torch_class}):"]
+            step = ["for m in self.modules():", f"    if isinstance(m, {_class(layer)}):"]
             step += indent(_apply(rule, "m"), 2)
         elif rule.block is not None:
             step = ["for m in self.modules():", f"    if isinstance(m, {rule.block}):"]
@@ -648,7 +665,11 @@ def _apply(rule: L.Init, module: str) -> list[str]:
         module = f"{module}[{rule.item}]"
     layer = get_layer(rule.layer)
     # a tensor member is its one tensor
-    target = module if layer is not None and layer.axes == "value" else f"{module}.{rule.tensor}"
+    if layer is not None and layer.axes == "value":
+        target = module
+    else:  # a tensor of a part of the layer: `cpb_mlp.0.weight` is `cpb_mlp[0].weight`
+        parts = (f"[{p}]" if p.isdigit() else f".{p}" for p in rule.tensor.split("."))
+        target = module + "".join(parts)
     call = _init_call(rule, target)
     if rule.absent_member and not rule.path:
         checks.append(f"{module} is not None")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archdsl.errors import Span, error
+from archdsl.layers.registry import Arranged
 from archdsl.syntax import ast
 
 Shape = tuple[int, ...]
@@ -137,6 +138,9 @@ def _concat(a: Applied) -> Shape:
             )
     out = list(first)
     out[axis] = sum(o[axis] for o in a.outs)
+    orders = {getattr(o, "order", None) for o in a.outs}
+    if len(orders) == 1 and None not in orders:  # permuted alike: still so (Swin's merging)
+        return Arranged(tuple(out), first.order)  # type: ignore[attr-defined]
     return tuple(out)
 
 

@@ -8,7 +8,9 @@ loop-generated items included) or a sequential block (one without its own forwar
 `Features`) whose items change the reduction is read item by item (one level down). A loop
 group's members are steps of their own (ResNet's `layer1` ... `layer4`). Inline layers and
 combinators count as steps (DenseNet's final `relu()`), so the last stage is what
-`forward_features` returns; conditional steps (`a if c else b`) and auxiliary taps do not.
+`forward_features` returns, unless that is a permute (Swin's channels-last maps back to
+channels-first: the stage is the map before it); conditional steps (`a if c else b`) and
+auxiliary taps do not.
 With marks, the marked steps are the stages, in forward order. An arch with neither a head nor
 marks has no stages: it is not marked as a backbone.
 """
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from archdsl.errors import Span, error
 from archdsl.ir import lowered as L
 from archdsl.ir.instantiate import Instance, Model
+from archdsl.layers.registry import Arranged, channel_axis
 
 Shape = tuple[int, ...]
 
@@ -42,10 +45,15 @@ def reduction(input_shape: Shape, shape: Shape) -> int:
     """The input's height over the stage's: exact where it divides, else the nearest power of
     two (valid convolutions and ceil-mode pooling leave sizes such as 299 / 149; the strides
     multiply to a power of two in every shipped arch)."""
-    full, part = input_shape[1], shape[1]
+    full, part = input_shape[1], shape[_height_axis(shape)]
     if full % part == 0:
         return full // part
     return int(2 ** round(math.log2(full / part)))
+
+
+def _height_axis(shape: Shape) -> int:
+    """Where a [C, H, W]-ranked shape holds the height, wherever a permute moved it."""
+    return shape.order.index(1) if isinstance(shape, Arranged) else 1
 
 
 def feature_stages(
@@ -104,7 +112,8 @@ def feature_stages(
     else:
         last: dict[int, _Unit] = {}
         for u in units:
-            if len(u.shape) == spatial:
+            # a permute moves the values it is given, no more: its input is the stage
+            if len(u.shape) == spatial and u.layer != "permute":
                 r = reduction(model.input_shape, u.shape)
                 last.pop(r, None)  # re-inserted: the dict keeps the stages' order
                 last[r] = u
@@ -116,7 +125,7 @@ def feature_stages(
             item=u.item,
             module=u.module,
             layer=u.layer,
-            channels=u.shape[0],
+            channels=u.shape[channel_axis(u.shape)],
             reduction=reduction(model.input_shape, u.shape),
         )
         for u in chosen

@@ -15,7 +15,7 @@ from archdsl import initializers
 from archdsl.errors import ArchError, error
 from archdsl.ir import lowered as L
 from archdsl.ir.evaluate import evaluate
-from archdsl.layers.registry import LayerType, get_layer
+from archdsl.layers.registry import LayerType, all_layers, get_layer
 from archdsl.names import did_you_mean
 from archdsl.syntax import ast
 
@@ -57,7 +57,33 @@ def _rule(
     conv: Callable[[ast.Expr], L.Expr],
     values: Mapping[str, Any],
 ) -> L.Init:
-    *selector, tensor = stmt.path
+    """The rule, its tensor the path's last name, else (a layer's tensor of a part of it:
+    `window_attention.qkv.weight`) its last two or three."""
+    try:
+        return _rule_at(blocks, arch, stmt, conv, values, 1)
+    except ArchError as first:
+        for depth in (2, 3):
+            if len(stmt.path) > depth and ".".join(stmt.path[-depth:]) in _dotted_tensors():
+                try:
+                    return _rule_at(blocks, arch, stmt, conv, values, depth)
+                except ArchError:
+                    pass
+        raise first
+
+
+def _dotted_tensors() -> set[str]:
+    return {t for layer in all_layers().values() for t, _ in layer.tensors if "." in t}
+
+
+def _rule_at(
+    blocks: dict[str, ast.BlockDecl],
+    arch: ast.BlockDecl,
+    stmt: ast.Init,
+    conv: Callable[[ast.Expr], L.Expr],
+    values: Mapping[str, Any],
+    depth: int,
+) -> L.Init:
+    selector, tensor = list(stmt.path[:-depth]), ".".join(stmt.path[-depth:])
     head = selector[0]
     block: str | None = None
     member: str | None = None
@@ -181,7 +207,9 @@ def _rule(
 
 
 def _has_flag(layer: LayerType, tensor: str) -> bool:
-    field = layer.schema.model_fields.get(tensor)
+    """Whether a bool argument named as the tensor (its last part: `qkv.bias`) decides that
+    it exists."""
+    field = layer.schema.model_fields.get(tensor.rsplit(".", 1)[-1])
     return field is not None and field.annotation is bool
 
 

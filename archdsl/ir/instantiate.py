@@ -698,14 +698,17 @@ class _Builder:
     def layer_shape(
         self, layer: LayerType, args: Any, shape: Shape, call: ast.Call | ast.Sequential
     ) -> Shape:
-        if layer.axes == "last" and len(shape) == 3 and not channels_last(shape):
+        if layer.axes in ("last", "torch") and len(shape) == 3 and not channels_last(shape):
+            what = "the last dimension" if layer.axes == "last" else "channels-last [H, W, C]"
             raise error(
                 "E0409",
-                f"`{layer.name}` reads the last dimension, and {_fmt(shape)} is [C, H, W]",
+                f"`{layer.name}` reads {what}, and {_fmt(shape)} is [C, H, W]",
                 _call_span(call),
                 "its last dimension is the width",
                 help="add `flatten()` before it, or `permute([0, 2, 3, 1])` to apply it to the "
-                "channels at each position",
+                "channels at each position"
+                if layer.axes == "last"
+                else "`permute([0, 2, 3, 1])` before it puts the channels last",
             )
         out = self._layer_shape(layer, args, shape, call)
         if len(shape) != 3 or len(out) != 3:
@@ -714,7 +717,7 @@ class _Builder:
             before = shape.order if isinstance(shape, Arranged) else (0, 1, 2)
             order = tuple(before[d] for d in args.order)
             return Arranged(out, order) if order != (0, 1, 2) else tuple(out)
-        if isinstance(shape, Arranged) and layer.axes in ("any", "last"):
+        if isinstance(shape, Arranged) and layer.axes in ("any", "last", "torch", "slice"):
             return Arranged(out, shape.order)
         return out
 

@@ -76,6 +76,8 @@ def lower(
                 kind=i.kind,  # type: ignore[arg-type]
                 in_shapes=tuple(i.in_shapes),
                 out_shapes=tuple(i.out_shapes),
+                in_order=getattr(i.in_shapes[0], "order", ()) if i.in_shapes else (),
+                out_order=getattr(i.out_shapes[0], "order", ()) if i.out_shapes else (),
                 trainable=i.trainable,
                 stats=i.stats,
             )
@@ -212,7 +214,19 @@ def _runtime(e: L.Expr) -> bool:
 def _add(a: L.Expr, b: L.Expr) -> L.Expr:
     if isinstance(a, L.Const) and isinstance(b, L.Const):
         return L.Const(value=a.value + b.value)  # type: ignore[operator]
+    (m, term), (n, other) = _multiple(a), _multiple(b)
+    if term == other:  # like terms: four concatenated copies are `4 * in_channels`
+        return L.Binary(op="*", left=L.Const(value=m + n), right=term)
     return L.Binary(op="+", left=a, right=b)
+
+
+def _multiple(e: L.Expr) -> tuple[int, L.Expr]:
+    """``e`` as an integer multiple of a term: ``3 * c`` is (3, c), ``c`` itself (1, c)."""
+    if isinstance(e, L.Binary) and e.op == "*":
+        for k, term in ((e.left, e.right), (e.right, e.left)):
+            if isinstance(k, L.Const) and type(k.value) is int:
+                return k.value, term
+    return 1, e
 
 
 def _mul(a: L.Expr, b: int) -> L.Expr:
@@ -626,11 +640,6 @@ class _Definition:
                 self.member_ir[flow.id], self.member_out[flow.id] = self.named_member(stmt, c)
                 self.member_in[flow.id] = (c, tuple(self.sides))
                 return self.member_out[flow.id]
-            module = stmt.module
-            if isinstance(module, ast.Call) and module.func not in self.low.prog.blocks:
-                layer = get_layer(module.func)
-                if layer is not None and layer.channels is None:
-                    return c  # a channel-preserving layer used again keeps its new input's
             first, path = self.member_in[flow.id]
             merged = self.merge_inputs(first, path, c) if c != first else None
             if merged is not None:  # one module for both sides of a condition: build it once
@@ -638,6 +647,11 @@ class _Definition:
                 self.member_ir[flow.id], self.member_out[flow.id] = self.named_member(
                     stmt, merged[0]
                 )
+            module = stmt.module
+            if isinstance(module, ast.Call) and module.func not in self.low.prog.blocks:
+                layer = get_layer(module.func)
+                if layer is not None and layer.channels is None:
+                    return c  # a channel-preserving layer used again keeps its new input's
             return self.member_out[flow.id]
         if isinstance(flow, ast.IfExp):
             cond = self.low.conv(flow.cond)
@@ -722,6 +736,8 @@ class _Definition:
             return c
         if layer.axes == "select":
             return self.selected_channels(call, layer, c)
+        if layer.axes == "slice":
+            return self.sliced_channels(call, layer, c)
         given = {k: self.low.conv(v, subst) for k, v in _call_arguments(layer, call).items()}
         return layer.out_channels(given, c)  # type: ignore[arg-type]
 
@@ -747,6 +763,28 @@ class _Definition:
                 "the generated code needs one size here",
             )
         return L.Const(value=next(iter(outs)))
+
+    def sliced_channels(self, call: ast.Call, layer: LayerType, c: L.Expr) -> L.Expr:
+        """The channels after a slice (or a padding): the input's unless it slices them, else
+        what it keeps of them, one size in every instance."""
+        shapes = self.low.model.op_shapes.get(call.span, set())
+        dims = self.dims(layer, call)
+        at = dims["dim"] - 1
+        kept = {
+            layer.shape(layer.schema.model_construct(**dims), s)[at]
+            for s in shapes
+            if channel_axis(s) == at
+        }
+        if not kept:
+            return c
+        if len(kept) != 1 or len(kept) != len(shapes):
+            raise error(
+                "E0411",
+                "`slice` leaves different sizes where layers read the channels",
+                call.span,
+                "the generated code needs one size here",
+            )
+        return L.Const(value=next(iter(kept)))
 
     def merged_at(self, call: ast.Call, layer: LayerType) -> tuple[int, ...]:
         """The extents a flatten merges with the channels (none where it leaves them)."""
@@ -887,9 +925,10 @@ class _Definition:
                 continue
             if name in given:
                 value = _constant_value(self.low.conv(given[name], subst))
+                known = value is not None
             else:
-                value = fields[name].default
-            if value is None:
+                value, known = fields[name].default, not fields[name].is_required()
+            if not known:
                 raise error(
                     "E0241",
                     f"`{layer.name}`'s `{name}` differs between instances",

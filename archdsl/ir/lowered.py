@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 
 _VALIDATING: ContextVar[bool] = ContextVar("archdsl_ir_validating", default=False)
@@ -505,6 +505,10 @@ class InstanceFacts(Node):
     kind: Literal["layer", "block", "sequential", "tensor"]
     in_shapes: tuple[tuple[int, ...], ...]
     out_shapes: tuple[tuple[int, ...], ...]
+    # where a `permute` reordered a [C, H, W] input or output: order[i] is the [C, H, W]
+    # dimension at position i ((1, 2, 0): channels last); empty where it is [C, H, W]
+    in_order: tuple[int, ...] = ()
+    out_order: tuple[int, ...] = ()
     trainable: int
     stats: int
 
@@ -518,7 +522,7 @@ class InputSize(Node):
 
 
 class LoweredModel(Node):
-    format_version: Literal[4] = FORMAT_VERSION
+    format_version: Literal[5] = FORMAT_VERSION
     spec: str
     title: str
     arch: str

@@ -7,7 +7,7 @@ import math
 from pydantic import Field
 
 from archdsl.layers.registry import LayerArgs, LayerType, Shape, ShapeError, register
-from archdsl.layers.spatial import flatten_range
+from archdsl.layers.spatial import flatten_range, sliced
 
 
 class NoArgs(LayerArgs):
@@ -41,6 +41,42 @@ def _select_shape(a: SelectArgs, s: Shape) -> Shape:
     if not -size <= a.index < size:
         raise ShapeError(f"`select` index {a.index} is outside dim {a.dim} of size {size}", "index")
     return (*s[: a.dim - 1], *s[a.dim :])
+
+
+class SliceArgs(LayerArgs):
+    dim: int = Field(ge=1, le=8)  # torch's numbering, the batch 0
+    start: int = Field(default=0, ge=-(2**31), le=2**31 - 1)
+    end: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)  # None: to the end
+    step: int = Field(default=1, ge=1, le=2**31 - 1)
+
+
+def _slice_shape(a: SliceArgs, s: Shape) -> Shape:
+    if a.dim > len(s):
+        raise ShapeError(
+            f"`slice` has no dim {a.dim} in a {len(s) + 1}-d tensor",
+            "dim",
+            help=f"dims count as torch counts them, 1 to {len(s)} (0 is the batch)",
+        )
+    kept = sliced(a.start, a.end, a.step, s[a.dim - 1])
+    if not kept:
+        raise ShapeError(f"`slice` keeps nothing of dim {a.dim} (size {s[a.dim - 1]})", "start")
+    return (*s[: a.dim - 1], kept, *s[a.dim :])
+
+
+class PadToArgs(LayerArgs):
+    dim: int = Field(ge=1, le=8)  # torch's numbering, the batch 0
+    multiple: int = Field(ge=1, le=65536)
+
+
+def _pad_to_shape(a: PadToArgs, s: Shape) -> Shape:
+    if a.dim > len(s):
+        raise ShapeError(
+            f"`pad_to` has no dim {a.dim} in a {len(s) + 1}-d tensor",
+            "dim",
+            help=f"dims count as torch counts them, 1 to {len(s)} (0 is the batch)",
+        )
+    size = s[a.dim - 1]
+    return (*s[: a.dim - 1], -(-size // a.multiple) * a.multiple, *s[a.dim :])
 
 
 class LinearArgs(LayerArgs):
@@ -101,6 +137,47 @@ register(
         torch_class="Select",
         axes="select",
         dim_args=("dim", "index"),
+    ),
+    weightless=True,
+)
+
+
+register(
+    LayerType(
+        name="slice",
+        schema=SliceArgs,
+        shape=_slice_shape,
+        count=lambda a, s: (0, 0),
+        doc="the elements `start:end:step` along `dim` (torch's numbering, the batch 0), as "
+        "Python slices them: `slice(dim=1, start=1, step=2)` is `x[:, 1::2]`",
+        example="slice(dim=1, start=0, end=4, step=2)",
+        ranks=None,
+        functional=True,
+        helpers=("slice",),
+        torch_class="Slice",
+        axes="slice",
+        dim_args=("dim", "start", "end", "step"),
+    ),
+    weightless=True,
+)
+
+
+register(
+    LayerType(
+        name="pad_to",
+        schema=PadToArgs,
+        shape=_pad_to_shape,
+        count=lambda a, s: (0, 0),
+        doc="zeros appended along `dim` (torch's numbering, the batch 0) up to a multiple of "
+        "`multiple`: Swin's patch merging pads an odd height or width by one",
+        example="pad_to(dim=1, multiple=2)",
+        ranks=None,
+        functional=True,
+        helpers=("pad_to",),
+        fn_helpers=("pad_to_fn",),
+        torch_class="PadTo",
+        axes="slice",
+        dim_args=("dim", "multiple"),
     ),
     weightless=True,
 )

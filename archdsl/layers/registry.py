@@ -65,6 +65,21 @@ class ShapeError(Exception):
 
 
 @dataclass(frozen=True)
+class InnerCall:
+    """A module inside a layer's torch module that its forward calls on a tensor of its own,
+    not on the batch (Swin V2's position bias MLP on its coordinate table): a row of its own
+    in torchinfo, its mult-adds counted once per forward. ``depth``: below the layer's row."""
+
+    name: str
+    torch_class: str
+    depth: int
+    input_size: tuple[int, ...]  # batch-first, as torchinfo prints them
+    output_size: tuple[int, ...]
+    params: int
+    leaf: bool = True
+
+
+@dataclass(frozen=True)
 class LayerType:
     name: str
     schema: type[LayerArgs]
@@ -77,6 +92,7 @@ class LayerType:
     functional: bool = False  # usable inline in a forward flow (it has no parameters)
     flattens: bool = False  # output features are channels x height x width
     helpers: tuple[str, ...] = ()  # helper definitions the generated module needs
+    fn_helpers: tuple[str, ...] = ()  # those its inline form in forward needs (torch)
     # The generated torch module's class name (what torchinfo shows in its rows).
     torch_class: str = ""
     # Multiply-accumulates for one sample, as torchinfo 1.8 counts them, from the arguments and
@@ -85,11 +101,15 @@ class LayerType:
     # Whether torchinfo takes the torch module for a leaf: nn.MultiheadAttention has a child
     # (out_proj) and is counted as a container (its mult-adds and outputs not in the totals).
     torch_leaf: bool = True
+    # The modules its torch module calls on tensors of their own (``InnerCall``), from the
+    # arguments and the input shape.
+    inner_calls: Callable[[Any, Shape], tuple[InnerCall, ...]] | None = None
     # The module's ``kernel_size`` attribute in the generated torch code, if it has one.
     kernel_size: Callable[[Any], int | list[int]] | None = None
     # The parameter tensors `init` rules may set, each with its initial value when no rule
     # does (torch's): "torch_weight" (kaiming-uniform, a = sqrt(5)), "torch_bias" (uniform in
-    # +-1 / sqrt(fan_in)), "ones" or "zeros". A tensor named like a bool argument (`bias`)
+    # +-1 / sqrt(fan_in); "torch_bias:2" with fan_in 2), "ones", "zeros", "xavier_uniform",
+    # "trunc_normal:<std>" or "constant:<value>". A tensor named like a bool argument (`bias`)
     # exists only where that argument is true.
     tensors: tuple[tuple[str, str], ...] = ()
     # Size arguments: an int for both spatial dimensions or a list [height, width], which the
@@ -99,8 +119,9 @@ class LayerType:
     # another layout (Keras: channels last) must arrange its input: "channels" a [C, H, W]
     # layer's channels and positions, "last" the last dimension (a linear layer over
     # [..., F]), "any" every element alike, "order" the elements in torch's order (flatten),
-    # "permute" the layer only reorders dimensions, "value" a learnable tensor (its use is
-    # its value, whatever the input).
+    # "permute" the layer only reorders dimensions, "select" and "slice" the layer takes
+    # from one dimension, "torch" every dimension in torch's order (window attention over
+    # [H, W, C]), "value" a learnable tensor (its use is its value, whatever the input).
     axes: str = "channels"
     # Arguments that name dimensions (a permutation, a flatten's range): one constant in every
     # instance (E0241), so that a printer holding tensors in another layout can map them.
@@ -143,4 +164,13 @@ def all_layers() -> dict[str, LayerType]:
 
 def _load_families() -> None:
     if not REGISTRY:
-        from archdsl.layers import activation, channels, conv, linear, norm, pool, tensor  # noqa: F401
+        from archdsl.layers import (  # noqa: F401
+            activation,
+            channels,
+            conv,
+            linear,
+            norm,
+            pool,
+            tensor,
+            window,
+        )

@@ -74,3 +74,8 @@ def flatten_range(start: int, end: int, rank: int) -> tuple[int, int]:
             help=f"dims count as torch counts them, 1 to {rank} (0 is the batch); start <= end",
         )
     return start - 1, stop - 1
+
+
+def sliced(start: int, end: int | None, step: int, size: int) -> int:
+    """How many of ``size`` elements ``start:end:step`` keeps (Python's slicing)."""
+    return len(range(*slice(start, end, step).indices(size)))

@@ -39,7 +39,9 @@ class TruncNormal(keras.initializers.Initializer):
         def cdf(v: float) -> float:
             return 0.5 * (1 + math.erf((v - self.mean) / (self.std * math.sqrt(2))))
 
-        low, high = 2 * cdf(self.a) - 1, 2 * cdf(self.b) - 1
+        # inside (-1, 1), where the inverse is finite (float32's uniform can give -1)
+        low = max(2 * cdf(self.a) - 1, -1 + 2**-23)
+        high = min(2 * cdf(self.b) - 1, 1 - 2**-23)
         u = keras.random.uniform(shape, minval=low, maxval=high, dtype=dtype)
         x = keras.ops.erfinv(u) * (self.std * math.sqrt(2)) + self.mean
         return keras.ops.clip(x, self.a, self.b)
@@ -198,7 +200,7 @@ def ConvNeXt(
             )
             position_1 += 1
         position += 1
-        if not i == len(depths) - 1:
+        if i != len(depths) - 1:
             x = keras.layers.LayerNormalization(
                 epsilon=1e-06, name=f"features>{position}>0"
             )(x)

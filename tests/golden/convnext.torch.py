@@ -123,7 +123,7 @@ class ConvNeXt(nn.Module):
                 )
             features.append(nn.Sequential(*layers))
             channels = layers_channels
-            if not i == len(depths) - 1:
+            if i != len(depths) - 1:
                 features.append(
                     nn.Sequential(
                         LayerNorm2d(layers_channels, eps=1e-06),

@@ -158,7 +158,7 @@ def features(
             bn_size=bn_size,
             name=f"{name}>denseblock{i + 1}",
         )
-        if not i == len(block_config) - 1:
+        if i != len(block_config) - 1:
             x = transition(x, name=f"{name}>transition{i + 1}")
     x = keras.layers.BatchNormalization(
         momentum=0.9, epsilon=1e-05, name=f"{name}>norm5"

@@ -110,7 +110,7 @@ class Features(nn.Sequential):
                 ),
             )
             channels = self.get_submodule(f"denseblock{i + 1}").out_channels
-            if not i == len(block_config) - 1:
+            if i != len(block_config) - 1:
                 self.add_module(f"transition{i + 1}", Transition(channels))
                 channels = channels // 2
         self.norm5 = nn.BatchNorm2d(channels)

@@ -197,9 +197,9 @@ def ShuffleNetV2(
     """
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
-    if not len(stages_repeats) == 3:
+    if len(stages_repeats) != 3:
         raise ValueError("expected stages_repeats as list of 3 positive ints")
-    if not len(stages_out_channels) == 5:
+    if len(stages_out_channels) != 5:
         raise ValueError("expected stages_out_channels as list of 5 positive ints")
     stage_widths = [stages_out_channels[i] for i in range(1, 4)]
     x = keras.layers.ZeroPadding2D(padding=1, name="conv1>0>pad")(x)

@@ -107,9 +107,9 @@ class ShuffleNetV2(nn.Module):
         num_classes: int = 1000,
     ) -> None:
         super().__init__()
-        if not len(stages_repeats) == 3:
+        if len(stages_repeats) != 3:
             raise ValueError("expected stages_repeats as list of 3 positive ints")
-        if not len(stages_out_channels) == 5:
+        if len(stages_out_channels) != 5:
             raise ValueError("expected stages_out_channels as list of 5 positive ints")
         self.conv1 = nn.Sequential(
             nn.Conv2d(

@@ -39,7 +39,9 @@ class TruncNormal(keras.initializers.Initializer):
         def cdf(v: float) -> float:
             return 0.5 * (1 + math.erf((v - self.mean) / (self.std * math.sqrt(2))))
 
-        low, high = 2 * cdf(self.a) - 1, 2 * cdf(self.b) - 1
+        # inside (-1, 1), where the inverse is finite (float32's uniform can give -1)
+        low = max(2 * cdf(self.a) - 1, -1 + 2**-23)
+        high = min(2 * cdf(self.b) - 1, 1 - 2**-23)
         u = keras.random.uniform(shape, minval=low, maxval=high, dtype=dtype)
         x = keras.ops.erfinv(u) * (self.std * math.sqrt(2)) + self.mean
         return keras.ops.clip(x, self.a, self.b)
@@ -352,7 +354,7 @@ def VisionTransformer(
         )
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
-    if not image_size % patch_size == 0:
+    if image_size % patch_size != 0:
         raise ValueError("Input shape indivisible by patch size!")
     seq_length = (image_size // patch_size) ** 2 + 1
     x = keras.layers.Conv2D(

@@ -132,7 +132,7 @@ class VisionTransformer(nn.Module):
         num_classes: int = 1000,
     ) -> None:
         super().__init__()
-        if not image_size % patch_size == 0:
+        if image_size % patch_size != 0:
             raise ValueError("Input shape indivisible by patch size!")
         seq_length = (image_size // patch_size) ** 2 + 1
         self.conv_proj = nn.Conv2d(

@@ -1,0 +1,152 @@
+"""Self-attention within windows of a channels-last map [H, W, C] (Swin, Liu et al. 2021).
+
+The map is cut into `window` x `window` windows (padded at the bottom and right to a multiple),
+first rolled up and left by `shift` where `shift` is not 0 (the shifted windows, their positions
+from different sides of the roll masked from each other), and each window's positions attend to
+each other with a learned bias per relative position and head. `window_attention` is Swin's
+(torchvision's ShiftedWindowAttention: a table of (2 window - 1)^2 biases per head);
+`cosine_window_attention` is Swin V2's (ShiftedWindowAttentionV2: cosine similarity scaled by a
+learned per-head temperature, the biases from a small MLP of log-spaced relative coordinates).
+Both keep torchvision's parameter layout and buffers, so its state_dict loads as it is.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field
+
+from archdsl.layers.registry import (
+    InnerCall,
+    LayerArgs,
+    LayerType,
+    Shape,
+    ShapeError,
+    register,
+)
+
+# the hidden width of Swin V2's continuous position bias MLP (torchvision's, fixed)
+CPB_HIDDEN = 512
+
+
+class WindowAttentionArgs(LayerArgs):
+    heads: int = Field(ge=1, le=4096)
+    window: int = Field(ge=1, le=1024)
+    shift: int = Field(default=0, ge=0, le=1023)
+    dropout: float = Field(default=0.0, ge=0, lt=1)  # on the output, in training
+    attention_dropout: float = Field(default=0.0, ge=0, lt=1)  # on the attention weights
+    bias: bool = True  # the query/key/value and output projections' biases
+
+
+def _shape(a: WindowAttentionArgs, s: Shape) -> Shape:
+    if s[-1] % a.heads:
+        raise ShapeError(
+            f"window attention cannot split {s[-1]} channels into {a.heads} equal heads",
+            "heads",
+            help=f"use a number of heads that divides {s[-1]}",
+        )
+    if a.shift >= a.window:
+        raise ShapeError(
+            f"a shift of {a.shift} is not less than the window ({a.window})",
+            "shift",
+            help=f"Swin shifts by half the window: {a.window // 2}",
+        )
+    return s
+
+
+def _cosine_shape(a: WindowAttentionArgs, s: Shape) -> Shape:
+    if a.window < 2:
+        raise ShapeError(
+            "cosine window attention needs a window of at least 2",
+            "window",
+            help="its relative coordinates are scaled by the window's size minus one",
+        )
+    return _shape(a, s)
+
+
+def _projections(a: WindowAttentionArgs, c: int) -> int:
+    return 4 * c * c + (4 * c if a.bias else 0)
+
+
+def _count(a: WindowAttentionArgs, s: Shape) -> tuple[int, int]:
+    return _projections(a, s[-1]) + (2 * a.window - 1) ** 2 * a.heads, 0
+
+
+def _cosine_count(a: WindowAttentionArgs, s: Shape) -> tuple[int, int]:
+    cpb = 3 * CPB_HIDDEN + CPB_HIDDEN * a.heads  # Linear(2, 512), Linear(512, heads, bias=False)
+    return a.heads + _projections(a, s[-1]) + cpb, 0
+
+
+def _macs(a: WindowAttentionArgs, s: Shape, out: Shape) -> int:
+    # torchinfo counts no mult-adds for it: its projections are applied as functions
+    return 0
+
+
+def _cpb_calls(a: WindowAttentionArgs, s: Shape) -> tuple[InnerCall, ...]:
+    """Swin V2's position bias MLP, applied to the (1, 2w - 1, 2w - 1, 2) coordinate table."""
+    span, out = 2 * a.window - 1, CPB_HIDDEN * a.heads
+    table = (1, span, span)
+    mlp = 3 * CPB_HIDDEN + out
+    return (
+        InnerCall("cpb_mlp", "Sequential", 1, (*table, 2), (*table, a.heads), mlp, leaf=False),
+        InnerCall("0", "Linear", 2, (*table, 2), (*table, CPB_HIDDEN), 3 * CPB_HIDDEN),
+        InnerCall("1", "ReLU", 2, (*table, CPB_HIDDEN), (*table, CPB_HIDDEN), 0),
+        InnerCall("2", "Linear", 2, (*table, CPB_HIDDEN), (*table, a.heads), out),
+    )
+
+
+_PROJECTIONS = (
+    ("qkv.weight", "torch_weight"),
+    ("qkv.bias", "torch_bias"),
+    ("proj.weight", "torch_weight"),
+    ("proj.bias", "torch_bias"),
+)
+
+register(
+    LayerType(
+        name="window_attention",
+        tensors=(("relative_position_bias_table", "trunc_normal:0.02"), *_PROJECTIONS),
+        schema=WindowAttentionArgs,
+        shape=_shape,
+        count=_count,
+        doc="Swin's multi-head self-attention within `window` x `window` windows of a "
+        "channels-last [H, W, C], rolled by `shift` first (0: not shifted), with a learned "
+        "bias per relative position and head (torchvision's ShiftedWindowAttention)",
+        example="window_attention(3, window=7, shift=3)",
+        ranks=(3,),
+        channels=None,
+        helpers=("window_attention",),
+        torch_class="ShiftedWindowAttention",
+        macs=_macs,
+        torch_leaf=False,
+        axes="torch",
+    )
+)
+
+register(
+    LayerType(
+        name="cosine_window_attention",
+        tensors=(
+            ("logit_scale", f"constant:{math.log(10.0)!r}"),
+            *_PROJECTIONS,
+            ("cpb_mlp.0.weight", "torch_weight"),
+            ("cpb_mlp.0.bias", "torch_bias:2"),
+            ("cpb_mlp.2.weight", "torch_weight"),
+        ),
+        schema=WindowAttentionArgs,
+        shape=_cosine_shape,
+        count=_cosine_count,
+        doc="Swin V2's window attention: `window_attention` with cosine similarity scaled by a "
+        "learned temperature per head, and the relative position biases from an MLP of "
+        "log-spaced coordinates (torchvision's ShiftedWindowAttentionV2)",
+        example="cosine_window_attention(3, window=8, shift=4)",
+        ranks=(3,),
+        channels=None,
+        helpers=("window_attention",),
+        torch_class="ShiftedWindowAttentionV2",
+        macs=_macs,
+        inner_calls=_cpb_calls,
+        torch_leaf=False,
+        axes="torch",
+    )
+)
