@@ -38,6 +38,11 @@ def _spec(name: str) -> str:
             f"arch T {{\n  input [8, 12, 12]\n  layer = {layer.example}\n"
             "  forward: multiply(layer)\n}\n"
         )
+    if layer.axes == "torch":  # a channels-last map [H, W, C]
+        return (
+            f"arch T {{\n  input [12, 14, 10]\n  layer = {layer.example}\n"
+            "  forward: permute([0, 2, 3, 1]) -> layer -> permute([0, 3, 1, 2])\n}\n"
+        )
     if name == "flatten":
         return "arch T {\n  input [3, 6, 6]\n  layer = flatten()\n  fc = linear(4)\n}\n"
     return f"arch T {{\n  input [8, 12, 12]\n  layer = {layer.example}\n}}\n"

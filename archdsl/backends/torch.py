@@ -120,9 +120,9 @@ def print_torch(model: L.LoweredModel) -> str:
         ):
             helpers[helper] = True
             imports["torch"] = True
+    helpers["pad_to_fn"] |= helpers["pad_to"]  # the module calls the function
     imports["F"] |= helpers["layernorm2d"] or helpers["window_attention"] or helpers["pad_to_fn"]
     imports["math"] |= helpers["window_attention"]
-    helpers["pad_to_fn"] |= helpers["pad_to"]
     factories = [
         {
             "name": f.name,

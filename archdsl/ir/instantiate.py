@@ -345,13 +345,17 @@ class _Builder:
                 self.loop_product //= max(1, len(rows))
             elif isinstance(stmt, ast.Repeat):
                 n = evaluate(stmt.count, env)
-                if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                literal = not ast.free_names(stmt.count)
+                if not isinstance(n, int) or isinstance(n, bool) or (n < 0 and literal):
                     raise error(
                         "E0603",
                         "repeat count must be a non-negative integer",
                         stmt.count.span,
                         f"got {n!r}",
                     )
+                # a count computed below zero repeats nothing, as the generated code's
+                # range() does (ShuffleNet's `repeats - 1` of a stage of none)
+                n = max(n, 0)
                 self.check_repeat(n, stmt.count.span)
                 self.loop_product *= max(1, n)
                 for i in range(n):
