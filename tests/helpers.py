@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import os
@@ -375,3 +376,31 @@ def assert_training_pass_matches(ours: Any, ref: Any, x: Any) -> None:
         expected = ref(x)
     assert not torch.allclose(first, second)
     torch.testing.assert_close(first, expected)
+
+
+@dataclasses.dataclass(frozen=True)
+class ZooCase:
+    """A torchvision model and the spec of the same name (its variant)."""
+
+    name: str  # the torchvision model, the spec file's stem and its variant
+    params: int  # torchvision's published parameter count (its weights' metadata)
+    resolution: int  # the crop size of torchvision's default weights, the spec's input
+    outputs: bool  # outputs compared at the resolution; False: built on the meta device
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}.arch"
+
+
+def assert_torchvision_table(prefix: str, cases: list[ZooCase]) -> None:
+    """``cases`` are torchvision's models named ``prefix*``, with its weights' parameter
+    counts and crop sizes."""
+    import torchvision
+    from torchvision.models import get_model_weights
+
+    names = [n for n in torchvision.models.list_models() if n.startswith(prefix)]
+    assert sorted(names) == sorted(c.name for c in cases)
+    for case in cases:
+        weights = get_model_weights(case.name).DEFAULT
+        assert weights.meta["num_params"] == case.params
+        assert weights.transforms().crop_size == [case.resolution]

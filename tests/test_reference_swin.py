@@ -30,12 +30,10 @@ Keras model has no Permute.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 import pytest
 import torch
 import torchvision
-from torchvision.models import get_model_weights
 from torchvision.models.swin_transformer import (
     PatchMergingV2,
     SwinTransformer,
@@ -43,9 +41,11 @@ from torchvision.models.swin_transformer import (
 )
 
 from tests.helpers import (
+    ZooCase,
     assert_keras_matches_torch,
     assert_same_outputs,
     assert_same_state_dict_layout,
+    assert_torchvision_table,
     count,
     keras_model,
     randomise,
@@ -56,36 +56,19 @@ from tests.helpers import (
 pytestmark = pytest.mark.framework
 
 
-@dataclass(frozen=True)
-class Case:
-    name: str  # the torchvision model, the spec file's stem and its variant
-    params: int  # torchvision's published parameter count (its weights' metadata)
-    resolution: int  # the crop size of torchvision's default weights, the spec's input
-    outputs: bool  # outputs compared at the resolution; False: built on the meta device
-
-    @property
-    def spec(self) -> str:
-        return f"{self.name}.arch"
-
-
 CASES = [
-    Case("swin_t", 28_288_354, 224, True),
-    Case("swin_s", 49_606_258, 224, False),
-    Case("swin_b", 87_768_224, 224, False),
-    Case("swin_v2_t", 28_351_570, 256, True),
-    Case("swin_v2_s", 49_737_442, 256, False),
-    Case("swin_v2_b", 87_930_848, 256, False),
+    ZooCase("swin_t", 28_288_354, 224, True),
+    ZooCase("swin_s", 49_606_258, 224, False),
+    ZooCase("swin_b", 87_768_224, 224, False),
+    ZooCase("swin_v2_t", 28_351_570, 256, True),
+    ZooCase("swin_v2_s", 49_737_442, 256, False),
+    ZooCase("swin_v2_b", 87_930_848, 256, False),
 ]
 IDS = [c.name for c in CASES]
 
 
 def test_the_table_is_torchvisions() -> None:
-    names = [n for n in torchvision.models.list_models() if n.startswith("swin_")]
-    assert sorted(names) == sorted(IDS)
-    for case in CASES:
-        weights = get_model_weights(case.name).DEFAULT
-        assert weights.meta["num_params"] == case.params
-        assert weights.transforms().crop_size == [case.resolution]
+    assert_torchvision_table("swin_", CASES)
 
 
 def _buffers_equal(ours: torch.nn.Module, ref: torch.nn.Module) -> None:
@@ -96,7 +79,7 @@ def _buffers_equal(ours: torch.nn.Module, ref: torch.nn.Module) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_torch_matches_reference(case: Case) -> None:
+def test_torch_matches_reference(case: ZooCase) -> None:
     torch.manual_seed(0)
     with contextlib.nullcontext() if case.outputs else torch.device("meta"):
         ref = getattr(torchvision.models, case.name)(weights=None)

@@ -31,18 +31,18 @@ backends.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 import pytest
 import torch
 import torchvision
-from torchvision.models import get_model_weights
 from torchvision.models.vision_transformer import VisionTransformer
 
 from tests.helpers import (
+    ZooCase,
     assert_keras_matches_torch,
     assert_same_outputs,
     assert_same_state_dict_layout,
+    assert_torchvision_table,
     count,
     keras_model,
     randomise,
@@ -53,39 +53,22 @@ from tests.helpers import (
 pytestmark = pytest.mark.framework
 
 
-@dataclass(frozen=True)
-class Case:
-    name: str  # the torchvision model, the spec file's stem and its variant
-    params: int  # torchvision's published parameter count (its weights' metadata)
-    resolution: int  # the crop size of torchvision's default weights, the spec's input
-    outputs: bool  # outputs compared at the resolution; False: built on the meta device
-
-    @property
-    def spec(self) -> str:
-        return f"{self.name}.arch"
-
-
 CASES = [
-    Case("vit_b_16", 86_567_656, 224, True),
-    Case("vit_b_32", 88_224_232, 224, True),
-    Case("vit_l_16", 304_326_632, 224, False),
-    Case("vit_l_32", 306_535_400, 224, False),
-    Case("vit_h_14", 633_470_440, 518, False),
+    ZooCase("vit_b_16", 86_567_656, 224, True),
+    ZooCase("vit_b_32", 88_224_232, 224, True),
+    ZooCase("vit_l_16", 304_326_632, 224, False),
+    ZooCase("vit_l_32", 306_535_400, 224, False),
+    ZooCase("vit_h_14", 633_470_440, 518, False),
 ]
 IDS = [c.name for c in CASES]
 
 
 def test_the_table_is_torchvisions() -> None:
-    names = [n for n in torchvision.models.list_models() if n.startswith("vit_")]
-    assert sorted(names) == sorted(IDS)
-    for case in CASES:
-        weights = get_model_weights(case.name).DEFAULT
-        assert weights.meta["num_params"] == case.params
-        assert weights.transforms().crop_size == [case.resolution]
+    assert_torchvision_table("vit_", CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_torch_matches_reference(case: Case) -> None:
+def test_torch_matches_reference(case: ZooCase) -> None:
     torch.manual_seed(0)
     with contextlib.nullcontext() if case.outputs else torch.device("meta"):
         ref = getattr(torchvision.models, case.name)(weights=None, image_size=case.resolution)

@@ -30,13 +30,17 @@ class SelectArgs(LayerArgs):
     index: int = Field(ge=-(2**31), le=2**31 - 1)
 
 
-def _select_shape(a: SelectArgs, s: Shape) -> Shape:
-    if a.dim > len(s):
+def _check_dim(layer: str, dim: int, s: Shape) -> None:
+    if dim > len(s):
         raise ShapeError(
-            f"`select` has no dim {a.dim} in a {len(s) + 1}-d tensor",
+            f"`{layer}` has no dim {dim} in a {len(s) + 1}-d tensor",
             "dim",
             help=f"dims count as torch counts them, 1 to {len(s)} (0 is the batch)",
         )
+
+
+def _select_shape(a: SelectArgs, s: Shape) -> Shape:
+    _check_dim("select", a.dim, s)
     size = s[a.dim - 1]
     if not -size <= a.index < size:
         raise ShapeError(f"`select` index {a.index} is outside dim {a.dim} of size {size}", "index")
@@ -51,12 +55,7 @@ class SliceArgs(LayerArgs):
 
 
 def _slice_shape(a: SliceArgs, s: Shape) -> Shape:
-    if a.dim > len(s):
-        raise ShapeError(
-            f"`slice` has no dim {a.dim} in a {len(s) + 1}-d tensor",
-            "dim",
-            help=f"dims count as torch counts them, 1 to {len(s)} (0 is the batch)",
-        )
+    _check_dim("slice", a.dim, s)
     kept = sliced(a.start, a.end, a.step, s[a.dim - 1])
     if not kept:
         raise ShapeError(f"`slice` keeps nothing of dim {a.dim} (size {s[a.dim - 1]})", "start")
@@ -69,12 +68,7 @@ class PadToArgs(LayerArgs):
 
 
 def _pad_to_shape(a: PadToArgs, s: Shape) -> Shape:
-    if a.dim > len(s):
-        raise ShapeError(
-            f"`pad_to` has no dim {a.dim} in a {len(s) + 1}-d tensor",
-            "dim",
-            help=f"dims count as torch counts them, 1 to {len(s)} (0 is the batch)",
-        )
+    _check_dim("pad_to", a.dim, s)
     size = s[a.dim - 1]
     return (*s[: a.dim - 1], -(-size // a.multiple) * a.multiple, *s[a.dim :])
 
