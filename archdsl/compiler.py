@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archdsl.errors import ArchError, Span, error
 from archdsl.ir.evaluate import BlockRef, evaluate
@@ -16,6 +16,9 @@ from archdsl.names import did_you_mean
 from archdsl.source import SourceFile
 from archdsl.syntax import ast
 from archdsl.syntax.parser import parse
+
+if TYPE_CHECKING:
+    from archdsl.formatting import Formatter
 
 BACKENDS = ("torch", "keras", "ir")
 
@@ -163,16 +166,23 @@ def compile_spec(
         raise error(
             "E0505", f"unknown backend `{backend}`", help=f"backends: {', '.join(BACKENDS)}"
         )
-    result = analyse(path, model, sets, name)
+    from archdsl.formatting import Formatter
+
+    formatter = Formatter() if backend != "ir" else None
     try:
-        result.source = generate(result, backend)
-    except ArchError as err:
-        err.sources = {**result.program.sources, **err.sources}
-        raise
+        result = analyse(path, model, sets, name)
+        try:
+            result.source = generate(result, backend, formatter)
+        except ArchError as err:
+            err.sources = {**result.program.sources, **err.sources}
+            raise
+    finally:
+        if formatter is not None:
+            formatter.close()
     return result
 
 
-def generate(result: Result, backend: str) -> str:
+def generate(result: Result, backend: str, formatter: Formatter | None = None) -> str:
     """The source text of ``backend`` for an analysed spec: the lowered model printed."""
     if backend in ("keras", "ir") and result.lowered.input_size is None:
         # Keras models take an input size; whether other sizes fit is inferred once more
@@ -193,7 +203,7 @@ def generate(result: Result, backend: str) -> str:
         from archdsl.backends.keras import print_keras
 
         text = print_keras(result.lowered)
-    return format_python(text)
+    return format_python(text, formatter)
 
 
 def _title(sel: Selection) -> str:

@@ -7,21 +7,73 @@ expression trees built from these nodes and rendered to Python by ``backends.exp
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 from archdsl.errors import Span
 
 NO_SPAN = Span("<generated>", 0, 0)
+_N = TypeVar("_N", bound=type)
 
 
-@dataclass(frozen=True, slots=True)
+class FrozenNodeError(AttributeError):
+    """A syntax node was assigned to: nodes are immutable."""
+
+
+def node(cls: _N) -> _N:
+    """``cls`` as a frozen syntax node with slots: its annotated fields (after its bases') in
+    order, positional; ``span`` keyword-only and every field ending in ``_span`` left out of
+    equality and hashing, as positions are. What ``@dataclass(frozen=True, slots=True)`` makes,
+    in one ``exec`` per class: the dataclass machinery was a fifth of the compiler's import."""
+    own = [n for n in cls.__dict__.get("__annotations__", {}) if n != "span"]
+    fields = (*getattr(cls, "_fields", ()), *own)
+    defaults = {n: cls.__dict__[n] for n in own if n in cls.__dict__}
+    compared = [n for n in fields if not n.endswith("_span")]
+    params = [f"{n}=_d_{n}" if n in defaults else n for n in fields]
+    body = [f"    _set(self, {n!r}, {n})" for n in fields] + ["    _set(self, 'span', span)"]
+    key = "".join(f"self.{n}, " for n in compared)
+    other = "".join(f"other.{n}, " for n in compared)
+    shown = ", ".join(f"{n}={{self.{n}!r}}" for n in (*fields, "span"))
+    source = "\n".join(
+        [
+            f"def __init__(self, {', '.join([*params, '*', 'span=_no_span'])}):",
+            *body,
+            "def __eq__(self, other):",
+            f"    if other.__class__ is self.__class__: return ({key}) == ({other})",
+            "    return NotImplemented",
+            f"def __hash__(self): return hash(({key}))",
+            f"def __repr__(self): return f'{cls.__name__}({shown})'",
+        ]
+    )
+    scope: dict[str, Any] = {"_set": object.__setattr__, "_no_span": NO_SPAN}
+    scope.update((f"_d_{n}", v) for n, v in defaults.items())
+    exec(source, scope)  # noqa: S102 - the text above, from the class's field names
+    namespace = {
+        k: v for k, v in cls.__dict__.items() if k not in (*own, "__dict__", "__weakref__")
+    }
+    namespace.update(
+        __slots__=tuple(own),
+        _fields=fields,
+        __match_args__=fields,
+        **{k: scope[k] for k in ("__init__", "__eq__", "__hash__", "__repr__")},
+    )
+    return type(cls)(cls.__name__, cls.__bases__, namespace)  # type: ignore[return-value]
+
+
 class Node:
-    span: Span = field(default=NO_SPAN, compare=False, kw_only=True)
+    __slots__ = ("span",)
+    _fields: tuple[str, ...] = ()
+    span: Span
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenNodeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenNodeError(f"cannot delete field {name!r}")
 
     def children(self) -> Iterator[Node]:
         """The nodes this node holds, in field order."""
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name in self._fields:
+            value = getattr(self, name)
             if isinstance(value, Node):
                 yield value
             elif isinstance(value, tuple):
@@ -87,32 +139,32 @@ def free_names(e: Node) -> set[str]:
 # ---- expressions -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Num(Node):
     value: int | float
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Bool(Node):
     value: bool
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Str(Node):
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Name(Node):
     id: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ListExpr(Node):
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ListComp(Node):
     """``[value for a, b in iterable if cond]``: ``cond`` (None: every row) keeps a row."""
 
@@ -122,47 +174,47 @@ class ListComp(Node):
     cond: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class BinOp(Node):
     op: str  # + - * / // % ** == != < <= > >= and or
     left: Expr
     right: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class UnaryOp(Node):
     op: str  # - + not
     operand: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class IfExp(Node):
     cond: Expr
     then: Expr
     orelse: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Index(Node):
     value: Expr
     index: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Keyword(Node):
     name: str
     value: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Call(Node):
     func: str
     args: tuple[Expr, ...]
     kwargs: tuple[Keyword, ...]
-    func_span: Span = field(default=NO_SPAN, compare=False)
+    func_span: Span = NO_SPAN
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Format(Node):
     """Text with values in it: ``texts[0] + str(values[0]) + texts[1] + ...`` (one more text
     than values). The parser makes one of the `{...}` holes of a quoted member name."""
@@ -171,14 +223,14 @@ class Format(Node):
     values: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Pipe(Node):
     """``a -> b -> c``: the forward flow."""
 
     stages: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Raw(Node):
     """A Python expression produced by a backend (a runtime variable); never parsed from text."""
 
@@ -206,7 +258,7 @@ Expr = (
 # ---- statements ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Target(Node):
     """A member's name: ``conv1``; ``layer{index + 1}`` (``suffix`` numbers it); or a quoted
     name, ``"block{stage}-{index}"``, which need not be an identifier (torch's state_dict keys
@@ -221,25 +273,25 @@ class Target(Node):
         return isinstance(self.suffix, Format)
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Sequential(Node):
     body: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Member(Node):
     target: Target | None  # None: an anonymous item, numbered like nn.Sequential
     module: Call | Sequential
     guard: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Let(Node):
     name: str
     value: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Require(Node):
     """``require condition, "message"``: the block refuses arguments that break it."""
 
@@ -247,17 +299,17 @@ class Require(Node):
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Input(Node):
     shape: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Forward(Node):
     flow: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Init(Node):
     """``init conv2d.weight = kaiming_normal(mode="fan_out") when cond``: an arch's weight
     initialisation rule. ``path`` is the selector (a layer kind, a block and its member, or a
@@ -268,14 +320,14 @@ class Init(Node):
     guard: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class For(Node):
     targets: tuple[str, ...]
     iterable: Expr
     body: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Repeat(Node):
     count: Expr
     body: tuple[Stmt, ...]
@@ -288,14 +340,14 @@ _STATEMENTS = (Member, Let, Require, Input, Forward, Init, For, Repeat)
 # ---- declarations ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Param(Node):
     name: str
     type: str
     default: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class BlockDecl(Node):
     name: str
     params: tuple[Param, ...]
@@ -303,26 +355,26 @@ class BlockDecl(Node):
     is_arch: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class VariantDecl(Node):
     name: str
     base: str
     args: tuple[Expr, ...]
     kwargs: tuple[Keyword, ...]
-    base_span: Span = field(default=NO_SPAN, compare=False)
+    base_span: Span = NO_SPAN
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ImportDecl(Node):
     path: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Comment(Node):
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Module(Node):
     """One parsed file: its declarations in order, and its comments for the formatter."""
 

@@ -657,7 +657,7 @@ def _max_end(node: object) -> int:
         if isinstance(n, ast.Node):
             if n.span.file != ast.NO_SPAN.file:
                 best = max(best, n.span.end)
-            stack.extend(getattr(n, f) for f in n.__dataclass_fields__ if f != "span")
+            stack.extend(getattr(n, f) for f in n._fields)
         elif isinstance(n, tuple):
             stack.extend(n)
     return best
