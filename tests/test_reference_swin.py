@@ -149,3 +149,42 @@ def test_keras_matches_torch(spec: str, window: int, size: int) -> None:
         assert "Permute" not in kinds[: kinds.index("GlobalAveragePooling2D")]
     got = assert_keras_matches_torch(tm, km, (2, 3, size, size))
     assert got.shape == (2, 10)
+
+
+def test_feature_stages_are_channels_last_maps_in_both_backends() -> None:
+    """timm's Swin stages (96/192/384/768 channels at 4/8/16/32): each stage's map, and the
+    final norm's (the permute after it moves no value), channels-last in torch as in Keras."""
+    import keras
+    import numpy as np
+
+    from archdsl.transfer import torch_to_keras
+    from tests.helpers import to_channels_last
+
+    config = {"embed_dim": 32, "depths": [2, 2, 2, 2], "num_heads": [1, 2, 4, 8]}
+    tm, _ = torch_model("swin_t.arch", image_size=64, num_classes=10, **config)
+    tm.eval()
+    randomise(tm, seed=2)
+    assert [(s["module"], s["num_chs"], s["reduction"]) for s in tm.feature_info] == [
+        ("features.1", 96, 4),
+        ("features.3", 192, 8),
+        ("features.5", 384, 16),
+        ("norm", 768, 32),
+    ]
+    km, _ = keras_model("swin_t.arch", image_size=64, num_classes=10, features_only=True, **config)
+    torch_to_keras(tm.state_dict(), km, headless=True)
+    x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype("float32")
+    with torch.no_grad():
+        stages = tm.forward_stages(torch.from_numpy(x))
+    got = km(to_channels_last(x))
+    assert [tuple(s.shape[1:]) for s in stages] == [
+        (16, 16, 32),
+        (8, 8, 64),
+        (4, 4, 128),
+        (2, 2, 256),
+    ]
+    for s, g in zip(stages, got, strict=True):
+        expected = s.numpy()
+        tolerance = 1e-4 * float(np.abs(expected).max())
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(g), expected, rtol=1e-4, atol=tolerance
+        )
