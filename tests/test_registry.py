@@ -111,3 +111,39 @@ def test_reserved_module_attributes_cover_torchs() -> None:
     names = {n for n in names if not n.startswith("__")}
     assert names <= TORCH_MODULE_ATTRIBUTES, sorted(names - TORCH_MODULE_ATTRIBUTES)
     assert all(bad_identifier(n) for n in names)
+
+
+_WINDOW = """arch T {
+  input [8, 14, 14]
+  attn = %s(2, window=7, bias=false)
+  forward: permute([0, 2, 3, 1]) -> attn -> permute([0, 3, 1, 2])
+  init %s
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("layer", "rule", "refused"),
+    [
+        ("window_attention", "attn.qkv.bias = zeros()", True),
+        ("cosine_window_attention", "attn.proj.bias = zeros()", True),
+        # the position bias MLP's first bias exists whatever `bias` says
+        ("cosine_window_attention", "attn.cpb_mlp.0.bias = zeros()", False),
+        ("cosine_window_attention", "attn.cpb_mlp.0.weight = ones()", False),
+    ],
+)
+def test_bias_flag_decides_which_tensors_exist(
+    layer: str, rule: str, refused: bool, tmp_path: Path
+) -> None:
+    from archdsl.compiler import analyse
+    from archdsl.errors import ArchError
+
+    path = tmp_path / "t.arch"
+    path.write_text(_WINDOW % (layer, rule))
+    if not refused:
+        analyse(path)
+        return
+    with pytest.raises(ArchError) as err:
+        analyse(path)
+    assert err.value.diagnostics[0].code == "E0230"
+    assert "(`bias=false`)" in err.value.diagnostics[0].message

@@ -1112,7 +1112,8 @@ class _Init:
     ) -> str:
         out = ""
         for tensor, default in layer.tensors:
-            if args.get(tensor) == "False":  # no such tensor (bias=false)
+            flag = layer.flag_of(tensor)
+            if flag is not None and args.get(flag) == "False":  # no such tensor (bias=false)
                 continue
             value = self.default(default, layer, args, src, depthwise, area)
             for rule in self.rules:

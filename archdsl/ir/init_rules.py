@@ -15,7 +15,7 @@ from archdsl import initializers
 from archdsl.errors import ArchError, error
 from archdsl.ir import lowered as L
 from archdsl.ir.evaluate import evaluate
-from archdsl.layers.registry import LayerType, all_layers, get_layer
+from archdsl.layers.registry import all_layers, get_layer
 from archdsl.names import did_you_mean
 from archdsl.syntax import ast
 
@@ -62,13 +62,14 @@ def _rule(
     try:
         return _rule_at(blocks, arch, stmt, conv, values, 1)
     except ArchError as first:
+        found = first  # the error of the reading that names a layer's dotted tensor, if any
         for depth in (2, 3):
             if len(stmt.path) > depth and ".".join(stmt.path[-depth:]) in _dotted_tensors():
                 try:
                     return _rule_at(blocks, arch, stmt, conv, values, depth)
-                except ArchError:
-                    pass
-        raise first
+                except ArchError as err:
+                    found = err
+        raise found from None
 
 
 def _dotted_tensors() -> set[str]:
@@ -95,7 +96,7 @@ def _rule_at(
     kind = get_layer(head)
     if kind is not None and head not in blocks and len(selector) == 1:
         layer = kind
-        absent_tensor = _has_flag(layer, tensor)
+        absent_tensor = layer.flag_of(tensor) is not None
     else:
         owner = arch
         rest = selector
@@ -160,12 +161,13 @@ def _rule_at(
             )
         layer = target
         given = {k.name: k.value for k in call.kwargs}
-        flag = given.get(tensor)
-        if _has_flag(layer, tensor):
+        name = layer.flag_of(tensor)
+        flag = given.get(name) if name is not None else None
+        if name is not None:
             if isinstance(flag, ast.Bool) and not flag.value:
                 raise error(
                     "E0230",
-                    f"`{'.'.join(stmt.path[:-1])}` has no {tensor} (`{tensor}=false`)",
+                    f"`{'.'.join(stmt.path[:-1])}` has no {tensor} (`{name}=false`)",
                     stmt.span,
                 )
             absent_tensor = flag is not None
@@ -204,13 +206,6 @@ def _rule_at(
         absent_member=absent_member,
         absent_tensor=absent_tensor,
     )
-
-
-def _has_flag(layer: LayerType, tensor: str) -> bool:
-    """Whether a bool argument named as the tensor (its last part: `qkv.bias`) decides that
-    it exists."""
-    field = layer.schema.model_fields.get(tensor.rsplit(".", 1)[-1])
-    return field is not None and field.annotation is bool
 
 
 def _member(decl: ast.BlockDecl, name: str) -> ast.Member | None:

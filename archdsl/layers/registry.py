@@ -112,6 +112,9 @@ class LayerType:
     # "trunc_normal:<std>" or "constant:<value>". A tensor named like a bool argument (`bias`)
     # exists only where that argument is true.
     tensors: tuple[tuple[str, str], ...] = ()
+    # Tensors named like a bool argument that exist whatever its value (Swin V2's position
+    # bias MLP has its `cpb_mlp.0.bias` with `bias=false` too).
+    unflagged: tuple[str, ...] = ()
     # Size arguments: an int for both spatial dimensions or a list [height, width], which the
     # printers spell as a tuple.
     sizes: tuple[str, ...] = ()
@@ -130,6 +133,15 @@ class LayerType:
     # (`{m}` the module, `{x}` the input): attention reads its input three times. Such a layer
     # is a named member applied in forward, not an item of a sequence.
     torch_call: str | None = None
+
+    def flag_of(self, tensor: str) -> str | None:
+        """The bool argument that decides whether ``tensor`` exists (`bias` for `bias` and
+        `qkv.bias`), if one does."""
+        name = tensor.rsplit(".", 1)[-1]
+        field = self.schema.model_fields.get(name)
+        if tensor in self.unflagged or field is None or field.annotation is not bool:
+            return None
+        return name
 
     @property
     def has_weights(self) -> bool:

@@ -133,6 +133,7 @@ register(
             ("cpb_mlp.0.bias", "torch_bias:2"),
             ("cpb_mlp.2.weight", "torch_weight"),
         ),
+        unflagged=("cpb_mlp.0.bias",),
         schema=WindowAttentionArgs,
         shape=_cosine_shape,
         count=_cosine_count,

@@ -481,8 +481,7 @@ class SwinTransformer(nn.Module):
                 if m.proj.bias is not None:
                     nn.init.zeros_(m.proj.bias)
                 nn.init.trunc_normal_(m.cpb_mlp[0].weight, std=0.02)
-                if m.cpb_mlp[0].bias is not None:
-                    nn.init.zeros_(m.cpb_mlp[0].bias)
+                nn.init.zeros_(m.cpb_mlp[0].bias)
                 nn.init.trunc_normal_(m.cpb_mlp[2].weight, std=0.02)
 
     def forward_features(self, x: Tensor) -> Tensor:
