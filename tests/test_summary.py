@@ -37,7 +37,7 @@ def _normalise(text: str) -> str:
 
 
 @functools.cache
-def _torchinfo(spec: str, batch: int) -> tuple[Any, Result]:
+def _torchinfo(spec: str, batch: int, depth: int = 3) -> tuple[Any, Result]:
     with torch.device("meta"):
         model, result = torch_model(spec)
     stats = torchinfo.summary(
@@ -46,7 +46,7 @@ def _torchinfo(spec: str, batch: int) -> tuple[Any, Result]:
         device="meta",
         col_names=COLUMNS,
         row_settings=["var_names"],
-        depth=3,
+        depth=depth,
         verbose=0,
     )
     return stats, result
@@ -123,17 +123,7 @@ def test_window_attention_rows_equal_torchinfo(spec: str) -> None:
     """Every row down to the window attention's own modules (Swin V2's position bias MLP,
     called on its coordinate table rather than the batch: its mult-adds once per forward),
     at batch 2, as torchinfo prints them."""
-    with torch.device("meta"):
-        model, result = torch_model(spec)
-    stats = torchinfo.summary(
-        model,
-        input_size=(2, *result.model.input_shape),
-        device="meta",
-        col_names=COLUMNS,
-        row_settings=["var_names"],
-        depth=6,
-        verbose=0,
-    )
+    stats, result = _torchinfo(spec, 2, 6)
     ours = _static(result, 2, 6)
     assert ours.text() == _text_at(stats, 6)
     assert ("cpb_mlp" in ours.text()) == ("v2" in spec)

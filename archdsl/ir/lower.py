@@ -780,7 +780,7 @@ class _Definition:
         if len(kept) != 1 or len(kept) != len(shapes):
             raise error(
                 "E0411",
-                "`slice` leaves different sizes where layers read the channels",
+                f"`{layer.name}` leaves different sizes where layers read the channels",
                 call.span,
                 "the generated code needs one size here",
             )

@@ -72,9 +72,13 @@ def _count(a: WindowAttentionArgs, s: Shape) -> tuple[int, int]:
     return _projections(a, s[-1]) + (2 * a.window - 1) ** 2 * a.heads, 0
 
 
+def _cpb_params(a: WindowAttentionArgs) -> tuple[int, int]:
+    """The position bias MLP's Linear(2, 512) and Linear(512, heads, bias=False)."""
+    return 3 * CPB_HIDDEN, CPB_HIDDEN * a.heads
+
+
 def _cosine_count(a: WindowAttentionArgs, s: Shape) -> tuple[int, int]:
-    cpb = 3 * CPB_HIDDEN + CPB_HIDDEN * a.heads  # Linear(2, 512), Linear(512, heads, bias=False)
-    return a.heads + _projections(a, s[-1]) + cpb, 0
+    return a.heads + _projections(a, s[-1]) + sum(_cpb_params(a)), 0
 
 
 def _macs(a: WindowAttentionArgs, s: Shape, out: Shape) -> int:
@@ -84,12 +88,12 @@ def _macs(a: WindowAttentionArgs, s: Shape, out: Shape) -> int:
 
 def _cpb_calls(a: WindowAttentionArgs, s: Shape) -> tuple[InnerCall, ...]:
     """Swin V2's position bias MLP, applied to the (1, 2w - 1, 2w - 1, 2) coordinate table."""
-    span, out = 2 * a.window - 1, CPB_HIDDEN * a.heads
+    span, (first, out) = 2 * a.window - 1, _cpb_params(a)
     table = (1, span, span)
-    mlp = 3 * CPB_HIDDEN + out
+    mlp = first + out
     return (
         InnerCall("cpb_mlp", "Sequential", 1, (*table, 2), (*table, a.heads), mlp, leaf=False),
-        InnerCall("0", "Linear", 2, (*table, 2), (*table, CPB_HIDDEN), 3 * CPB_HIDDEN),
+        InnerCall("0", "Linear", 2, (*table, 2), (*table, CPB_HIDDEN), first),
         InnerCall("1", "ReLU", 2, (*table, CPB_HIDDEN), (*table, CPB_HIDDEN), 0),
         InnerCall("2", "Linear", 2, (*table, CPB_HIDDEN), (*table, a.heads), out),
     )
