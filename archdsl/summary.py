@@ -542,6 +542,7 @@ class _Tracer:
         for c in calls:
             del paths[c.depth :]
             paths.append(f"{paths[-1]}.{c.name}")
+            batch = [self.batch] if c.batched else []
             self.rows.append(
                 Row(
                     path=paths[-1],
@@ -550,14 +551,14 @@ class _Tracer:
                     depth=depth + c.depth,
                     is_leaf=c.leaf,
                     is_recursive=False,
-                    input_size=list(c.input_size),
-                    output_size=list(c.output_size),
+                    input_size=[*batch, *c.input_size],
+                    output_size=[*batch, *c.output_size],
                     kernel_size=None,
                     num_params=c.params,
                     trainable_params=c.params,
                     # torchinfo: each parameter once per sample of the output's first dimension
-                    macs=c.output_size[0] * c.params if c.leaf else int(c.params > 0),
-                    output_bytes=FLOAT_BYTES * math.prod(c.output_size),
+                    macs=[*batch, *c.output_size][0] * c.params if c.leaf else int(c.params > 0),
+                    output_bytes=FLOAT_BYTES * math.prod([*batch, *c.output_size]),
                 )
             )
 

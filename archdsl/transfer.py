@@ -69,7 +69,7 @@ def torch_to_keras(
                 values.append(take("bias"))
         elif kind == "MultiheadAttention":  # torch's layout, tensor for tensor
             values = [take(key) for key in tensor_names(layer)]
-        elif kind == "WindowAttention":  # kernels (in, out), as Dense's
+        elif kind in ("WindowAttention", "RelativeAttention"):  # kernels (in, out), as Dense's
             values = [
                 take(key).T if key.endswith("weight") else take(key) for key in tensor_names(layer)
             ]
@@ -103,6 +103,9 @@ def tensor_names(layer: Any) -> list[str]:
         if layer.cosine:
             names += ["cpb_mlp.0.weight", "cpb_mlp.0.bias", "cpb_mlp.2.weight"]
         return names
+    if kind == "RelativeAttention":
+        names = ["relative_position_bias_table"]
+        return names + [f"{part}.{t}" for part in ("to_qkv", "merge") for t in ("weight", "bias")]
     raise ValueError(f"`{layer.name}` ({kind}) is not an attention layer")
 
 

@@ -186,6 +186,7 @@ def _assert_keras_starts_as(ours: Any, kmodel: Any, spec: str) -> None:
             "Learned",
             "MultiheadAttention",
             "WindowAttention",
+            "RelativeAttention",
         }:
             continue
         path = torch_path(layer.name)

@@ -271,8 +271,10 @@ def test_torch_model_scripts_and_traces(spec: str, tmp_path: Path) -> None:
         exported = torch.export.export(model, (x,))
         torch.testing.assert_close(exported.module()(x), model(x))
         if hasattr(model, "forward_stages"):  # the feature stages (exported to TorchScript)
-            c, *sides = result.model.input_shape  # smaller: Inception v3 takes 96 x 96
-            small = torch.randn(1, c, *(min(side, 96) for side in sides))
+            # smaller: Inception v3 takes 96 x 96; MaxViT's maps must be whole partitions
+            c, *sides = result.model.input_shape
+            smallest = 224 if spec == "maxvit.arch" else 96
+            small = torch.randn(1, c, *(min(side, smallest) for side in sides))
             stages = model.forward_stages(small)
             torch.testing.assert_close(scripted.forward_stages(small), stages)
             traced = torch.fx.symbolic_trace(_Stages(model))
@@ -338,3 +340,58 @@ def test_a_file_with_an_arch_and_its_variant_checks_the_variant(tmp_path: Path) 
     assert result.selection.entry == "mobilenetv1_050"
     assert result.model.trainable == analyse(path, model="mobilenetv1_050").model.trainable
     assert result.model.trainable < analyse(path, model="MobileNetV1").model.trainable
+
+
+# Where the channels the generated code counts are not the dimension a layer reads: the linear
+# layer after flatten(start=2) reads each channel's 64 positions (it was built for the 16
+# channels); an operation inline in forward reads its block's parameter (a stored attribute)
+_READS = {
+    "flatten_then_linear": """
+arch T {
+  input [3, 8, 8]
+  body = sequential {
+    conv2d(16, kernel=1)
+    flatten(start=2)
+    linear(10)
+    permute([0, 2, 1])
+    layernorm()
+  }
+}
+""",
+    "inline_parameter": """
+block Shuffle(g: int) {
+  norm = batchnorm2d()
+  forward: channel_shuffle(g) -> norm
+}
+arch T {
+  input [4, 6, 6]
+  body = Shuffle(2)
+}
+""",
+}
+
+
+@pytest.mark.framework
+@pytest.mark.parametrize("name", sorted(_READS))
+def test_layers_are_built_for_the_dimension_they_read(name: str, tmp_path: Path) -> None:
+    import numpy as np
+
+    from archdsl.transfer import torch_to_keras
+    from tests.helpers import assert_instances_match_torch, randomise, to_channels_last
+
+    path = tmp_path / "t.arch"
+    path.write_text(_READS[name])
+    tr = compile_spec(path, "torch", name="t.arch")
+    kr = compile_spec(path, "keras", name="t.arch")
+    tm = load(tr.source or "", f"reads_{name}_torch").T()
+    km = load(kr.source or "", f"reads_{name}_keras").T()
+    assert_instances_match_torch(tm, tr)
+    randomise(tm)
+    torch_to_keras(tm.state_dict(), km)
+    x = np.random.default_rng(0).standard_normal((2, *tr.model.input_shape)).astype("float32")
+    with torch.no_grad():
+        expected = tm.eval()(torch.from_numpy(x)).numpy()
+    got = np.asarray(km(to_channels_last(x), training=False))
+    if expected.ndim == 4:
+        got = np.transpose(got, (0, 3, 1, 2))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

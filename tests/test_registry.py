@@ -38,6 +38,12 @@ def _spec(name: str) -> str:
             f"arch T {{\n  input [8, 12, 12]\n  layer = {layer.example}\n"
             "  forward: multiply(layer)\n}\n"
         )
+    if name == "relative_attention":  # 2 x 2 windows of a map: [H / 2, W / 2, 4, C]
+        return (
+            f"arch T {{\n  input [8, 4, 6]\n  layer = {layer.example}\n"
+            "  forward: unflatten(2, [-1, 2]) -> unflatten(4, [-1, 2])\n"
+            "    -> permute([0, 2, 4, 3, 5, 1]) -> flatten(3, 4) -> layer\n}\n"
+        )
     if layer.axes == "torch":  # a channels-last map [H, W, C]
         return (
             f"arch T {{\n  input [12, 14, 10]\n  layer = {layer.example}\n"

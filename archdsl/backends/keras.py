@@ -135,6 +135,7 @@ def print_keras(model: L.LoweredModel) -> str:
         "attention": False,
         "pad_to": False,
         "window_attention": False,
+        "relative_attention": False,
     }
     arch = model.definition(model.arch)
     init = _Init(arch, helpers, model.definitions, taken | set(fn_names.values()))
@@ -367,10 +368,15 @@ class _DefinitionPrinter:
             self.lay = before
             self.fwd(flow.orelse, src, dst, prefix, orelse)
             self.arrange(dst, after, orelse)  # both sides leave one layout
-            lines.append(f"if {self.py(flow.cond)}:")
-            lines.extend(indent(then or ["pass"]))
-            lines.append("else:")
-            lines.extend(indent(orelse or ["pass"]))
+            if then:
+                lines.append(f"if {self.py(flow.cond)}:")
+                lines.extend(indent(then))
+                if orelse:
+                    lines.append("else:")
+                    lines.extend(indent(orelse))
+            elif orelse:
+                lines.append(f"if {self.py(L.Unary(op='not', operand=flow.cond))}:")
+                lines.extend(indent(orelse))
             for key in marked:  # only this condition's: an enclosing one's still hold
                 self.computed.pop(key, None)
                 self.skipped.pop(key, None)
@@ -623,12 +629,23 @@ class _DefinitionPrinter:
                 head = f"*{src}.shape[1:{a}], " if a > 1 else ""
                 tail = f", *{src}.shape[{b + 1}:]" if b < len(want) else ""
                 args["target"] = f"({head}-1{tail})"
+        if layer.axes == "split":  # a Reshape of the Keras axis that holds the dim
+            k = want.index(known["dim"] - 1) + 1
+            sizes = dict((a.name, a.value) for a in call.args)["sizes"]
+            parts = (
+                ", ".join(self.py(i) for i in sizes.items)
+                if isinstance(sizes, L.ListOf)
+                else f"*{self.py(sizes)}"
+            )
+            head = f"*{src}.shape[1:{k}], " if k > 1 else ""
+            tail = f", *{src}.shape[{k + 1}:]" if k < len(want) else ""
+            args["target"] = f"({head}{parts}{tail})"
         if layer.axes in ("select", "slice"):
             axis = want.index(known["dim"] - 1) + 1
             args["axis"] = str(axis)
             if layer.name == "slice":
                 args["subscript"] = subscript(known, axis)
-        for helper in ("attention", "pad_to", "window_attention"):
+        for helper in ("attention", "pad_to", "window_attention", "relative_attention"):
             self.helpers[helper] |= helper in layer.helpers or layer.name == helper
         exprs = {a.name: a.value for a in call.args}
         for size in layer.sizes:  # the larger dimension, where the code compares it with 1
@@ -640,6 +657,8 @@ class _DefinitionPrinter:
                 args["init_dw"] = self.init.kwargs(
                     self.d, target, layer, args, src, True, self.py, fan
                 )
+        if layer.name == "stochastic_depth":  # one draw per sample, whatever the rank
+            args["noise_shape"] = repr((None, *(1,) * len(want)))
         if "ceil_mode" in given:
             self.helpers["ceil_extra"] = True
         if layer.name == "adaptive_avgpool2d" and args["output"] != "1":
@@ -861,6 +880,12 @@ def _arranged(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) ->
             elif t > last:
                 out.append(t - (last - first))
         return tuple(out)
+    if layer.axes == "split":  # torch's dimension dim becomes `parts` side by side
+        at, more = known["dim"] - 1, known["parts"] - 1
+        out = []
+        for t in have:
+            out.extend(range(at, at + more + 1) if t == at else [t + more * (t > at)])
+        return tuple(out)
     if layer.axes == "select":  # the dimension is gone
         gone = known["dim"] - 1
         return tuple(t - (t > gone) for t in have if t != gone)
@@ -921,6 +946,11 @@ _INIT_KWARGS = {
             ("cpb_mlp.2.weight", "cpb_out"),
         )
     },
+    ("relative_attention", "relative_position_bias_table"): "table_initializer",
+    ("relative_attention", "to_qkv.weight"): "to_qkv_initializer",
+    ("relative_attention", "to_qkv.bias"): "to_qkv_bias_initializer",
+    ("relative_attention", "merge.weight"): "merge_initializer",
+    ("relative_attention", "merge.bias"): "merge_bias_initializer",
 }
 # the initializers Keras's layers start from where torch's do the same
 _KERAS_DEFAULTS = {"ones": '"ones"', "zeros": '"zeros"', "xavier_uniform": '"glorot_uniform"'}

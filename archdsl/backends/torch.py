@@ -7,6 +7,7 @@ the forward graph. Everything semantic was decided in lowering; this module choo
 from __future__ import annotations
 
 import keyword
+from collections.abc import Callable
 
 from archdsl import __version__
 from archdsl.backends.base import (
@@ -66,9 +67,12 @@ def _py(e: L.Expr) -> str:
 
 
 def _layer_arguments(
-    layer: LayerType, given: tuple[L.Argument, ...], known: tuple[tuple[str, object], ...]
+    layer: LayerType,
+    given: tuple[L.Argument, ...],
+    known: tuple[tuple[str, object], ...],
+    render: Callable[[L.Expr], str] = _py,
 ) -> tuple[dict[str, str], set[str]]:
-    args, names = layer_arguments(layer, given, _py)
+    args, names = layer_arguments(layer, given, render)
     if layer.axes == "permute":  # the order as numbers, for Permute([...]) and x.permute(...)
         dims = dict(known)["dims"]
         assert isinstance(dims, tuple)
@@ -98,6 +102,7 @@ def print_torch(model: L.LoweredModel) -> str:
         "pad_to": False,
         "pad_to_fn": False,
         "window_attention": False,
+        "relative_attention": False,
     }
     needs = requirements(model.definitions)
     imports["math"] = "math" in needs
@@ -413,11 +418,14 @@ class _DefinitionPrinter:
 
     # ---- forward -----------------------------------------------------------------------------
     def condition_names(self, flow: L.Flow) -> set[str]:
-        """Values forward reads in conditions: stored on the module by the constructor."""
+        """Values forward reads in conditions and in operations' arguments: stored on the
+        module by the constructor."""
         out: set[str] = set()
         for node in L.walk(flow):
             if isinstance(node, L.Branch):
                 out |= {n.name for n in L.walk(node.cond) if isinstance(n, L.Var)}
+            if isinstance(node, L.Operation):
+                out |= {n.name for a in node.args for n in L.walk(a.value) if isinstance(n, L.Var)}
         return out
 
     def forward(self, flow: L.Flow, auxiliaries: bool = True) -> list[str]:
@@ -496,7 +504,10 @@ class _DefinitionPrinter:
         elif isinstance(flow, L.Operation):
             layer = get_layer(flow.layer)
             assert layer is not None
-            args, given = _layer_arguments(layer, flow.args, flow.known)
+            attribute = Spelling(var=lambda n: f"self.{n}")
+            args, given = _layer_arguments(
+                layer, flow.args, flow.known, lambda e: python(e, attribute)
+            )
             text = str(layer_macro("torch", layer, "_fn")(args, given, src))
             self.fn_helpers.update(layer.fn_helpers)
             self.torch |= text.startswith("torch.")

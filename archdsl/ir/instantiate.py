@@ -18,13 +18,17 @@ from archdsl.ir.program import Program
 from archdsl.layers.binding import bind
 from archdsl.layers.registry import (
     Arranged,
+    Carried,
     LayerType,
     Shape,
     ShapeError,
+    carried,
     channel_axis,
+    channels_at,
     channels_last,
     get_layer,
 )
+from archdsl.layers.spatial import flatten_range
 from archdsl.names import bad_identifier, bad_member_key, did_you_mean
 from archdsl.syntax import ast
 
@@ -254,6 +258,8 @@ class _Builder:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise error("E0404", f"blocks are nested more than {MAX_DEPTH} deep", decl.span)
+        if isinstance(in_shape, Carried):  # a block's channels are what it reads
+            in_shape = tuple(in_shape)
         env = {**self.globals, **params}
         env["in_channels"] = in_shape[channel_axis(in_shape)]
         scope = _Scope(decl, env)
@@ -715,15 +721,14 @@ class _Builder:
                 else "`permute([0, 2, 3, 1])` before it puts the channels last",
             )
         out = self._layer_shape(layer, args, shape, call)
-        if len(shape) != 3 or len(out) != 3:
-            return out
-        if layer.axes == "permute":
-            before = shape.order if isinstance(shape, Arranged) else (0, 1, 2)
-            order = tuple(before[d] for d in args.order)
-            return Arranged(out, order) if order != (0, 1, 2) else tuple(out)
-        if isinstance(shape, Arranged) and layer.axes in ("any", "last", "torch", "slice"):
-            return Arranged(out, shape.order)
-        return out
+        if len(shape) == 3 == len(out):
+            if layer.axes == "permute":
+                before = shape.order if isinstance(shape, Arranged) else (0, 1, 2)
+                order = tuple(before[d] for d in args.order)
+                return Arranged(out, order) if order != (0, 1, 2) else tuple(out)
+            if isinstance(shape, Arranged) and layer.axes in ("any", "last", "torch", "slice"):
+                return Arranged(out, shape.order)
+        return channels_at(out, _channels_after(layer, args, shape, out))
 
     def _layer_shape(
         self, layer: LayerType, args: Any, shape: Shape, call: ast.Call | ast.Sequential
@@ -753,6 +758,28 @@ class _Builder:
                     "E0410", f"`{layer.name}` gives a dimension over {MAX_DIM}", _call_span(call)
                 )
         return out
+
+
+def _channels_after(layer: LayerType, args: Any, shape: Shape, out: Shape) -> int | None:
+    """Where ``layer``'s output holds the block-input channels its input holds at
+    ``carried(shape)``: a rearrangement moves, merges, splits or drops them; a layer keeping
+    the positions keeps them; one that makes channels makes them where they are read."""
+    at = carried(shape)
+    if at is None:
+        return None
+    if layer.axes == "permute":
+        return args.order.index(at)
+    if layer.axes == "order":
+        first, last = flatten_range(args.start, args.end, len(shape))
+        return at if at < first else first if at <= last else at - (last - first)
+    if layer.axes in ("select", "split"):
+        gone = args.dim - 1
+        if at == gone:
+            return None
+        return at if at < gone else at + len(out) - len(shape)
+    if len(out) == len(shape) and layer.axes in ("any", "last", "torch", "slice"):
+        return at
+    return channel_axis(out)
 
 
 class _NoLayer:

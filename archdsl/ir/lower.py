@@ -13,6 +13,7 @@ and every backend accept the same specs.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ from archdsl.ir.features import feature_stages
 from archdsl.ir.init_rules import lower_rules
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
-from archdsl.layers.registry import LayerType, channel_axis, get_layer
+from archdsl.layers.registry import LayerType, Shape, carried, channel_axis, get_layer
 from archdsl.layers.spatial import flatten_range
 from archdsl.names import MODULE_NAMES, RESERVED, Namer
 from archdsl.syntax import ast
@@ -297,13 +298,6 @@ def _constant_value(e: L.Expr) -> Any:
         return -v if isinstance(v, int) else None
     v = _constant(e)
     return v if isinstance(v, int) and not isinstance(v, bool) else None
-
-
-def _positions(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The extents of a shape besides its channels (the dimension layers read as channels:
-    a [C, H, W] tensor's first wherever a permute moved it, any other rank's last)."""
-    at = channel_axis(shape)
-    return shape[:at] + shape[at + 1 :]
 
 
 def _constant(e: L.Expr) -> Any:
@@ -730,39 +724,41 @@ class _Definition:
         return concat_axis(evaluate(kw.value, {}), shape, kw.span, call.func)
 
     def layer_channels(self, layer: LayerType, call: ast.Call, c: L.Expr, subst: Subst) -> L.Expr:
+        """The block-input channels after ``layer``, from ``c`` before it (see
+        ``registry.Carried``): a rearrangement merges, slices or moves them; a layer that
+        reads another dimension leaves them."""
         if layer.flattens:  # the channels times the other extents it merges them with
             for extent in self.merged_at(call, layer):
                 c = _mul(c, extent)
             return c
-        if layer.axes == "select":
-            return self.selected_channels(call, layer, c)
+        if layer.axes in ("select", "split", "permute"):
+            return c  # moved, or gone (then read from inference where a layer reads them)
         if layer.axes == "slice":
             return self.sliced_channels(call, layer, c)
+        shapes = self.low.model.op_shapes.get(call.span, set())
+        if any(carried(s) != channel_axis(s) for s in shapes):
+            return c
         given = {k: self.low.conv(v, subst) for k, v in _call_arguments(layer, call).items()}
         return layer.out_channels(given, c)  # type: ignore[arg-type]
 
-    def selected_channels(self, call: ast.Call, layer: LayerType, c: L.Expr) -> L.Expr:
-        """The channels after a select: the input's where they stay where layers read them,
-        else the size there, one in every instance."""
-        shapes = self.low.model.op_shapes.get(call.span, set())
-        if not shapes:
+    def read(self, c: L.Expr, shapes: Iterable[Shape], span: Span, what: str) -> L.Expr:
+        """The channels a layer or block reads from inputs of ``shapes``, ``c`` counting the
+        block-input channels: ``c`` where they are what it reads, else the size it reads, one
+        in every instance."""
+        shapes = list(shapes)
+        if all(carried(s) == channel_axis(s) for s in shapes):
             return c
-        removed = self.dims(layer, call)["dim"] - 1
-        outs = set()
-        for shape in shapes:
-            at = channel_axis(shape)
-            out = shape[:removed] + shape[removed + 1 :]
-            if at != removed and at - (at > removed) == channel_axis(out):
-                return c
-            outs.add(out[channel_axis(out)] if out else 1)
-        if len(outs) != 1:
+        sizes = {s[channel_axis(s)] for s in shapes}
+        if len(sizes) != 1:
             raise error(
                 "E0411",
-                "`select` leaves different sizes where layers read the channels",
-                call.span,
+                f"`{what}` reads different sizes where it reads channels",
+                span,
                 "the generated code needs one size here",
+                help="the block's channels are elsewhere in this tensor: permute them to "
+                "where it reads them",
             )
-        return L.Const(value=next(iter(outs)))
+        return L.Const(value=sizes.pop())
 
     def sliced_channels(self, call: ast.Call, layer: LayerType, c: L.Expr) -> L.Expr:
         """The channels after a slice (or a padding): the input's unless it slices them, else
@@ -773,7 +769,7 @@ class _Definition:
         kept = {
             layer.shape(layer.schema.model_construct(**dims), s)[at]
             for s in shapes
-            if channel_axis(s) == at
+            if carried(s) == at
         }
         if not kept:
             return c
@@ -792,29 +788,22 @@ class _Definition:
         if not shapes:
             return ()
         dims = self.dims(layer, call)
-        spatial = self.spatial_at(call.span, layer.name)
         shape = next(iter(shapes))
-        rank = len(shape)
-        first, last = flatten_range(dims["start"], dims["end"], rank)
-        at = channel_axis(shape)
-        if not first <= at <= last:
+        first, last = flatten_range(dims["start"], dims["end"], len(shape))
+        at = carried(shape)
+        if at is None or not first <= at <= last:
             return ()
         keep = [i for i in range(first, last + 1) if i != at]
-        others = [i for i in range(rank) if i != at]
-        return tuple(spatial[others.index(i)] for i in keep)
-
-    def spatial_at(self, span: Span, what: str) -> tuple[int, ...]:
-        shapes = self.low.model.op_shapes.get(span, set())
-        spatial = {_positions(s) for s in shapes}
-        if len(spatial) != 1:
+        extents = {tuple(s[i] for i in keep) for s in shapes}
+        if len(extents) != 1:
             raise error(
                 "E0411",
-                f"`{what}` sees different spatial sizes in different instances",
-                span,
+                f"`{layer.name}` sees different spatial sizes in different instances",
+                call.span,
                 "the generated code needs one size here",
                 help="flatten in the arch, after pooling to a fixed size",
             )
-        return next(iter(spatial))
+        return next(iter(extents))
 
     def named_member(self, stmt: ast.Member, c: L.Expr) -> tuple[L.Member, L.Expr]:
         assert stmt.target is not None
@@ -876,6 +865,8 @@ class _Definition:
             L.Argument(name=k.name, value=self.low.conv(k.value, subst)) for k in module.kwargs
         )
         callee = self.low.conv(ast.Name(module.func), subst)
+        insts = self.low.by_span.get(module.span, [])
+        c = self.read(c, (s for i in insts for s in i.in_shapes), module.span, module.func)
         ir = L.BlockCall(callee=callee, in_channels=c, args=args, kwargs=kwargs)
         if module.func not in self.low.prog.blocks:
             return ir, _OPAQUE
@@ -909,7 +900,28 @@ class _Definition:
         have = dict(known)
         dims = self.dims(layer, call, subst)
         known = (*known, *((n, v) for n, v in dims.items() if n not in have))
+        if layer.axes == "split":  # how many dimensions it makes, for a printer's layout
+            known = (*known, ("parts", self.parts(call)))
+        if layer.has_weights:
+            shapes = self.low.model.op_shapes.get(call.span, set())
+            c = self.read(c, shapes, call.span, layer.name)
         return L.LayerCall(layer=layer.name, in_channels=c, args=tuple(args), known=known)
+
+    def parts(self, call: ast.Call) -> int:
+        """How many dimensions an unflatten makes: one number in every instance."""
+        sizes = _call_arguments(get_layer(call.func), call)["sizes"]  # type: ignore[arg-type]
+        if isinstance(sizes, ast.ListExpr):
+            return len(sizes.items)
+        counts = {len(i.args.sizes) for i in self.low.by_span.get(call.span, [])}
+        if len(counts) != 1:
+            raise error(
+                "E0241",
+                f"`{call.func}`'s `sizes` differ in length between instances",
+                call.span,
+                "the generated code needs one number of dimensions here",
+                help="write the sizes as a list literal, `[-1, size]`",
+            )
+        return counts.pop()
 
     def dims(self, layer: LayerType, call: ast.Call, subst: Subst | None = None) -> dict[str, Any]:
         """A layer's dimension arguments (``LayerType.dim_args``), each one value in every

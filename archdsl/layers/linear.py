@@ -25,6 +25,36 @@ def _flatten_shape(a: FlattenArgs, s: Shape) -> Shape:
     return (*s[:first], math.prod(s[first : last + 1]), *s[last + 1 :])
 
 
+class UnflattenArgs(LayerArgs):
+    dim: int = Field(ge=1, le=8)  # torch's numbering, the batch 0
+    # the sizes it becomes, one of them -1 at most: what the others leave
+    sizes: tuple[int, ...] = Field(min_length=1, max_length=8)
+
+
+def _unflatten_shape(a: UnflattenArgs, s: Shape) -> Shape:
+    _check_dim("unflatten", a.dim, s)
+    size, sizes = s[a.dim - 1], list(a.sizes)
+    if any(n < 1 and n != -1 for n in sizes) or sizes.count(-1) > 1:
+        raise ShapeError(
+            f"`unflatten` sizes are positive, with one -1 at most, got {sizes}",
+            "sizes",
+            help="-1 stands for the one size the others leave",
+        )
+    if len(s) + len(sizes) - 1 > 8:
+        raise ShapeError("`unflatten` gives more than 8 dimensions", "sizes")
+    known = math.prod(n for n in sizes if n != -1)
+    if size % known or (-1 not in sizes and known != size):
+        raise ShapeError(
+            f"`unflatten` cannot split dim {a.dim} of size {size} into {sizes}",
+            "sizes",
+            help=f"the sizes multiply to the dim's {size}"
+            if -1 not in sizes
+            else f"-1 takes what the others leave: the size must be a multiple of {known}",
+        )
+    filled = tuple(size // known if n == -1 else n for n in sizes)
+    return (*s[: a.dim - 1], *filled, *s[a.dim :])
+
+
 class SelectArgs(LayerArgs):
     dim: int = Field(ge=1, le=8)  # torch's numbering, the batch 0
     index: int = Field(ge=-(2**31), le=2**31 - 1)
@@ -94,6 +124,25 @@ register(
         torch_class="Flatten",
         axes="order",
         dim_args=("start", "end"),
+    ),
+    weightless=True,
+)
+
+register(
+    LayerType(
+        name="unflatten",
+        schema=UnflattenArgs,
+        shape=_unflatten_shape,
+        count=lambda a, s: (0, 0),
+        doc="splits dim `dim` (torch's numbering, the batch 0) into `sizes`, one of them -1 "
+        "for what the others leave: `unflatten(2, [-1, 7])` cuts the height of [C, H, W] "
+        "into H / 7 rows of 7 (torch's unflatten)",
+        example="unflatten(2, [-1, 2])",
+        ranks=None,
+        functional=True,
+        torch_class="Unflatten",
+        axes="split",
+        dim_args=("dim",),
     ),
     weightless=True,
 )

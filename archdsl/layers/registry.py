@@ -41,6 +41,38 @@ class Arranged(tuple[int, ...]):
         return out
 
 
+class Carried(tuple[int, ...]):
+    """A shape whose block-input channels (what the generated code's channel expressions
+    count) a rearrangement left away from where layers read channels: at ``chan``, or gone
+    (None: split or selected). [C, H, W] flattened from dim 2 is [C, H * W], read by a linear
+    layer as H * W features while its C channels are dim 0. Equal to the plain tuple."""
+
+    chan: int | None
+
+    def __new__(cls, dims: tuple[int, ...], chan: int | None) -> Carried:
+        out = super().__new__(cls, dims)
+        out.chan = chan
+        return out
+
+
+def carried(shape: Shape) -> int | None:
+    """Where ``shape`` holds its block-input channels (None: no longer one dimension)."""
+    if isinstance(shape, Carried):
+        return shape.chan
+    return channel_axis(shape)
+
+
+def channels_at(dims: tuple[int, ...], chan: int | None) -> Shape:
+    """``dims`` holding their block-input channels at ``chan``: a [C, H, W]-ranked tensor
+    whose channels moved is read with them there (a permuted map), any other shape where
+    its rank says, tagged where the two differ."""
+    if len(dims) == 3 and chan in (1, 2):
+        rest = iter((1, 2))
+        return Arranged(dims, tuple(0 if i == chan else next(rest) for i in range(3)))
+    plain = tuple(dims)
+    return plain if chan == channel_axis(plain) else Carried(plain, chan)
+
+
 def channel_axis(shape: Shape) -> int:
     """Where a shape holds what layers read as its channels (a block's `in_channels`): a
     [C, H, W] tensor's first wherever a permute moved it, the last of any other rank (the
@@ -66,17 +98,20 @@ class ShapeError(Exception):
 
 @dataclass(frozen=True)
 class InnerCall:
-    """A module inside a layer's torch module that its forward calls on a tensor of its own,
-    not on the batch (Swin V2's position bias MLP on its coordinate table): a row of its own
-    in torchinfo, its mult-adds counted once per forward. ``depth``: below the layer's row."""
+    """A module inside a layer's torch module that its forward calls: a row of its own in
+    torchinfo. On a tensor of its own, not the batch (Swin V2's position bias MLP on its
+    coordinate table), its mult-adds counted once per forward; with ``batched``, on the
+    batch's values (MaxViT attention's projections), its sizes without the batch.
+    ``depth``: below the layer's row."""
 
     name: str
     torch_class: str
     depth: int
-    input_size: tuple[int, ...]  # batch-first, as torchinfo prints them
+    input_size: tuple[int, ...]  # batch-first, as torchinfo prints them (unless batched)
     output_size: tuple[int, ...]
     params: int
     leaf: bool = True
+    batched: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,8 +158,9 @@ class LayerType:
     # layer's channels and positions, "last" the last dimension (a linear layer over
     # [..., F]), "any" every element alike, "order" the elements in torch's order (flatten),
     # "permute" the layer only reorders dimensions, "select" and "slice" the layer takes
-    # from one dimension, "torch" every dimension in torch's order (window attention over
-    # [H, W, C]), "value" a learnable tensor (its use is its value, whatever the input).
+    # from one dimension, "split" it splits one dimension into several (unflatten), "torch"
+    # every dimension in torch's order (window attention over [H, W, C]), "value" a learnable
+    # tensor (its use is its value, whatever the input).
     axes: str = "channels"
     # Arguments that name dimensions (a permutation, a flatten's range): one constant in every
     # instance (E0241), so that a printer holding tensors in another layout can map them.

@@ -8,6 +8,10 @@ each other with a learned bias per relative position and head. `window_attention
 `cosine_window_attention` is Swin V2's (ShiftedWindowAttentionV2: cosine similarity scaled by a
 learned per-head temperature, the biases from a small MLP of log-spaced relative coordinates).
 Both keep torchvision's parameter layout and buffers, so its state_dict loads as it is.
+`relative_attention` is the attention of MaxViT's partitions (torchvision's
+RelativePositionalMultiHeadAttention): the map is already cut into groups of `window` x `window`
+tokens ([..., window^2, C], by `unflatten`, `permute` and `flatten`), and the tokens of each
+group attend to each other with the same table of biases per relative position and head.
 """
 
 from __future__ import annotations
@@ -151,6 +155,77 @@ register(
         torch_class="ShiftedWindowAttentionV2",
         macs=_macs,
         inner_calls=_cpb_calls,
+        torch_leaf=False,
+        axes="torch",
+    )
+)
+
+
+class RelativeAttentionArgs(LayerArgs):
+    heads: int = Field(ge=1, le=4096)
+    window: int = Field(ge=1, le=1024)  # a group's tokens are a window x window square
+
+
+def _relative_shape(a: RelativeAttentionArgs, s: Shape) -> Shape:
+    if len(s) < 2:
+        raise ShapeError(
+            f"`relative_attention` reads groups of tokens [..., tokens, C], got {list(s)}",
+            help="cut the map into windows first: `unflatten`, `permute`, `flatten`",
+        )
+    if s[-2] != a.window * a.window:
+        raise ShapeError(
+            f"`relative_attention` over {a.window} x {a.window} windows reads groups of "
+            f"{a.window * a.window} tokens, got {s[-2]}",
+            "window",
+            help="the second-to-last dimension holds each group's tokens",
+        )
+    if s[-1] % a.heads:
+        raise ShapeError(
+            f"`relative_attention` cannot split {s[-1]} channels into {a.heads} equal heads",
+            "heads",
+            help=f"use a number of heads that divides {s[-1]}",
+        )
+    return s
+
+
+def _relative_count(a: RelativeAttentionArgs, s: Shape) -> tuple[int, int]:
+    c = s[-1]
+    return 4 * c * c + 4 * c + (2 * a.window - 1) ** 2 * a.heads, 0
+
+
+def _relative_calls(a: RelativeAttentionArgs, s: Shape) -> tuple[InnerCall, ...]:
+    """Its two Linear modules, each a row of torchinfo's, on the batch's tokens."""
+    c = s[-1]
+    qkv = (*s[:-1], 3 * c)
+    return (
+        InnerCall("to_qkv", "Linear", 1, s, qkv, 3 * c * c + 3 * c, batched=True),
+        InnerCall("merge", "Linear", 1, s, s, c * c + c, batched=True),
+    )
+
+
+register(
+    LayerType(
+        name="relative_attention",
+        tensors=(
+            ("relative_position_bias_table", "trunc_normal:0.02"),
+            ("to_qkv.weight", "torch_weight"),
+            ("to_qkv.bias", "torch_bias"),
+            ("merge.weight", "torch_weight"),
+            ("merge.bias", "torch_bias"),
+        ),
+        schema=RelativeAttentionArgs,
+        shape=_relative_shape,
+        count=_relative_count,
+        doc="multi-head self-attention among the `window` x `window` tokens of each group of "
+        "[..., window^2, C], with a learned bias per relative position and head, the keys "
+        "scaled by 1 / sqrt(C) (torchvision's MaxViT RelativePositionalMultiHeadAttention)",
+        example="relative_attention(2, window=2)",
+        ranks=None,
+        channels=None,
+        helpers=("relative_attention",),
+        torch_class="RelativePositionalMultiHeadAttention",
+        macs=_macs,
+        inner_calls=_relative_calls,
         torch_leaf=False,
         axes="torch",
     )

@@ -67,17 +67,20 @@ def conv_bn_activation(
     name: str = "conv_bn_activation",
 ) -> keras.KerasTensor:
     """Convolution, batch norm and an activation: "relu", "relu6", "hardswish",
-    "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2,
-    MobileNetV3, EfficientNet).
+    "silu", "gelu" or "none". torchvision's Conv2dNormActivation (MobileNetV2,
+    MobileNetV3, EfficientNet, MaxViT).
     """
     if not (
         activation == "relu"
         or activation == "relu6"
         or activation == "hardswish"
         or activation == "silu"
+        or activation == "gelu"
         or activation == "none"
     ):
-        raise ValueError('activation is "relu", "relu6", "hardswish", "silu" or "none"')
+        raise ValueError(
+            'activation is "relu", "relu6", "hardswish", "silu", "gelu" or "none"'
+        )
     x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}>0>pad")(x)
     if groups == x.shape[-1] == out:
         x = keras.layers.DepthwiseConv2D(
@@ -116,6 +119,9 @@ def conv_bn_activation(
         position += 1
     if activation == "silu":
         x = keras.layers.Activation("silu", name=f"{name}>{position}")(x)
+        position += 1
+    if activation == "gelu":
+        x = keras.layers.Activation("gelu", name=f"{name}>{position}")(x)
         position += 1
     return x
 

@@ -46,8 +46,8 @@ class StochasticDepth(nn.Module):
 
 class ConvBNActivation(nn.Sequential):
     """Convolution, batch norm and an activation: "relu", "relu6", "hardswish",
-    "silu" or "none". torchvision's Conv2dNormActivation (MobileNetV2,
-    MobileNetV3, EfficientNet).
+    "silu", "gelu" or "none". torchvision's Conv2dNormActivation (MobileNetV2,
+    MobileNetV3, EfficientNet, MaxViT).
     """
 
     def __init__(
@@ -67,10 +67,11 @@ class ConvBNActivation(nn.Sequential):
             or activation == "relu6"
             or activation == "hardswish"
             or activation == "silu"
+            or activation == "gelu"
             or activation == "none"
         ):
             raise ValueError(
-                'activation is "relu", "relu6", "hardswish", "silu" or "none"'
+                'activation is "relu", "relu6", "hardswish", "silu", "gelu" or "none"'
             )
         layers.append(
             nn.Conv2d(
@@ -94,6 +95,8 @@ class ConvBNActivation(nn.Sequential):
             layers.append(nn.Hardswish())
         if activation == "silu":
             layers.append(nn.SiLU())
+        if activation == "gelu":
+            layers.append(nn.GELU())
         super().__init__(*layers)
         self.out_channels = channels
 

@@ -75,6 +75,16 @@ class PadTo(keras.layers.Layer):
         return {**super().get_config(), "multiple": self.multiple, "axis": self.axis}
 
 
+def relative_position_index(window: int) -> list[int]:
+    """For each pair (i, j) of a window's positions, flattened, the index of j - i
+    among the (2 window - 1)^2 relative positions, row offset first."""
+    at = [(i, j) for i in range(window) for j in range(window)]
+    span = 2 * window - 1
+    return [
+        (a - c + window - 1) * span + b - d + window - 1 for a, b in at for c, d in at
+    ]
+
+
 class WindowAttention(keras.layers.Layer):
     """torch's ShiftedWindowAttention (Swin) over (N, H, W, C), or with `cosine` its
     ShiftedWindowAttentionV2 (Swin V2): self-attention within `window` x `window`
@@ -145,9 +155,7 @@ class WindowAttention(keras.layers.Layer):
                 math.copysign(math.log2(abs(t) + 1.0) / 3.0, t) if t else 0.0 for t in r
             ]
             self.coords = keras.ops.convert_to_tensor([[a, b] for a in r for b in r])
-        at = [(i, j) for i in range(s) for j in range(s)]
-        index = [(a - c + s - 1) * span + b - d + s - 1 for a, b in at for c, d in at]
-        self.index = keras.ops.convert_to_tensor(index)
+        self.index = keras.ops.convert_to_tensor(relative_position_index(s))
 
     def shift_mask(self, h: Any, w: Any, shifts: tuple[Any, Any]) -> Any:
         """(windows, window^2, window^2): -100 between two positions of a window of the
