@@ -21,11 +21,29 @@ from typing import Any
 
 import pytest
 
+from archdsl.errors import ArchError
+from archdsl.ir.instantiate import infer
 from tests.helpers import ROOT, arch_specs, ci_specs, compiled, reduced_input
 
 pytestmark = pytest.mark.framework
 
 BACKENDS = ["tensorflow", "jax", "torch"]
+
+
+def _second_size(result: Any, shape: tuple[int, ...]) -> list[int] | None:
+    """Another size a model taking other sizes is compared at: 32 more in each dimension,
+    or twice the size where check refuses that (MaxViT's maps must be whole partitions)."""
+    if len(shape) != 3:
+        return None
+    c, h, w = shape
+    sel = result.selection
+    for size in ((h + 32, w + 32), (2 * h, 2 * w)):
+        try:
+            infer(result.program, sel.arch, sel.values, sel.spans, input_shape=(c, *size))
+        except ArchError:
+            continue
+        return list(size)
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +66,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "keras": str(work / f"{stem}_keras.py"),
                 "input_shape": list(reduced_input(spec)) if compare else None,
                 "free": bool(kr.lowered.input_size and kr.lowered.input_size.free),
+                "second": _second_size(kr, reduced_input(spec)) if compare else None,
                 "trainable": tr.model.trainable,
                 "compare": compare,
                 # JAX builds slowest; the variants' code is their arch's, compared above

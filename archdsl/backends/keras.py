@@ -136,6 +136,7 @@ def print_keras(model: L.LoweredModel) -> str:
         "pad_to": False,
         "window_attention": False,
         "relative_attention": False,
+        "reshape_axes": False,
     }
     arch = model.definition(model.arch)
     init = _Init(arch, helpers, model.definitions, taken | set(fn_names.values()))
@@ -161,8 +162,9 @@ def print_keras(model: L.LoweredModel) -> str:
         or helpers["trunc_normal"]
         or helpers["attention"]
         or helpers["window_attention"]
+        or helpers["reshape_axes"]
     )
-    imports["sequence"] |= helpers["learned"]
+    imports["sequence"] |= helpers["learned"] or helpers["reshape_axes"]
     factories = [
         {
             "name": f.name,
@@ -622,6 +624,9 @@ class _DefinitionPrinter:
         src = self.arrange(src, want, lines, dst, name.plus(">permute").source())
         args, given = layer_arguments(layer, call.args, self.py)
         args.update(extra or {})
+        # a Reshape of the Keras axes that hold the dimensions; where the model takes other
+        # input sizes, whose sizes a Reshape cannot name, a layer reading them at run time
+        dynamic = self.input_size is not None and self.input_size.free
         if layer.axes == "order":  # Flatten, or a Reshape merging the Keras axes that hold them
             first, last = flatten_range(known["start"], known["end"], len(want))
             if (first, last) != (0, len(want) - 1):
@@ -629,7 +634,10 @@ class _DefinitionPrinter:
                 head = f"*{src}.shape[1:{a}], " if a > 1 else ""
                 tail = f", *{src}.shape[{b + 1}:]" if b < len(want) else ""
                 args["target"] = f"({head}-1{tail})"
-        if layer.axes == "split":  # a Reshape of the Keras axis that holds the dim
+                if dynamic:
+                    args["axes"] = f"{a}, {b}"
+                    self.helpers["reshape_axes"] = True
+        if layer.axes == "split":
             k = want.index(known["dim"] - 1) + 1
             sizes = dict((a.name, a.value) for a in call.args)["sizes"]
             parts = (
@@ -640,6 +648,9 @@ class _DefinitionPrinter:
             head = f"*{src}.shape[1:{k}], " if k > 1 else ""
             tail = f", *{src}.shape[{k + 1}:]" if k < len(want) else ""
             args["target"] = f"({head}{parts}{tail})"
+            if dynamic:
+                args["axis"], args["parts"] = str(k), f"({parts},)"
+                self.helpers["reshape_axes"] = True
         if layer.axes in ("select", "slice"):
             axis = want.index(known["dim"] - 1) + 1
             args["axis"] = str(axis)

@@ -50,6 +50,49 @@ class TruncNormal(keras.initializers.Initializer):
         return {"mean": self.mean, "std": self.std, "a": self.a, "b": self.b}
 
 
+class Unflatten(keras.layers.Layer):
+    """torch's unflatten of `axis`: its size split into `sizes` (one of them -1 at
+    most), sizes known only at run time included."""
+
+    def __init__(self, axis: int, sizes: Sequence[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis, self.sizes = axis, tuple(sizes)
+
+    def call(self, x: Any) -> Any:
+        shape, at = keras.ops.shape(x), self.axis
+        return keras.ops.reshape(x, (*shape[:at], *self.sizes, *shape[at + 1 :]))
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        size, known = shape[self.axis], math.prod(n for n in self.sizes if n != -1)
+        left = None if size is None else size // known
+        sizes = [left if n == -1 else n for n in self.sizes]
+        return (*shape[: self.axis], *sizes, *shape[self.axis + 1 :])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis, "sizes": list(self.sizes)}
+
+
+class FlattenAxes(keras.layers.Layer):
+    """torch's flatten of axes `first` to `last`, sizes known only at run time
+    included."""
+
+    def __init__(self, first: int, last: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.first, self.last = first, last
+
+    def call(self, x: Any) -> Any:
+        shape = keras.ops.shape(x)
+        return keras.ops.reshape(x, (*shape[: self.first], -1, *shape[self.last + 1 :]))
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        merged = shape[self.first : self.last + 1]
+        size = None if None in merged else math.prod(merged)
+        return (*shape[: self.first], size, *shape[self.last + 1 :])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "first": self.first, "last": self.last}
+
+
 def relative_position_index(window: int) -> list[int]:
     """For each pair (i, j) of a window's positions, flattened, the index of j - i
     among the (2 window - 1)^2 relative positions, row offset first."""
@@ -370,24 +413,42 @@ def partition_attention_layer(
     """
     in_channels = x.shape[-1]
     if grid:
-        x = keras.layers.Reshape(
-            (partition, -1, *x.shape[2:]), name=f"{name}>unflatten"
+        x = Unflatten(
+            1,
+            (
+                partition,
+                -1,
+            ),
+            name=f"{name}>unflatten",
         )(x)
-        x = keras.layers.Reshape(
-            (*x.shape[1:3], partition, -1, *x.shape[4:]), name=f"{name}>unflatten_1"
+        x = Unflatten(
+            3,
+            (
+                partition,
+                -1,
+            ),
+            name=f"{name}>unflatten_1",
         )(x)
     else:
-        x = keras.layers.Reshape(
-            (-1, partition, *x.shape[2:]), name=f"{name}>unflatten"
+        x = Unflatten(
+            1,
+            (
+                -1,
+                partition,
+            ),
+            name=f"{name}>unflatten",
         )(x)
-        x = keras.layers.Reshape(
-            (*x.shape[1:3], -1, partition, *x.shape[4:]), name=f"{name}>unflatten_1"
+        x = Unflatten(
+            3,
+            (
+                -1,
+                partition,
+            ),
+            name=f"{name}>unflatten_1",
         )(x)
         x = keras.layers.Permute((2, 1, 4, 3, 5), name=f"{name}>x>permute_1")(x)
     x = keras.layers.Permute((2, 4, 1, 3, 5), name=f"{name}>flatten>permute")(x)
-    x = keras.layers.Reshape((*x.shape[1:3], -1, *x.shape[5:]), name=f"{name}>flatten")(
-        x
-    )
+    x = FlattenAxes(3, 4, name=f"{name}>flatten")(x)
     out = x
     out = keras.layers.LayerNormalization(epsilon=1e-05, name=f"{name}>attn_layer>0")(
         out
@@ -431,16 +492,19 @@ def partition_attention_layer(
         name=f"{name}>stochastic_dropout_1",
     )(out_1)
     x = keras.layers.Add(name=f"{name}>add_1")([out_1, x])
-    x = keras.layers.Reshape(
-        (*x.shape[1:3], partition, partition, *x.shape[4:]), name=f"{name}>unflatten_2"
+    x = Unflatten(
+        3,
+        (
+            partition,
+            partition,
+        ),
+        name=f"{name}>unflatten_2",
     )(x)
     if not grid:
         x = keras.layers.Permute((3, 4, 1, 2, 5), name=f"{name}>x>permute_2")(x)
     x = keras.layers.Permute((5, 3, 1, 4, 2), name=f"{name}>flatten_1>permute")(x)
-    x = keras.layers.Reshape(
-        (*x.shape[1:2], -1, *x.shape[4:]), name=f"{name}>flatten_1"
-    )(x)
-    x = keras.layers.Reshape((*x.shape[1:3], -1), name=f"{name}>flatten_2")(x)
+    x = FlattenAxes(2, 3, name=f"{name}>flatten_1")(x)
+    x = FlattenAxes(3, 4, name=f"{name}>flatten_2")(x)
     x = keras.layers.Permute((2, 3, 1), name=f"{name}>x>permute_3")(x)
     return x
 
