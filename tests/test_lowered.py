@@ -395,3 +395,51 @@ def test_layers_are_built_for_the_dimension_they_read(name: str, tmp_path: Path)
     if expected.ndim == 4:
         got = np.transpose(got, (0, 3, 1, 2))
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_activations_overwrite_only_new_tensors_nothing_else_reads(tmp_path: Path) -> None:
+    """torch applies an activation in place (torchvision's `nn.ReLU(inplace=True)`, a tenth of
+    MobileNetV2's forward time) where its input is a new tensor only it reads: after a weighted
+    layer of its sequence, or a residual's sum (then `out += identity` as well). Not where the
+    input is also the shortcut's, the sequence's own input, a view, or an activation's output
+    (which its backward reads)."""
+    path = tmp_path / "t.arch"
+    path.write_text(
+        """
+block Pre() {
+  act = relu()
+  conv = conv2d(in_channels, kernel=3, padding=1)
+  forward: residual(act -> conv)
+}
+block Post() {
+  conv = conv2d(in_channels, kernel=3, padding=1)
+  bn = batchnorm2d()
+  act = relu6()
+  forward: residual(conv -> bn -> act) -> act
+}
+arch T {
+  input [4, 8, 8]
+  stem = sequential {
+    silu()
+    conv2d(4, kernel=1)
+    relu()
+    hardswish()
+    permute([0, 1, 3, 2])
+    relu()
+  }
+  pre = Pre()
+  post = Post()
+}
+"""
+    )
+    source = "".join((compile_spec(path, "torch").source or "").split())
+    assert "nn.SiLU()," in source  # the sequence's input
+    # after the conv; not after the ReLU, whose backward reads its output
+    assert "nn.ReLU(inplace=True),nn.Hardswish()," in source
+    assert "Permute([0,1,3,2]),nn.ReLU()," in source  # a view of the conv's output
+    pre = source.split("classPre", 1)[1].split("class", 1)[0]
+    assert "self.act=nn.ReLU()" in pre  # the shortcut reads its input
+    post = source.split("classPost", 1)[1].split("class", 1)[0]
+    assert "self.act=nn.ReLU6(inplace=True)" in post  # after bn, and after the sum
+    # the sum in place where the branch ends in a weighted layer, not in an activation
+    assert "out+=x" in pre and "out+=x" not in post

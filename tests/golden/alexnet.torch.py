@@ -31,7 +31,7 @@ class AlexNet(nn.Module):
                     channels, maps, kernel_size=kernel, stride=stride, padding=padding
                 )
             )
-            features.append(nn.ReLU())
+            features.append(nn.ReLU(inplace=True))
             channels = maps
             if pool:
                 features.append(nn.MaxPool2d(kernel_size=3, stride=2))
@@ -41,10 +41,10 @@ class AlexNet(nn.Module):
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout),
             nn.Linear(channels * 6 * 6, 4096),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.Dropout(p=dropout),
             nn.Linear(4096, 4096),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.Linear(4096, num_classes),
         )
         self.head_hidden_size: int = self.classifier[6].in_features

@@ -22,12 +22,12 @@ class DenseLayer(nn.Module):
     def __init__(self, in_channels: int, growth_rate: int, bn_size: int) -> None:
         super().__init__()
         self.norm1 = nn.BatchNorm2d(in_channels)
-        self.relu1 = nn.ReLU()
+        self.relu1 = nn.ReLU(inplace=True)
         self.conv1 = nn.Conv2d(
             in_channels, bn_size * growth_rate, kernel_size=1, bias=False
         )
         self.norm2 = nn.BatchNorm2d(bn_size * growth_rate)
-        self.relu2 = nn.ReLU()
+        self.relu2 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(
             bn_size * growth_rate, growth_rate, kernel_size=3, padding=1, bias=False
         )
@@ -69,7 +69,7 @@ class Transition(nn.Sequential):
     def __init__(self, in_channels: int) -> None:
         super().__init__()
         self.norm = nn.BatchNorm2d(in_channels)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.conv = nn.Conv2d(in_channels, in_channels // 2, kernel_size=1, bias=False)
         self.pool = nn.AvgPool2d(kernel_size=2, stride=2)
         self.out_channels = in_channels // 2
@@ -99,7 +99,7 @@ class Features(nn.Sequential):
             bias=False,
         )
         self.norm0 = nn.BatchNorm2d(num_init_features)
-        self.relu0 = nn.ReLU()
+        self.relu0 = nn.ReLU(inplace=True)
         self.pool0 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         channels = num_init_features
         for i, num_layers in enumerate(block_config):

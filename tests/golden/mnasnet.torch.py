@@ -38,7 +38,7 @@ class InvertedResidual(nn.Module):
         self.layers = nn.Sequential(
             nn.Conv2d(in_channels, mid, kernel_size=1, bias=False),
             nn.BatchNorm2d(mid, momentum=momentum),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.Conv2d(
                 mid,
                 mid,
@@ -49,7 +49,7 @@ class InvertedResidual(nn.Module):
                 bias=False,
             ),
             nn.BatchNorm2d(mid, momentum=momentum),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.Conv2d(mid, out, kernel_size=1, bias=False),
             nn.BatchNorm2d(out, momentum=momentum),
         )
@@ -86,7 +86,7 @@ class MNASNet(nn.Module):
             nn.Conv2d(3, depths[0], kernel_size=3, stride=2, padding=1, bias=False)
         )
         layers.append(nn.BatchNorm2d(depths[0], momentum=bn_momentum))
-        layers.append(nn.ReLU())
+        layers.append(nn.ReLU(inplace=True))
         layers.append(
             nn.Conv2d(
                 depths[0],
@@ -98,7 +98,7 @@ class MNASNet(nn.Module):
             )
         )
         layers.append(nn.BatchNorm2d(depths[0], momentum=bn_momentum))
-        layers.append(nn.ReLU())
+        layers.append(nn.ReLU(inplace=True))
         layers.append(nn.Conv2d(depths[0], depths[1], kernel_size=1, bias=False))
         layers.append(nn.BatchNorm2d(depths[1], momentum=bn_momentum))
         channels = depths[1]
@@ -131,7 +131,7 @@ class MNASNet(nn.Module):
             channels = blocks_channels
         layers.append(nn.Conv2d(channels, 1280, kernel_size=1, bias=False))
         layers.append(nn.BatchNorm2d(1280, momentum=bn_momentum))
-        layers.append(nn.ReLU())
+        layers.append(nn.ReLU(inplace=True))
         self.layers = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout), nn.Linear(1280, num_classes)

@@ -66,14 +66,14 @@ class ConvBNActivation(nn.Sequential):
         layers.append(nn.BatchNorm2d(out, eps=eps, momentum=momentum))
         channels = out
         if activation == "relu":
-            layers.append(nn.ReLU())
+            layers.append(nn.ReLU(inplace=True))
             channels = out
         if activation == "relu6":
-            layers.append(nn.ReLU6())
+            layers.append(nn.ReLU6(inplace=True))
         if activation == "hardswish":
-            layers.append(nn.Hardswish())
+            layers.append(nn.Hardswish(inplace=True))
         if activation == "silu":
-            layers.append(nn.SiLU())
+            layers.append(nn.SiLU(inplace=True))
         if activation == "gelu":
             layers.append(nn.GELU())
         super().__init__(*layers)
@@ -299,7 +299,7 @@ class MobileNetV3(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(
             nn.Linear(channels, last_channel),
-            nn.Hardswish(),
+            nn.Hardswish(inplace=True),
             nn.Dropout(p=dropout),
             nn.Linear(last_channel, num_classes),
         )

@@ -68,14 +68,14 @@ class ConvBNActivation(nn.Sequential):
         layers.append(nn.BatchNorm2d(out, eps=eps, momentum=momentum))
         channels = out
         if activation == "relu":
-            layers.append(nn.ReLU())
+            layers.append(nn.ReLU(inplace=True))
             channels = out
         if activation == "relu6":
-            layers.append(nn.ReLU6())
+            layers.append(nn.ReLU6(inplace=True))
         if activation == "hardswish":
-            layers.append(nn.Hardswish())
+            layers.append(nn.Hardswish(inplace=True))
         if activation == "silu":
-            layers.append(nn.SiLU())
+            layers.append(nn.SiLU(inplace=True))
         if activation == "gelu":
             layers.append(nn.GELU())
         super().__init__(*layers)
@@ -192,7 +192,7 @@ class ResBottleneckBlock(nn.Module):
             bottleneck_multiplier=bottleneck_multiplier,
             se_ratio=se_ratio,
         )
-        self.activation = nn.ReLU()
+        self.activation = nn.ReLU(inplace=True)
         self.out_channels = self.f.out_channels
 
     def forward(self, x: Tensor) -> Tensor:

@@ -91,7 +91,7 @@ class Bottleneck(nn.Module):
             self.se = SqueezeExcitation(
                 planes * 4, max(8, int(planes * 4 / 16 + 4) // 8 * 8)
             )
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.downsample = None
         if stride != 1 or in_channels != planes * 4:
             self.downsample = nn.Sequential(
@@ -116,7 +116,8 @@ class Bottleneck(nn.Module):
         identity = x
         if self.downsample is not None:
             identity = self.downsample(identity)
-        x = out + identity
+        out += identity
+        x = out
         x = self.relu(x)
         return x
 
@@ -137,7 +138,7 @@ class ResNet(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         channels = 64
         for i, (planes, stride, blocks) in enumerate(

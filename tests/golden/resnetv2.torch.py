@@ -106,7 +106,8 @@ class PreActBottleneck(nn.Module):
             out = self.norm3(out)
             out = F.relu(out)
             out = self.conv3(out)
-            x = out + x
+            out += x
+            x = out
         return x
 
 

@@ -47,7 +47,7 @@ class InvertedResidual(nn.Module):
                 nn.BatchNorm2d(in_channels),
                 nn.Conv2d(in_channels, branch_features, kernel_size=1, bias=False),
                 nn.BatchNorm2d(branch_features),
-                nn.ReLU(),
+                nn.ReLU(inplace=True),
             )
         self.branch2 = nn.Sequential(
             nn.Conv2d(
@@ -57,7 +57,7 @@ class InvertedResidual(nn.Module):
                 bias=False,
             ),
             nn.BatchNorm2d(branch_features),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.Conv2d(
                 branch_features,
                 branch_features,
@@ -70,7 +70,7 @@ class InvertedResidual(nn.Module):
             nn.BatchNorm2d(branch_features),
             nn.Conv2d(branch_features, branch_features, kernel_size=1, bias=False),
             nn.BatchNorm2d(branch_features),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
         )
         self.stride = stride
         self.out_channels = (
@@ -121,7 +121,7 @@ class ShuffleNetV2(nn.Module):
                 bias=False,
             ),
             nn.BatchNorm2d(stages_out_channels[0]),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
         )
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         stage_widths = [stages_out_channels[i] for i in range(1, 4)]
@@ -140,7 +140,7 @@ class ShuffleNetV2(nn.Module):
         self.conv5 = nn.Sequential(
             nn.Conv2d(channels, stages_out_channels[4], kernel_size=1, bias=False),
             nn.BatchNorm2d(stages_out_channels[4]),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
         )
         self.fc = nn.Linear(stages_out_channels[4], num_classes)
         self.head_hidden_size: int = self.fc.in_features

@@ -27,11 +27,11 @@ class Fire(nn.Module):
     ) -> None:
         super().__init__()
         self.squeeze = nn.Conv2d(in_channels, s1x1, kernel_size=1)
-        self.squeeze_activation = nn.ReLU()
+        self.squeeze_activation = nn.ReLU(inplace=True)
         self.expand1x1 = nn.Conv2d(s1x1, e1x1, kernel_size=1)
-        self.expand1x1_activation = nn.ReLU()
+        self.expand1x1_activation = nn.ReLU(inplace=True)
         self.expand3x3 = nn.Conv2d(s1x1, e3x3, kernel_size=3, padding=1)
-        self.expand3x3_activation = nn.ReLU()
+        self.expand3x3_activation = nn.ReLU(inplace=True)
         keeps_channels = in_channels == e1x1 + e3x3
         self.bypass_conv = None
         if bypass == "complex" and not keeps_channels:
@@ -83,7 +83,7 @@ class SqueezeNet(nn.Module):
         super().__init__()
         features: list[nn.Module] = []
         features.append(nn.Conv2d(3, stem_channels, kernel_size=stem_kernel, stride=2))
-        features.append(nn.ReLU())
+        features.append(nn.ReLU(inplace=True))
         features.append(nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True))
         channels = stem_channels
         for i, (s1x1, e1x1, e3x3) in enumerate(
@@ -108,7 +108,7 @@ class SqueezeNet(nn.Module):
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout),
             nn.Conv2d(channels, num_classes, kernel_size=1),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.AdaptiveAvgPool2d(1),
         )
         self.head_hidden_size: int = self.classifier[1].in_channels
