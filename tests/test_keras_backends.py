@@ -32,12 +32,13 @@ BACKENDS = ["tensorflow", "jax", "torch"]
 
 def _second_size(result: Any, shape: tuple[int, ...]) -> list[int] | None:
     """Another size a model taking other sizes is compared at: 32 more in each dimension,
-    or twice the size where check refuses that (MaxViT's maps must be whole partitions)."""
+    or, where check refuses that, twice the width, else twice the size (MaxViT's maps must be
+    whole partitions: 224x448)."""
     if len(shape) != 3:
         return None
     c, h, w = shape
     sel = result.selection
-    for size in ((h + 32, w + 32), (2 * h, 2 * w)):
+    for size in ((h + 32, w + 32), (h, 2 * w), (2 * h, 2 * w)):
         try:
             infer(result.program, sel.arch, sel.values, sel.spans, input_shape=(c, *size))
         except ArchError:
