@@ -64,6 +64,11 @@ def _render(e: L.Expr, s: Spelling) -> tuple[str, int]:
         return "[" + ", ".join(python(i, s) for i in e.items) + "]", _ATOM
     if isinstance(e, L.Subscript):
         return f"{_wrap(e.value, s, _ATOM)}[{python(e.index, s)}]", _ATOM
+    if isinstance(e, L.Slice):
+        bounds = [python(b, s) if b is not None else "" for b in (e.start, e.end)]
+        if e.step is not None:
+            bounds.append(python(e.step, s))
+        return f"{_wrap(e.value, s, _ATOM)}[{':'.join(bounds)}]", _ATOM
     if isinstance(e, L.Comprehension):
         bound = set(e.targets)
         inner = Spelling(lambda n: n if n in bound else s.var(n), s.block, s.channels)

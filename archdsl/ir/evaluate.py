@@ -122,6 +122,8 @@ def evaluate(e: ast.Expr, env: Mapping[str, Any]) -> Any:
                 "out of range",
             )
         return seq[idx]
+    if isinstance(e, ast.Slice):
+        return _slice(e, env)
     if isinstance(e, ast.Call):
         return _call(e, env)
     raise error("E0219", "not a value", e.span, "flows are only allowed in forward")
@@ -193,3 +195,28 @@ __all__ = [
     "make_divisible",
     "reset_budget",
 ]
+
+
+def _slice(e: ast.Slice, env: dict[str, Any]) -> tuple[Any, ...]:
+    """`xs[start:end:step]` of a list, as Python slices it."""
+    seq = evaluate(e.value, env)
+    if not isinstance(seq, tuple):
+        raise error(
+            "E0603", "only lists can be sliced", e.value.span, f"this is {functions.kind_of(seq)}"
+        )
+    bounds = []
+    for bound in (e.start, e.end, e.step):
+        value = None if bound is None else evaluate(bound, env)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            assert bound is not None
+            raise error(
+                "E0603",
+                "slice bounds must be integers",
+                bound.span,
+                f"this is {functions.kind_of(value)}",
+            )
+        bounds.append(value)
+    if bounds[2] == 0:
+        assert e.step is not None
+        raise error("E0603", "a slice's step cannot be zero", e.step.span, "zero")
+    return seq[bounds[0] : bounds[1] : bounds[2]]

@@ -122,6 +122,9 @@ def convert(e: ast.Expr, subst: Subst, blocks: set[str]) -> L.Expr:
         return L.Choice(cond=c(e.cond), then=c(e.then), orelse=c(e.orelse))
     if isinstance(e, ast.Index):
         return L.Subscript(value=c(e.value), index=c(e.index))
+    if isinstance(e, ast.Slice):
+        start, end, step = (None if b is None else c(b) for b in (e.start, e.end, e.step))
+        return L.Slice(value=c(e.value), start=start, end=end, step=step)
     if isinstance(e, ast.Call):
         args = tuple(c(a) for a in e.args)
         kwargs = tuple(L.Argument(name=k.name, value=c(k.value)) for k in e.kwargs)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 
 
 _VALIDATING: ContextVar[bool] = ContextVar("archdsl_ir_validating", default=False)
@@ -162,6 +162,16 @@ class Subscript(Node):
     index: Expr
 
 
+class Slice(Node):
+    """`xs[start:end:step]`: each bound optional."""
+
+    kind: Literal["slice"] = "slice"
+    value: Expr
+    start: Expr | None = None
+    end: Expr | None = None
+    step: Expr | None = None
+
+
 class FunctionCall(Node):
     """A built-in function of the spec language. ``zip`` has ``strict`` set when its lists are
     not all of one known length, so the generated code checks what the compiler checked."""
@@ -196,6 +206,7 @@ Expr = Annotated[
     | Unary
     | Choice
     | Subscript
+    | Slice
     | FunctionCall
     | OutChannels,
     Field(discriminator="kind"),
@@ -522,7 +533,7 @@ class InputSize(Node):
 
 
 class LoweredModel(Node):
-    format_version: Literal[5] = FORMAT_VERSION
+    format_version: Literal[6] = FORMAT_VERSION
     spec: str
     title: str
     arch: str

@@ -825,6 +825,10 @@ class _Resolver:
         elif isinstance(e, ast.Index):
             self.expr(e.value, scope)
             self.expr(e.index, scope)
+        elif isinstance(e, ast.Slice):
+            for sub in (e.value, e.start, e.end, e.step):
+                if sub is not None:
+                    self.expr(sub, scope)
         elif isinstance(e, ast.ListExpr):
             for item in e.items:
                 self.expr(item, scope)

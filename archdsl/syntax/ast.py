@@ -201,6 +201,16 @@ class Index(Node):
 
 
 @node
+class Slice(Node):
+    """`xs[start:end:step]`, each bound optional, as Python slices a list."""
+
+    value: Expr
+    start: Expr | None
+    end: Expr | None
+    step: Expr | None
+
+
+@node
 class Keyword(Node):
     name: str
     value: Expr
@@ -248,6 +258,7 @@ Expr = (
     | UnaryOp
     | IfExp
     | Index
+    | Slice
     | Call
     | Format
     | Pipe

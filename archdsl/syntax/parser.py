@@ -612,6 +612,10 @@ class _ToAst(Transformer_NonRecursive):  # no recursion, whatever the depth
     def index(self, meta, items):  # type: ignore[no-untyped-def]
         return ast.Index(items[0], items[1], span=self._s(meta))
 
+    def slice(self, meta, items):  # type: ignore[no-untyped-def]
+        value, start, end, step = (*items, None, None, None)[:4]
+        return ast.Slice(value, start, end, step, span=self._s(meta))
+
     def call(self, meta, items):  # type: ignore[no-untyped-def]
         name, arguments = items
         args, kwargs = arguments if arguments is not None else ((), ())

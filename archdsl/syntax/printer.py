@@ -373,6 +373,16 @@ class _Printer:
             return _Choice(flat, (flat, broken))
         if isinstance(e, ast.Index):
             return _cat(self.expr(e.value, _POSTFIX), "[", self.expr(e.index), "]")
+        if isinstance(e, ast.Slice):
+            bounds: list[Doc | str] = [
+                self.expr(b) if b is not None else "" for b in (e.start, e.end)
+            ]
+            if e.step is not None:
+                bounds.append(self.expr(e.step))
+            parts: list[Doc | str] = [self.expr(e.value, _POSTFIX), "["]
+            for i, b in enumerate(bounds):
+                parts += [":"] * (i > 0) + [b]
+            return _cat(*parts, "]")
         if isinstance(e, ast.Call):
             return self.call(e.func, e.args, e.kwargs, self._trailing_comma(e))
         if isinstance(e, ast.Pipe):

@@ -669,7 +669,7 @@ def MaxVit(
     )(x)
     position = 0
     for i_1, (c, n) in enumerate(zip(block_channels, block_layers, strict=True)):
-        offset = sum([block_layers[earlier] for earlier in range(i_1)])
+        offset = sum(block_layers[:i_1])
         x = max_vit_block(
             x,
             c,
@@ -680,7 +680,7 @@ def MaxVit(
             mlp_ratio,
             attention_dropout,
             mlp_dropout,
-            [p_stochastic[offset + i] for i in range(n)],
+            p_stochastic[offset : offset + n],
             name=f"blocks>{position}",
         )
         position += 1

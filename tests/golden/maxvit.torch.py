@@ -471,7 +471,7 @@ class MaxVit(nn.Module):
         blocks: list[nn.Module] = []
         blocks_channels = stem_channels
         for i_1, (c, n) in enumerate(zip(block_channels, block_layers, strict=True)):
-            offset = sum([block_layers[earlier] for earlier in range(i_1)])
+            offset = sum(block_layers[:i_1])
             blocks.append(
                 MaxVitBlock(
                     blocks_channels,
@@ -483,7 +483,7 @@ class MaxVit(nn.Module):
                     mlp_ratio,
                     attention_dropout,
                     mlp_dropout,
-                    [p_stochastic[offset + i] for i in range(n)],
+                    p_stochastic[offset : offset + n],
                 )
             )
             blocks_channels = blocks[-1].out_channels
