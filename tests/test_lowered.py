@@ -443,3 +443,12 @@ arch T {
     assert "self.act=nn.ReLU6(inplace=True)" in post  # after bn, and after the sum
     # the sum in place where the branch ends in a weighted layer, not in an activation
     assert "out+=x" in pre and "out+=x" not in post
+    # a feature stage's output is returned by forward_stages as it is
+    path.write_text(
+        "arch S(num_classes: int = 10) {\n  input [3, 16, 16]\n"
+        "  conv = conv2d(8, kernel=3, stride=2)\n  bn = batchnorm2d()\n  relu = relu()\n"
+        "  pool = adaptive_avgpool2d(1)\n"
+        "  fc = linear(num_classes)\n"
+        "  forward: conv -> feature(bn) -> relu -> head(pool -> flatten() -> fc)\n}\n"
+    )
+    assert "self.relu = nn.ReLU()" in (compile_spec(path, "torch").source or "")

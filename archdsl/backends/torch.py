@@ -215,8 +215,15 @@ class Freshness:
                 walk(flow.flow)
 
         sequence(d.body, d.forward is None)
-        if d.forward is not None:
+        if isinstance(d.forward, L.Pipe):  # a feature stage's output is returned as it is
+            stages = {f.step for f in d.features if f.item is None}
+            before = False
+            for k, step in enumerate(d.forward.steps):
+                walk(step, before)
+                before = self.end(step, members, before) and k not in stages
+        elif d.forward is not None:
             walk(d.forward)
+        if d.forward is not None:
             for name, fresh in uses.items():
                 if name in members and _activation(members[name]) and all(fresh):
                     out.add(id(members[name]))
