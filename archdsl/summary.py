@@ -543,6 +543,7 @@ class _Tracer:
             del paths[c.depth :]
             paths.append(f"{paths[-1]}.{c.name}")
             batch = [self.batch] if c.batched else []
+            output = [*batch, *c.output_size]
             self.rows.append(
                 Row(
                     path=paths[-1],
@@ -552,13 +553,13 @@ class _Tracer:
                     is_leaf=c.leaf,
                     is_recursive=False,
                     input_size=[*batch, *c.input_size],
-                    output_size=[*batch, *c.output_size],
+                    output_size=output,
                     kernel_size=None,
                     num_params=c.params,
                     trainable_params=c.params,
                     # torchinfo: each parameter once per sample of the output's first dimension
-                    macs=[*batch, *c.output_size][0] * c.params if c.leaf else int(c.params > 0),
-                    output_bytes=FLOAT_BYTES * math.prod([*batch, *c.output_size]),
+                    macs=output[0] * c.params if c.leaf else int(c.params > 0),
+                    output_bytes=FLOAT_BYTES * math.prod(output),
                 )
             )
 

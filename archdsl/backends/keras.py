@@ -631,9 +631,7 @@ class _DefinitionPrinter:
             first, last = flatten_range(known["start"], known["end"], len(want))
             if (first, last) != (0, len(want) - 1):
                 a, b = want.index(first) + 1, want.index(last) + 1
-                head = f"*{src}.shape[1:{a}], " if a > 1 else ""
-                tail = f", *{src}.shape[{b + 1}:]" if b < len(want) else ""
-                args["target"] = f"({head}-1{tail})"
+                args["target"] = _reshaped(src, a, b, len(want), "-1")
                 if dynamic:
                     args["axes"] = f"{a}, {b}"
                     self.helpers["reshape_axes"] = True
@@ -645,9 +643,7 @@ class _DefinitionPrinter:
                 if isinstance(sizes, L.ListOf)
                 else f"*{self.py(sizes)}"
             )
-            head = f"*{src}.shape[1:{k}], " if k > 1 else ""
-            tail = f", *{src}.shape[{k + 1}:]" if k < len(want) else ""
-            args["target"] = f"({head}{parts}{tail})"
+            args["target"] = _reshaped(src, k, k, len(want), parts)
             if dynamic:
                 args["axis"], args["parts"] = str(k), f"({parts},)"
                 self.helpers["reshape_axes"] = True
@@ -858,6 +854,14 @@ def canonical(rank: int, order: tuple[int, ...] = ()) -> tuple[int, ...]:
         return tuple(range(rank))
     order = order or (0, 1, 2)
     return tuple(order.index(d) for d in (1, 2, 0))
+
+
+def _reshaped(src: str, a: int, b: int, rank: int, middle: str) -> str:
+    """A Reshape's target for ``src``: its Keras axes ``a`` to ``b`` (batch 0) become
+    ``middle``, the axes around them as they are."""
+    head = f"*{src}.shape[1:{a}], " if a > 1 else ""
+    tail = f", *{src}.shape[{b + 1}:]" if b < rank else ""
+    return f"({head}{middle}{tail})"
 
 
 def _wanted(layer: LayerType, have: tuple[int, ...], known: dict[str, Any]) -> tuple[int, ...]:

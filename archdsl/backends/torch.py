@@ -52,6 +52,8 @@ def _channels(e: L.OutChannels) -> str:
 
 
 _SPELL = Spelling(channels=_channels)
+# forward reads the constructor's values as the module's attributes
+_ATTRIBUTES = Spelling(var=lambda n: f"self.{n}")
 
 
 def _submodule(name: str) -> str:
@@ -257,8 +259,9 @@ def print_torch(model: L.LoweredModel) -> str:
     classes = []
     definitions = {d.name: d for d in model.definitions}
     outputs = Namer({*definitions, *MODULE_NAMES, *(f.name for f in model.factories)})
+    fresh = Freshness(definitions)
     for d in model.definitions:
-        printer = _DefinitionPrinter(d, definitions)
+        printer = _DefinitionPrinter(d, definitions, fresh)
         if d.aux_outputs:
             printer.outputs = outputs.new(f"{d.name}Outputs")
             classes.append(_outputs_class(d, printer.outputs))
@@ -317,15 +320,18 @@ def _outputs_class(d: L.Definition, name: str) -> str:
 class _DefinitionPrinter:
     outputs = ""  # the named tuple of the outputs in training, with auxiliary heads
 
-    def __init__(self, d: L.Definition, definitions: dict[str, L.Definition]) -> None:
+    def __init__(
+        self, d: L.Definition, definitions: dict[str, L.Definition], fresh: Freshness
+    ) -> None:
         self.d = d
         self.definitions = definitions
         self.torch = False
         self.functional = False
         self.layers: list = []  # type: ignore[type-arg]
         self.fn_helpers: set[str] = set()  # those of the inline operations
-        self.fresh = Freshness(definitions)
-        self.in_place = self.fresh.in_place(d)
+        self.fresh = fresh
+        self.members = _members(d)
+        self.in_place = fresh.in_place(d)
 
     def print(self) -> str:
         d = self.d
@@ -628,7 +634,7 @@ class _DefinitionPrinter:
                 else:
                     lines.append(f"{dst} = self.{flow.member}({src})")
         elif isinstance(flow, L.Branch):
-            cond = python(flow.cond, Spelling(var=lambda n: f"self.{n}"))
+            cond = python(flow.cond, _ATTRIBUTES)
             then: list[str] = []
             orelse: list[str] = []
             self.fwd(flow.then, src, dst, then)
@@ -656,9 +662,8 @@ class _DefinitionPrinter:
         elif isinstance(flow, L.Operation):
             layer = get_layer(flow.layer)
             assert layer is not None
-            attribute = Spelling(var=lambda n: f"self.{n}")
             args, given = _layer_arguments(
-                layer, flow.args, flow.known, lambda e: python(e, attribute)
+                layer, flow.args, flow.known, lambda e: python(e, _ATTRIBUTES)
             )
             text = str(layer_macro("torch", layer, "_fn")(args, given, src))
             self.fn_helpers.update(layer.fn_helpers)
@@ -676,7 +681,7 @@ class _DefinitionPrinter:
             if flow.shortcut is not None:
                 identity = self.namer.new("identity")
                 self.fwd(flow.shortcut, src, identity, lines)
-            if self.fresh.end(flow.branches[0], _members(self.d)):
+            if self.fresh.end(flow.branches[0], self.members):
                 lines.append(f"{out} += {identity}")  # torchvision's: no new tensor
                 lines.append(f"{dst} = {out}")
             else:
