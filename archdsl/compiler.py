@@ -10,7 +10,7 @@ from archdsl.errors import ArchError, Span, error
 from archdsl.ir.evaluate import BlockRef, evaluate
 from archdsl.ir.instantiate import Model, constant_argument_errors, infer, with_independent_errors
 from archdsl.ir.lower import lower
-from archdsl.ir.lowered import LoweredModel
+from archdsl.ir.lowered import LoweredModel, to_json
 from archdsl.ir.program import Program, load_program
 from archdsl.names import did_you_mean
 from archdsl.source import SourceFile
@@ -190,9 +190,9 @@ def generate(result: Result, backend: str, formatter: Formatter | None = None) -
 
         sel = result.selection
         size = input_size(result.program, sel.arch, sel.values, sel.spans, result.model)
-        result.lowered = result.lowered.model_copy(update={"input_size": size})
+        result.lowered = result.lowered.replace(input_size=size)
     if backend == "ir":
-        return result.lowered.model_dump_json(indent=2) + "\n"
+        return to_json(result.lowered) + "\n"
     from archdsl.formatting import format_python
 
     if backend == "torch":

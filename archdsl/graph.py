@@ -251,7 +251,7 @@ class _Builder:
 def _bind(layer: Any, call: ast.Call, flow: BlockFlow) -> Any:
     from archdsl.ir.evaluate import evaluate
 
-    fields = list(layer.schema.model_fields)
+    fields = list(layer.schema._fields)
     values: dict[str, Any] = {}
     env = flow.env()
     for name, arg in zip(fields, call.args, strict=False):

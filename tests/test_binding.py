@@ -1,5 +1,6 @@
-"""Layer arguments bound without pydantic's validator (archdsl/layers/binding.py): whatever the
-fast path accepts, pydantic accepts as the same model; the rest goes to pydantic."""
+"""Layer arguments bound without pydantic (archdsl/layers/binding.py): whatever the fast path
+accepts, the pydantic model derived from the schema (archdsl/validation.py) accepts as the same
+record; the rest goes to pydantic."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import itertools
 import math
 from typing import Annotated, Any
 
+import annotated_types
 import pytest
-from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from archdsl.layers.binding import _PLANS, _construct, _plan, bind
 from archdsl.layers.registry import LayerArgs, all_layers
+from archdsl.records import REQUIRED, Before, field
+from archdsl.validation import validate
 
 # Values an argument may have after evaluation, and a few it may not.
 _VALUES: list[Any] = [
@@ -45,9 +49,9 @@ _SCHEMAS = sorted({layer.schema for layer in all_layers().values()}, key=lambda 
 def _required(schema: type[LayerArgs]) -> dict[str, Any]:
     """A valid value of each required field: 3, or (3, 1) for a tuple of any length."""
     return {
-        n: (3, 1) if info.annotation == tuple[int, ...] else 3
-        for n, info in schema.model_fields.items()
-        if info.is_required()
+        n: (3, 1) if schema._annotations[n] == "tuple[int, ...]" else 3
+        for n in schema._fields
+        if schema.default(n) is REQUIRED
     }
 
 
@@ -56,7 +60,7 @@ def _same(schema: type[LayerArgs], values: dict[str, Any]) -> bool:
     plan = _plan(schema)
     fast = _construct(schema, plan, values) if plan is not None else None
     try:
-        slow = schema(**values)
+        slow = validate(schema, values)
     except ValidationError:
         assert fast is None, (schema.__name__, values)
         return False
@@ -64,8 +68,8 @@ def _same(schema: type[LayerArgs], values: dict[str, Any]) -> bool:
         return False
     assert fast == slow, (schema.__name__, values)
     assert repr(fast) == repr(slow)
-    assert fast.__pydantic_fields_set__ == slow.__pydantic_fields_set__
-    for name in schema.model_fields:
+    assert type(slow) is schema
+    for name in schema._fields:
         assert type(getattr(fast, name)) is type(getattr(slow, name)), (schema.__name__, name)
     assert hash(fast) == hash(slow)
     return True
@@ -78,10 +82,10 @@ def test_the_fast_path_agrees_with_pydantic(schema: type[LayerArgs]) -> None:
     taken += _same(schema, base)
     taken += _same(schema, {})
     taken += _same(schema, {**base, "unknown": 1})
-    for name in schema.model_fields:
+    for name in schema._fields:
         for value in _VALUES:
             taken += _same(schema, {**base, name: value})
-    names = list(schema.model_fields)
+    names = list(schema._fields)
     for a, b in itertools.combinations(names, 2):
         for va, vb in itertools.product(_VALUES[:15], repeat=2):
             taken += _same(schema, {**base, a: va, b: vb})
@@ -105,27 +109,29 @@ def test_bind_gives_pydantic_errors() -> None:
     assert bind(conv, {"out": 8, "kernel": (3, 1)}) == conv(out=8, kernel=(3, 1))
 
 
-class _Validated(LayerArgs):
-    n: int = 1
-
-    @field_validator("n")
-    @classmethod
-    def _double(cls, v: int) -> int:
-        return 2 * v
-
-
 class _Lax(LayerArgs):
-    model_config = ConfigDict(strict=False, str_strip_whitespace=True)
+    validation_config = {"strict": False}
     s: str = ""
 
 
 class _Unknown(LayerArgs):
-    n: Annotated[int, Field(multiple_of=2)] = 2
-    m: Annotated[int, BeforeValidator(lambda v: v), Field(ge=1)] = 1
+    n: Annotated[int, annotated_types.MultipleOf(2)] = 2
 
 
-@pytest.mark.parametrize("schema", [_Validated, _Lax, _Unknown])
+class _Both(LayerArgs):
+    m: Annotated[int, Before(lambda v: v)] = field(1, ge=1)
+
+
+@pytest.mark.parametrize("schema", [_Lax, _Unknown, _Both])
 def test_schemas_beyond_plain_fields_go_to_pydantic(schema: type[LayerArgs]) -> None:
     assert _plan(schema) is None
     _PLANS.pop(schema, None)
     assert bind(schema, {}) == schema()
+
+
+def test_what_pydantic_declares_beyond_records_still_applies() -> None:
+    with pytest.raises(ValidationError, match="multiple of 2"):
+        bind(_Unknown, {"n": 3})
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        bind(_Both, {"m": 0})
+    assert bind(_Lax, {"s": "x"}) == _Lax(s="x")

@@ -65,8 +65,7 @@ def layer_arguments(
         for a in given
     }
     out = {
-        name: values.get(name, repr(info.default))
-        for name, info in layer.schema.model_fields.items()
+        name: values.get(name, repr(layer.schema.default(name))) for name in layer.schema._fields
     }
     return out, set(values)
 

@@ -91,7 +91,7 @@ def _render(e: L.Expr, s: Spelling) -> tuple[str, int]:
         inner = e.operand
         if e.op == "not" and isinstance(inner, L.Binary) and inner.op in _NEGATED:
             # `not a == b` as `a != b` (ruff's SIM201, SIM202)
-            return _render(inner.model_copy(update={"op": _NEGATED[inner.op]}), s)
+            return _render(inner.replace(op=_NEGATED[inner.op]), s)
         if e.op == "not":
             return f"not {_wrap(e.operand, s, 3)}", 3
         return f"{e.op}{_wrap(e.operand, s, 7)}", 7

@@ -387,7 +387,7 @@ class _DefinitionPrinter:
             stmt = self.members[flow.flow.member]
             assert stmt.guard is not None
             tap: list[str] = []
-            bare = stmt.model_copy(update={"guard": None})
+            bare = stmt.replace(guard=None)
             self.member(bare, src, flow.var, prefix.child(flow.flow.label), tap)
             self.arrange(flow.var, canonical(len(self.lay[flow.var])), tap)
             lines += [f"{flow.var} = None", f"if {self.py(stmt.guard)}:", *indent(tap)]
@@ -572,7 +572,7 @@ class _DefinitionPrinter:
     # ---- members ---------------------------------------------------------------------------
     def member(self, stmt: L.Member, src: str, dst: str, name: LayerName, lines: list[str]) -> None:
         if stmt.implied:  # forward applies it exactly where it exists
-            stmt = stmt.model_copy(update={"guard": None})
+            stmt = stmt.replace(guard=None)
         body: list[str] = []
         inner = src
         if stmt.guard is not None:
@@ -677,9 +677,7 @@ class _DefinitionPrinter:
         if "momentum" in args:
             m = dict((a.name, a.value) for a in call.args).get("momentum")
             if m is None:
-                args["keras_momentum"] = repr(
-                    round(1 - layer.schema.model_fields["momentum"].default, 12)
-                )
+                args["keras_momentum"] = repr(round(1 - layer.schema.default("momentum"), 12))
             elif isinstance(m, L.Const):
                 args["keras_momentum"] = repr(round(1 - m.value, 12))  # type: ignore[operator]
             else:
@@ -795,7 +793,7 @@ class _DefinitionPrinter:
                     )
                     step: list[str] = []
                     before = self.lay[var]
-                    plain = stmt.model_copy(update={"guard": None})
+                    plain = stmt.replace(guard=None)
                     if isinstance(stmt.module, L.LayerCall):
                         item = pos if isinstance(pos, int) and self.owner else None
                         target = (self.owner, item) if item is not None else (None, None)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from archdsl.errors import ArchError, Diagnostic, Label, Span, error
 from archdsl.ir.combinators import COMBINATORS, Applied, split_part
@@ -821,11 +821,10 @@ _SCALARS = (bool, int, float, str)
 
 
 def _fields(layer: LayerType) -> list[str]:
-    """The layer's argument names in positional order (pydantic's ``model_fields`` builds a new
-    dict on every class access)."""
+    """The layer's argument names in positional order."""
     names = _FIELDS.get(layer.schema)
     if names is None:
-        names = _FIELDS[layer.schema] = list(layer.schema.model_fields)
+        names = _FIELDS[layer.schema] = list(layer.schema._fields)
     return names
 
 

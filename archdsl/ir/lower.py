@@ -28,6 +28,7 @@ from archdsl.ir.program import Program
 from archdsl.layers.registry import LayerType, Shape, carried, channel_axis, get_layer
 from archdsl.layers.spatial import flatten_range
 from archdsl.names import MODULE_NAMES, RESERVED, Namer
+from archdsl.records import REQUIRED
 from archdsl.syntax import ast
 
 Subst = dict[str, L.Expr]
@@ -144,15 +145,13 @@ def substitute(e: L.Expr, mapping: Subst) -> L.Expr:
         return mapping.get(e.name, e)
     if isinstance(e, L.Comprehension):
         inner = {k: v for k, v in mapping.items() if k not in e.targets}
-        return e.model_copy(
-            update={
-                "value": substitute(e.value, inner),
-                "iterable": substitute(e.iterable, mapping),
-                "cond": substitute(e.cond, inner) if e.cond is not None else None,
-            }
+        return e.replace(
+            value=substitute(e.value, inner),
+            iterable=substitute(e.iterable, mapping),
+            cond=substitute(e.cond, inner) if e.cond is not None else None,
         )
     updates: dict[str, Any] = {}
-    for name in type(e).model_fields:
+    for name in type(e)._fields:
         value = getattr(e, name)
         if isinstance(value, L.Node) and name != "kind":
             updates[name] = (
@@ -167,7 +166,7 @@ def substitute(e: L.Expr, mapping: Subst) -> L.Expr:
                 else substitute(v, mapping)
                 for v in value
             )
-    return e.model_copy(update=updates) if updates else e
+    return e.replace(**updates) if updates else e
 
 
 def _last_member(block: L.Definition) -> L.Member | None:
@@ -203,7 +202,7 @@ def variables(e: Any) -> set[str]:
         return variables(e.iterable) | (inner - set(e.targets))
     out: set[str] = set()
     if isinstance(e, L.Node):
-        for name in type(e).model_fields:
+        for name in type(e)._fields:
             out |= variables(getattr(e, name))
     elif isinstance(e, tuple):
         for item in e:
@@ -256,9 +255,7 @@ def _assume(e: L.Expr, cond: L.Expr, value: bool) -> L.Expr:
             cond=e.cond, then=_assume(e.then, cond, value), orelse=_assume(e.orelse, cond, value)
         )
     if isinstance(e, L.Binary):
-        return e.model_copy(
-            update={"left": _assume(e.left, cond, value), "right": _assume(e.right, cond, value)}
-        )
+        return e.replace(left=_assume(e.left, cond, value), right=_assume(e.right, cond, value))
     return e
 
 
@@ -272,7 +269,7 @@ def _decide(e: L.Expr) -> L.Expr:
             return _decide(e.then if known else e.orelse)
         return _choose(e.cond, _decide(e.then), _decide(e.orelse))
     if isinstance(e, L.Binary):
-        return e.model_copy(update={"left": _decide(e.left), "right": _decide(e.right)})
+        return e.replace(left=_decide(e.left), right=_decide(e.right))
     return e
 
 
@@ -770,9 +767,7 @@ class _Definition:
         dims = self.dims(layer, call)
         at = dims["dim"] - 1
         kept = {
-            layer.shape(layer.schema.model_construct(**dims), s)[at]
-            for s in shapes
-            if carried(s) == at
+            layer.shape(layer.schema.unchecked(**dims), s)[at] for s in shapes if carried(s) == at
         }
         if not kept:
             return c
@@ -889,15 +884,15 @@ class _Definition:
         return ir, _decide(substitute(inner, mapping))
 
     def layer_call(self, layer: LayerType, call: ast.Call, c: L.Expr, subst: Subst) -> L.LayerCall:
-        fields = layer.schema.model_fields
+        schema = layer.schema
         args = []
         for fname, value in _call_arguments(layer, call).items():
             ir = self.low.conv(value, subst)
-            default = fields[fname].default
+            default = schema.default(fname)
             if isinstance(ir, L.Const) and _same_const(ir.value, default):
                 continue
             args.append(L.Argument(name=fname, value=ir))
-        order = list(fields)
+        order = schema._fields
         args.sort(key=lambda a: order.index(a.name))
         known = self.known(layer, call)
         have = dict(known)
@@ -932,7 +927,7 @@ class _Definition:
         no instance to ask), else the default; E0241 otherwise."""
         have = dict(self.known(layer, call))
         given = _call_arguments(layer, call)
-        fields = layer.schema.model_fields
+        schema = layer.schema
         out = {}
         for name in layer.dim_args:
             if name in have:
@@ -942,7 +937,8 @@ class _Definition:
                 value = _constant_value(self.low.conv(given[name], subst))
                 known = value is not None
             else:
-                value, known = fields[name].default, not fields[name].is_required()
+                value = schema.default(name)
+                known = value is not REQUIRED
             if not known:
                 raise error(
                     "E0241",
@@ -960,13 +956,13 @@ class _Definition:
         if not insts:
             return ()
         out = []
-        for fname in layer.schema.model_fields:
+        for fname in layer.schema._fields:
             values = {getattr(i.args, fname) for i in insts}
             if fname in layer.sizes:  # a square size is its int
                 values = {v[0] if isinstance(v, tuple) and v[0] == v[1] else v for v in values}
             if len(values) == 1:
                 out.append((fname, next(iter(values))))
-        if "groups" in layer.schema.model_fields:
+        if "groups" in layer.schema._fields:
             dw = {
                 i.args.groups == i.in_shapes[0][0] == i.args.out and i.args.groups > 1
                 for i in insts
@@ -1044,7 +1040,7 @@ class _Definition:
             for s in stmt.body:
                 self.sequence_stmt(s, seq, inner, body)
             self.flush(seq, body)
-            stmts.append(loop.model_copy(update={"body": tuple(body), "group": group}))
+            stmts.append(loop.replace(body=tuple(body), group=group))
         elif isinstance(stmt, ast.Member):
             hint = stmt.target.name if stmt.target is not None else self.item_hint(seq)
             module, out = self.module(stmt.module, seq.cur, subst, hint)
@@ -1170,7 +1166,7 @@ class _Definition:
                 tap = self.flow(target)
                 optional = isinstance(tap, L.UseMember) and tap.optional
                 if optional:
-                    tap = tap.model_copy(update={"optional": False})
+                    tap = tap.replace(optional=False)
                 return L.Aux(flow=tap, var=var, optional=optional)
             if flow.func == "head":
                 return self.head(flow)
@@ -1294,7 +1290,7 @@ def _same_const(value: Any, default: Any) -> bool:
 
 def _call_arguments(layer: LayerType, call: ast.Call) -> dict[str, ast.Expr]:
     """A layer call's arguments by field name (positional ones bind in schema order)."""
-    out: dict[str, ast.Expr] = dict(zip(layer.schema.model_fields, call.args, strict=False))
+    out: dict[str, ast.Expr] = dict(zip(layer.schema._fields, call.args, strict=False))
     out.update({k.name: k.value for k in call.kwargs})
     return out
 

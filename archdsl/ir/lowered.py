@@ -1,7 +1,7 @@
 """The lowered model: what every backend prints.
 
 Made once from the resolved program and the inferred model (``archdsl.ir.lower``). It is plain
-data: pydantic models, frozen and validated, that serialise to JSON and back unchanged
+data: frozen records (``archdsl.records``) that serialise to JSON and back unchanged
 (``archdsl compile SPEC --backend ir``; ``archdsl schema`` prints the JSON Schema). Everything a
 backend needs is here and already decided: each definition's parameters and constructor
 statements in state_dict order, every member's module with its input and output channels as
@@ -12,84 +12,18 @@ arguments, the names of generated locals, and the per-instance shapes and counts
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextvars import ContextVar
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from archdsl.records import Record, to_data
 
 FORMAT_VERSION = 6
 
 
-_VALIDATING: ContextVar[bool] = ContextVar("archdsl_ir_validating", default=False)
-
-
-class Node(BaseModel):
-    """Nodes built by the compiler (``archdsl.ir.lower``) are constructed without validation:
-    pydantic's validators are built on first use, and building them for the whole IR is most
-    of a cold compile. Everything read from outside (``model_validate``,
-    ``model_validate_json``) is validated in full, and the test suite validates the lowered model of
-    every spec by a JSON round trip, which fails if lowering built anything the schema refuses."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    def __init__(self, /, **data: Any) -> None:
-        if _VALIDATING.get():  # pydantic validating input: its __init__ does the work
-            super().__init__(**data)
-            return
-        cls = type(self)
-        spec = _FIELDS.get(cls) or _field_spec(cls)
-        values: dict[str, Any] = {}
-        for name, required, default in spec:
-            if name in data:
-                value = data[name]
-                values[name] = _frozen(value) if type(value) is list else value
-            elif required:
-                raise TypeError(f"{cls.__name__} needs `{name}`")
-            else:
-                values[name] = default
-        if len(data) > len(values) or not data.keys() <= values.keys():
-            unknown = sorted(set(data) - set(values))
-            raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}")
-        object.__setattr__(self, "__dict__", values)
-        object.__setattr__(self, "__pydantic_fields_set__", set(data))
-        object.__setattr__(self, "__pydantic_extra__", None)
-        object.__setattr__(self, "__pydantic_private__", None)
-
-    @classmethod
-    def model_validate(cls, *args: Any, **kwargs: Any) -> Any:
-        token = _VALIDATING.set(True)
-        try:
-            return super().model_validate(*args, **kwargs)
-        finally:
-            _VALIDATING.reset(token)
-
-    @classmethod
-    def model_validate_json(cls, *args: Any, **kwargs: Any) -> Any:
-        token = _VALIDATING.set(True)
-        try:
-            return super().model_validate_json(*args, **kwargs)
-        finally:
-            _VALIDATING.reset(token)
-
-
-# per class: (name, required, default) of each field; defaults are immutable (None, tuples)
-_FIELDS: dict[type, tuple[tuple[str, bool, Any], ...]] = {}
-
-
-def _field_spec(cls: type[BaseModel]) -> tuple[tuple[str, bool, Any], ...]:
-    spec = tuple(
-        (name, info.is_required(), None if info.is_required() else info.get_default())
-        for name, info in cls.model_fields.items()
-    )
-    _FIELDS[cls] = spec
-    return spec
-
-
-def _frozen(value: Any) -> Any:
-    """Lists as the tuples the schema declares (validation would convert them too)."""
-    if isinstance(value, list):
-        return tuple(_frozen(v) for v in value)
-    return value
+class Node(Record):
+    """Nodes built by the compiler (``archdsl.ir.lower``) are constructed unchecked; what is read
+    from outside (``from_json``) is validated in full, and the test suite validates the lowered
+    model of every spec by a JSON round trip, which fails if lowering built anything the schema
+    refuses."""
 
 
 # ---- expressions -------------------------------------------------------------------------
@@ -195,7 +129,7 @@ class OutChannels(Node):
     items: str | None = None
 
 
-Expr = Annotated[
+Expr = (
     Const
     | Var
     | BlockRef
@@ -208,9 +142,8 @@ Expr = Annotated[
     | Subscript
     | Slice
     | FunctionCall
-    | OutChannels,
-    Field(discriminator="kind"),
-]
+    | OutChannels
+)
 
 
 class Argument(Node):
@@ -256,7 +189,7 @@ class Sequence(Node):
     channels: str | None = None
 
 
-Module = Annotated[LayerCall | BlockCall | Sequence, Field(discriminator="kind")]
+Module = LayerCall | BlockCall | Sequence
 
 
 class Let(Node):
@@ -311,7 +244,7 @@ class SetChannels(Node):
     value: Expr
 
 
-Stmt = Annotated[Let | Require | Member | Loop | SetChannels, Field(discriminator="kind")]
+Stmt = Let | Require | Member | Loop | SetChannels
 
 
 # ---- forward graph -------------------------------------------------------------------------
@@ -398,10 +331,7 @@ class Head(Node):
     item: int | None = None
 
 
-Flow = Annotated[
-    UseMember | UseGroup | Operation | Combine | Branch | Aux | Head | Pipe,
-    Field(discriminator="kind"),
-]
+Flow = UseMember | UseGroup | Operation | Combine | Branch | Aux | Head | Pipe
 
 
 # ---- definitions and the module --------------------------------------------------------------
@@ -560,15 +490,33 @@ def walk(node: Any) -> Iterator[Node]:
     """Every IR node under ``node`` (itself included), depth first, in field order."""
     if isinstance(node, Node):
         yield node
-        for name in type(node).model_fields:
+        for name in type(node)._fields:
             yield from walk(getattr(node, name))
     elif isinstance(node, tuple):
         for item in node:
             yield from walk(item)
 
 
+def to_json(model: LoweredModel) -> str:
+    """The lowered model as JSON (``--backend ir``), fields in declaration order."""
+    import json
+
+    return json.dumps(to_data(model), indent=2, ensure_ascii=False)
+
+
+def from_json(text: str | bytes) -> LoweredModel:
+    """A lowered model read from JSON, validated in full (pydantic's ``ValidationError``)."""
+    from archdsl.validation import validate_json
+
+    out = validate_json(LoweredModel, text)
+    assert isinstance(out, LoweredModel)
+    return out
+
+
 def schema() -> dict[str, Any]:
     """The JSON Schema of the lowered model, for tools that consume ``--backend ir``."""
-    out = LoweredModel.model_json_schema()
+    from archdsl.validation import json_schema
+
+    out = json_schema(LoweredModel)
     out["$id"] = f"https://archdsl.invalid/lowered-ir/v{FORMAT_VERSION}.json"
     return out

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
-
 from archdsl.layers.registry import LayerArgs, LayerType, register
+from archdsl.records import field
 
 
 class NoArgs(LayerArgs):
@@ -14,7 +13,7 @@ class NoArgs(LayerArgs):
 
 
 class DropoutArgs(LayerArgs):
-    p: float = Field(default=0.5, ge=0, lt=1)
+    p: float = field(default=0.5, ge=0, lt=1)
 
 
 _ACTIVATIONS = {

@@ -1,14 +1,14 @@
-"""Binding a layer's argument values to its schema, without building pydantic's validator when
-the values are plainly valid.
+"""Binding a layer's argument values to its schema, without pydantic when the values are plainly
+valid.
 
-Building a schema's validator costs a cold process about 30 ms for the first (pydantic loads its
-plugins: every installed distribution's entry points) and a few for each other, and nearly every
-layer call of a spec gives exact ints, floats, bools and sizes inside their ranges. ``bind``
-checks such values itself against what the schema declares (strict types, ``Ge``/``Gt``/``Le``/
-``Lt`` bounds, size validators) and constructs the model directly; anything it does not
-recognise, in the values or in the schema, goes to pydantic, which validates it and words any
-error as before. ``tests/test_binding.py`` checks that whatever it accepts, pydantic accepts as
-the same model.
+Deriving a schema's pydantic model and building its validator costs a cold process tens of
+milliseconds (pydantic's model machinery, then its plugins: every installed distribution's entry
+points), and nearly every layer call of a spec gives exact ints, floats, bools and sizes inside
+their ranges. ``bind`` checks such values itself against what the schema declares (its types,
+bounds and ``Before`` functions) and constructs the record directly; anything it does not
+recognise, in the values or in the schema, goes to pydantic (``archdsl.validation``), which
+validates it and words any error. ``tests/test_binding.py`` checks that whatever it accepts,
+pydantic accepts as the same record.
 """
 
 from __future__ import annotations
@@ -18,35 +18,31 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-import annotated_types as at
-from pydantic import BeforeValidator
-from pydantic_core import PydanticUndefined
-
 from archdsl.layers.registry import LayerArgs
+from archdsl.records import REQUIRED, Before
 
 # A field's check: the value to store, or _REFUSE to leave the whole call to pydantic.
 _REFUSE: Any = object()
 _Check = Callable[[Any], Any]
-_BOUNDS: dict[type, Callable[[Any, Any], bool]] = {
-    at.Ge: lambda v, b: v >= b.ge,
-    at.Gt: lambda v, b: v > b.gt,
-    at.Le: lambda v, b: v <= b.le,
-    at.Lt: lambda v, b: v < b.lt,
+_BOUNDS: dict[str, Callable[[Any, Any], bool]] = {
+    "ge": lambda v, b: v >= b,
+    "gt": lambda v, b: v > b,
+    "le": lambda v, b: v <= b,
+    "lt": lambda v, b: v < b,
+}
+_LENGTHS: dict[str, Callable[[Any, Any], bool]] = {
+    "min_length": lambda v, b: len(v) >= b,
+    "max_length": lambda v, b: len(v) <= b,
 }
 _EXACT = (int, float, bool, str)
-_LENGTHS: dict[type, Callable[[Any, Any], bool]] = {
-    at.MinLen: lambda v, b: len(v) >= b.min_length,
-    at.MaxLen: lambda v, b: len(v) <= b.max_length,
-}
 # The field types bounds are checked on here (pydantic applies them to the number, not to None).
 _NUMBERS = (int, float, int | None, float | None)
-# Settings of a schema's model_config the checks here account for (LayerArgs sets these).
-_CONFIG = frozenset({"extra", "frozen", "strict", "defer_build"})
+# The validation settings the checks here account for (LayerArgs's).
+_CONFIG = {"strict": True}
 
 
 class _Plan:
-    """A schema's fields in order, each with its default (PydanticUndefined: required) and its
-    check."""
+    """A schema's fields in order, each with its default (REQUIRED: none) and its check."""
 
     def __init__(self, fields: list[tuple[str, Any, _Check]]) -> None:
         self.fields = fields
@@ -57,7 +53,7 @@ _PLANS: dict[type[LayerArgs], _Plan | None] = {}  # None: every call goes to pyd
 
 
 def bind(schema: type[LayerArgs], values: dict[str, Any]) -> LayerArgs:
-    """``schema(**values)``: the same model, or the same ``ValidationError``."""
+    """``values`` validated as a ``schema``: the record, or pydantic's ``ValidationError``."""
     try:
         plan = _PLANS[schema]
     except KeyError:
@@ -66,7 +62,11 @@ def bind(schema: type[LayerArgs], values: dict[str, Any]) -> LayerArgs:
         bound = _construct(schema, plan, values)
         if bound is not None:
             return bound
-    return schema(**values)
+    from archdsl.validation import validate
+
+    out = validate(schema, values)
+    assert isinstance(out, schema)
+    return out
 
 
 def _construct(schema: type[LayerArgs], plan: _Plan, values: dict[str, Any]) -> LayerArgs | None:
@@ -79,67 +79,43 @@ def _construct(schema: type[LayerArgs], plan: _Plan, values: dict[str, Any]) -> 
             if value is _REFUSE:
                 return None
             out[name] = value
-        elif default is PydanticUndefined:
+        elif default is REQUIRED:
             return None  # missing: pydantic's error
         else:
             out[name] = default
-    return schema.model_construct(_fields_set=set(values), **out)
+    return schema(**out)
 
 
 def _plan(schema: type[LayerArgs]) -> _Plan | None:
     """How to check each field of ``schema``; None if the schema declares anything beyond plain
     fields, so that every call goes to pydantic."""
-    config = schema.model_config
-    if (
-        not _CONFIG.issuperset(config)
-        or config.get("strict") is not True
-        or config.get("extra") != "forbid"
-        or schema.__pydantic_root_model__
-        or schema.__pydantic_post_init__ is not None
-        or schema.__private_attributes__
-    ):
+    if schema.validation_config != _CONFIG:
         return None
-    decorators = schema.__pydantic_decorators__
-    if (
-        decorators.validators
-        or decorators.field_validators
-        or decorators.root_validators
-        or decorators.model_validators
-    ):
-        return None
+    hints = typing.get_type_hints(schema, include_extras=True)
     fields = []
-    for name, info in schema.model_fields.items():
-        if (
-            info.default_factory is not None
-            or info.alias is not None
-            or info.validation_alias is not None
-            or info.validate_default
-        ):
-            return None
-        check = _field_check(info.annotation, info.metadata)
+    for name in schema._fields:
+        spec = schema._specs[name]
+        annotation, metadata = hints[name], ()
+        if typing.get_origin(annotation) is typing.Annotated:
+            annotation, *extra = typing.get_args(annotation)
+            metadata = tuple(extra)
+        check = _field_check(annotation, metadata, spec.bounds())
         if check is None:
             return None
-        fields.append((name, info.default, check))
+        fields.append((name, spec.default, check))
     return _Plan(fields)
 
 
-def _field_check(annotation: Any, metadata: list[Any]) -> _Check | None:
-    """The check of one field, from its type and pydantic's metadata (bounds, a validator run
-    before the type); None for anything else."""
-    before: list[Callable[[Any], Any]] = []
-    bounds: list[tuple[Callable[[Any, Any], bool], Any]] = []
-    lengths: list[tuple[Callable[[Any, Any], bool], Any]] = []
-    for item in metadata:
-        if isinstance(item, BeforeValidator):
-            if getattr(item, "json_schema_input_type", PydanticUndefined) is not PydanticUndefined:
-                return None
-            before.append(item.func)  # type: ignore[arg-type]
-        elif type(item) in _BOUNDS:
-            bounds.append((_BOUNDS[type(item)], item))
-        elif type(item) in _LENGTHS:
-            lengths.append((_LENGTHS[type(item)], item))
-        else:
-            return None
+def _field_check(
+    annotation: Any, metadata: tuple[Any, ...], declared: dict[str, Any]
+) -> _Check | None:
+    """The check of one field, from its type, its bounds and its ``Before`` functions; None for
+    anything else."""
+    before = [item.func for item in metadata if type(item) is Before]
+    if len(before) != len(metadata) or not declared.keys() <= {*_BOUNDS, *_LENGTHS}:
+        return None
+    bounds = [(_BOUNDS[n], b) for n, b in declared.items() if n in _BOUNDS]
+    lengths = [(_LENGTHS[n], b) for n, b in declared.items() if n in _LENGTHS]
     if lengths:  # a tuple of ints of any length within bounds (a permutation, a tensor shape)
         if before or bounds or annotation != tuple[int, ...]:
             return None

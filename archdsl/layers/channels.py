@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from archdsl.layers.registry import LayerArgs, LayerType, Shape, ShapeError, register
+from archdsl.records import field
 
 
 class ShuffleArgs(LayerArgs):
-    groups: int = Field(ge=1, le=1 << 20)
+    groups: int = field(ge=1, le=1 << 20)
 
 
 def _shuffle_shape(a: ShuffleArgs, s: Shape) -> Shape:
@@ -40,7 +39,7 @@ register(
 
 class PermuteArgs(LayerArgs):
     # torch's order, the batch included (as torchvision's Permute and `concat`'s `dim` count)
-    dims: tuple[int, ...] = Field(min_length=2, max_length=9)
+    dims: tuple[int, ...] = field(min_length=2, max_length=9)
 
     @property
     def order(self) -> tuple[int, ...]:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from archdsl.layers.registry import LayerArgs, LayerType, Shape, ShapeError, register
 from archdsl.layers.spatial import pair, size, window_out
+from archdsl.records import field
 
 
 class Conv2dArgs(LayerArgs):
     # kernel, stride, padding and dilation: an int for both dimensions or [height, width]
-    out: int = Field(ge=1, le=1_000_000)
+    out: int = field(ge=1, le=1_000_000)
     kernel: size(1, 1024) = 1  # type: ignore[valid-type]
     stride: size(1, 1024) = 1  # type: ignore[valid-type]
     padding: size(0, 1024) = 0  # type: ignore[valid-type]
     dilation: size(1, 1024) = 1  # type: ignore[valid-type]
-    groups: int = Field(default=1, ge=1)
+    groups: int = field(default=1, ge=1)
     bias: bool = True
 
 

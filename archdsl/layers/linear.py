@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-from pydantic import Field
-
 from archdsl.layers.registry import LayerArgs, LayerType, Shape, ShapeError, register
 from archdsl.layers.spatial import flatten_range, sliced
+from archdsl.records import field
 
 
 class NoArgs(LayerArgs):
@@ -16,8 +15,8 @@ class NoArgs(LayerArgs):
 
 class FlattenArgs(LayerArgs):
     # torch's numbering, the batch 0: the default flattens everything but the batch
-    start: int = Field(default=1, ge=1, le=8)
-    end: int = Field(default=-1, ge=-8, le=8)
+    start: int = field(default=1, ge=1, le=8)
+    end: int = field(default=-1, ge=-8, le=8)
 
 
 def _flatten_shape(a: FlattenArgs, s: Shape) -> Shape:
@@ -26,9 +25,9 @@ def _flatten_shape(a: FlattenArgs, s: Shape) -> Shape:
 
 
 class UnflattenArgs(LayerArgs):
-    dim: int = Field(ge=1, le=8)  # torch's numbering, the batch 0
+    dim: int = field(ge=1, le=8)  # torch's numbering, the batch 0
     # the sizes it becomes, one of them -1 at most: what the others leave
-    sizes: tuple[int, ...] = Field(min_length=1, max_length=8)
+    sizes: tuple[int, ...] = field(min_length=1, max_length=8)
 
 
 def _unflatten_shape(a: UnflattenArgs, s: Shape) -> Shape:
@@ -56,8 +55,8 @@ def _unflatten_shape(a: UnflattenArgs, s: Shape) -> Shape:
 
 
 class SelectArgs(LayerArgs):
-    dim: int = Field(ge=1, le=8)  # torch's numbering, the batch 0
-    index: int = Field(ge=-(2**31), le=2**31 - 1)
+    dim: int = field(ge=1, le=8)  # torch's numbering, the batch 0
+    index: int = field(ge=-(2**31), le=2**31 - 1)
 
 
 def _check_dim(layer: str, dim: int, s: Shape) -> None:
@@ -78,10 +77,10 @@ def _select_shape(a: SelectArgs, s: Shape) -> Shape:
 
 
 class SliceArgs(LayerArgs):
-    dim: int = Field(ge=1, le=8)  # torch's numbering, the batch 0
-    start: int = Field(default=0, ge=-(2**31), le=2**31 - 1)
-    end: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)  # None: to the end
-    step: int = Field(default=1, ge=1, le=2**31 - 1)
+    dim: int = field(ge=1, le=8)  # torch's numbering, the batch 0
+    start: int = field(default=0, ge=-(2**31), le=2**31 - 1)
+    end: int | None = field(default=None, ge=-(2**31), le=2**31 - 1)  # None: to the end
+    step: int = field(default=1, ge=1, le=2**31 - 1)
 
 
 def _slice_shape(a: SliceArgs, s: Shape) -> Shape:
@@ -93,8 +92,8 @@ def _slice_shape(a: SliceArgs, s: Shape) -> Shape:
 
 
 class PadToArgs(LayerArgs):
-    dim: int = Field(ge=1, le=8)  # torch's numbering, the batch 0
-    multiple: int = Field(ge=1, le=65536)
+    dim: int = field(ge=1, le=8)  # torch's numbering, the batch 0
+    multiple: int = field(ge=1, le=65536)
 
 
 def _pad_to_shape(a: PadToArgs, s: Shape) -> Shape:
@@ -104,7 +103,7 @@ def _pad_to_shape(a: PadToArgs, s: Shape) -> Shape:
 
 
 class LinearArgs(LayerArgs):
-    out: int = Field(ge=1, le=10_000_000)
+    out: int = field(ge=1, le=10_000_000)
     bias: bool = True
 
 
@@ -227,8 +226,8 @@ register(
 
 
 class AttentionArgs(LayerArgs):
-    heads: int = Field(ge=1, le=4096)
-    dropout: float = Field(default=0.0, ge=0, lt=1)
+    heads: int = field(ge=1, le=4096)
+    dropout: float = field(default=0.0, ge=0, lt=1)
     bias: bool = True
 
 

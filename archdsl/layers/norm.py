@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from archdsl.layers.registry import LayerArgs, LayerType, Shape, register
+from archdsl.records import field
 
 
 class BatchNormArgs(LayerArgs):
-    eps: float = Field(default=1e-5, gt=0, lt=1)
-    momentum: float = Field(default=0.1, ge=0, le=1)  # torch takes 0 and 1 as they are
+    eps: float = field(default=1e-5, gt=0, lt=1)
+    momentum: float = field(default=0.1, ge=0, le=1)  # torch takes 0 and 1 as they are
 
 
 def _bn_count(a: BatchNormArgs, s: Shape) -> tuple[int, int]:
@@ -33,7 +32,7 @@ register(
 
 
 class LayerNormArgs(LayerArgs):
-    eps: float = Field(default=1e-5, gt=0, lt=1)
+    eps: float = field(default=1e-5, gt=0, lt=1)
     bias: bool = True
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from archdsl.layers.registry import LayerArgs, LayerType, Shape, ShapeError, register
 from archdsl.layers.spatial import window_out
+from archdsl.records import field
 
 
 class PoolArgs(LayerArgs):
-    kernel: int = Field(ge=1, le=1024)
-    stride: int | None = Field(default=None, ge=1, le=1024)
-    padding: int = Field(default=0, ge=0, le=512)
+    kernel: int = field(ge=1, le=1024)
+    stride: int | None = field(default=None, ge=1, le=1024)
+    padding: int = field(default=0, ge=0, le=512)
 
 
 class MaxPoolArgs(PoolArgs):
@@ -19,7 +18,7 @@ class MaxPoolArgs(PoolArgs):
 
 
 class AdaptivePoolArgs(LayerArgs):
-    output: int = Field(default=1, ge=1, le=1024)
+    output: int = field(default=1, ge=1, le=1024)
 
 
 def _pool_shape(a: PoolArgs, s: Shape) -> Shape:

@@ -1,12 +1,12 @@
 """One definition per layer type.
 
-A ``LayerType`` carries the spec-visible name, a pydantic schema for its arguments (positional
-arguments bind in field order), a shape rule, a count rule (trainable parameters and batch-norm
-statistics apart), the out-channel rule used to write channel expressions into generated code, and
-the names of its torch and keras template macros (``templates/<backend>/layers.j2``), and the
-static rules of ``archdsl summary``: the torch class the layer becomes (torchinfo's row name), its
-kernel size as torchinfo reads it, and its multiply-accumulates per sample as torchinfo 1.8 counts
-them.
+A ``LayerType`` carries the spec-visible name, a schema for its arguments (a record whose
+positional arguments bind in field order, validated as ``archdsl.validation`` derives), a shape
+rule, a count rule (trainable parameters and batch-norm statistics apart), the out-channel rule
+used to write channel expressions into generated code, and the names of its torch and keras
+template macros (``templates/<backend>/layers.j2``), and the static rules of ``archdsl
+summary``: the torch class the layer becomes (torchinfo's row name), its kernel size as
+torchinfo reads it, and its multiply-accumulates per sample as torchinfo 1.8 counts them.
 """
 
 from __future__ import annotations
@@ -15,16 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
+from archdsl.records import Record
 from archdsl.syntax import ast
 
 Shape = tuple[int, ...]
 
 
-class LayerArgs(BaseModel):
-    # validators are built on first use: a compilation builds those of the layers it meets
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
+class LayerArgs(Record):
+    """A layer's arguments, bound by ``archdsl.layers.binding``; validated in pydantic's strict
+    mode (a bool is not an int, a float not an int, a list not a size)."""
+
+    validation_config = {"strict": True}
 
 
 class Arranged(tuple[int, ...]):
@@ -174,8 +175,7 @@ class LayerType:
         """The bool argument that decides whether ``tensor`` exists (`bias` for `bias` and
         `qkv.bias`), if one does."""
         name = tensor.rsplit(".", 1)[-1]
-        field = self.schema.model_fields.get(name)
-        if tensor in self.unflagged or field is None or field.annotation is not bool:
+        if tensor in self.unflagged or self.schema._annotations.get(name) not in ("bool", bool):
             return None
         return name
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from archdsl.layers.registry import ShapeError
+from archdsl.records import Before
 
 Pair = tuple[int, int]
 
@@ -38,7 +38,7 @@ def size(lo: int, hi: int) -> Any:
                 )
         return value
 
-    return Annotated[int | Pair, BeforeValidator(check)]
+    return Annotated[int | Pair, Before(check)]
 
 
 def pair(value: int | Pair) -> Pair:

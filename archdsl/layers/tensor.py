@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import math
 
-from pydantic import Field
-
 from archdsl.layers.registry import LayerArgs, LayerType, Shape, ShapeError, register
+from archdsl.records import field
 
 
 class TensorArgs(LayerArgs):
-    shape: tuple[int, ...] = Field(min_length=1, max_length=8)
+    shape: tuple[int, ...] = field(min_length=1, max_length=8)
     value: float = 0.0  # every element's initial value (`init` rules may draw it instead)
 
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import math
 
-from pydantic import Field
-
 from archdsl.layers.registry import (
     InnerCall,
     LayerArgs,
@@ -28,17 +26,18 @@ from archdsl.layers.registry import (
     ShapeError,
     register,
 )
+from archdsl.records import field
 
 # the hidden width of Swin V2's continuous position bias MLP (torchvision's, fixed)
 CPB_HIDDEN = 512
 
 
 class WindowAttentionArgs(LayerArgs):
-    heads: int = Field(ge=1, le=4096)
-    window: int = Field(ge=1, le=1024)
-    shift: int = Field(default=0, ge=0, le=1023)
-    dropout: float = Field(default=0.0, ge=0, lt=1)  # on the output, in training
-    attention_dropout: float = Field(default=0.0, ge=0, lt=1)  # on the attention weights
+    heads: int = field(ge=1, le=4096)
+    window: int = field(ge=1, le=1024)
+    shift: int = field(default=0, ge=0, le=1023)
+    dropout: float = field(default=0.0, ge=0, lt=1)  # on the output, in training
+    attention_dropout: float = field(default=0.0, ge=0, lt=1)  # on the attention weights
     bias: bool = True  # the query/key/value and output projections' biases
 
 
@@ -162,8 +161,8 @@ register(
 
 
 class RelativeAttentionArgs(LayerArgs):
-    heads: int = Field(ge=1, le=4096)
-    window: int = Field(ge=1, le=1024)  # a group's tokens are a window x window square
+    heads: int = field(ge=1, le=4096)
+    window: int = field(ge=1, le=1024)  # a group's tokens are a window x window square
 
 
 def _relative_shape(a: RelativeAttentionArgs, s: Shape) -> Shape:
