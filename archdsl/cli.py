@@ -465,10 +465,9 @@ def _with_sources(sources: dict[str, Any], fn: Callable[[], Any]) -> Any:
 
 
 def main() -> None:
-    # A compilation allocates many small objects that live until it ends: with the default
-    # thresholds the cyclic collector rescans them thousands of times (a third of the time of a
-    # spec near the instance limit). One process, one compilation: collect rarely, as mypy does.
-    gc.set_threshold(200_000, 50, 1000)
+    from archdsl.collector import collect_rarely
+
+    collect_rarely()
     try:
         cli(prog_name="archdsl")
     finally:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from archdsl.collector import rarely
 from archdsl.errors import ArchError, Span, error
 from archdsl.ir.evaluate import BlockRef, evaluate
 from archdsl.ir.instantiate import Model, constant_argument_errors, infer, with_independent_errors
@@ -118,6 +119,7 @@ class Result:
     source: str | None = None
 
 
+@rarely()
 def analyse(
     path: str | os.PathLike[str],
     model: str | None = None,
@@ -154,6 +156,7 @@ def _lower(program: Program, sel: Selection, model: Model) -> LoweredModel:
     )
 
 
+@rarely()
 def compile_spec(
     path: str | os.PathLike[str],
     backend: str,
