@@ -1054,11 +1054,13 @@ class _Definition:
                 fetch = L.OutChannels(items=seq.items)
             guard = self.low.conv(stmt.guard, subst) if stmt.guard is not None else None
             if guard is not None or out == _OPAQUE:
+                before = seq.cur
                 self.flush(seq, stmts)
                 if out == _OPAQUE:
                     out = fetch
                 assert seq.channels is not None
-                update = seq.channels if out != seq.cur else None
+                # the local holds what came before: a member that keeps it need not set it
+                update = seq.channels if out not in (seq.cur, before) else None
                 stmts.append(
                     L.Member(
                         name=name,

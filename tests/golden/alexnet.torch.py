@@ -35,7 +35,6 @@ class AlexNet(nn.Module):
             channels = maps
             if pool:
                 features.append(nn.MaxPool2d(kernel_size=3, stride=2))
-                channels = maps
         self.features = nn.Sequential(*features)
         self.avgpool = nn.AdaptiveAvgPool2d(6)
         self.classifier = nn.Sequential(

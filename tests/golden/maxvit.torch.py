@@ -126,7 +126,6 @@ class ConvBNActivation(nn.Sequential):
         channels = out
         if activation == "relu":
             layers.append(nn.ReLU(inplace=True))
-            channels = out
         if activation == "relu6":
             layers.append(nn.ReLU6(inplace=True))
         if activation == "hardswish":
@@ -234,7 +233,6 @@ class MBConv(nn.Module):
             channels = in_channels
             if stride == 2:
                 proj.append(nn.AvgPool2d(kernel_size=3, stride=stride, padding=1))
-                channels = in_channels
             proj.append(nn.Conv2d(channels, out, kernel_size=1))
             self.proj = nn.Sequential(*proj)
         self.stochastic_depth = StochasticDepth(p=sd_prob)

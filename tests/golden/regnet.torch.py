@@ -69,7 +69,6 @@ class ConvBNActivation(nn.Sequential):
         channels = out
         if activation == "relu":
             layers.append(nn.ReLU(inplace=True))
-            channels = out
         if activation == "relu6":
             layers.append(nn.ReLU6(inplace=True))
         if activation == "hardswish":

@@ -103,7 +103,6 @@ class SqueezeNet(nn.Module):
             channels = e1x1 + e3x3
             if sum([p == number for p in pool_after]) > 0:
                 features.append(nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True))
-                channels = e1x1 + e3x3
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout),
