@@ -72,19 +72,23 @@ def kinds(m):
 def trainable(m):
     return int(sum(np.prod(w.shape) for w in m.trainable_weights))
 x = tf.constant(np.random.default_rng(0).standard_normal((batch, 224, 224, 3)).astype("float32"))
+control = getattr(keras.applications, app)(weights=None, input_shape=(224, 224, 3))
+control.set_weights(reference.get_weights())  # keras.applications against itself: the noise
 f_ours = tf.function(lambda t: ours(t, training=False))
 f_ref = tf.function(lambda t: reference(t, training=False))
+f_control = tf.function(lambda t: control(t, training=False))
 def timed(f):
     s = time.perf_counter(); y = f(x); _ = y.numpy(); return time.perf_counter() - s
 for _ in range(2):
-    t = timed(f_ours); timed(f_ref)
+    t = timed(f_ours); timed(f_ref); timed(f_control)
 repeats = max(repeats, min(101, int(budget / t)))
-t_ours, t_ref = [], []
-for i in range(repeats):
-    pair = (f_ours, f_ref) if i % 2 == 0 else (f_ref, f_ours)
-    for f in pair:
-        (t_ours if f is f_ours else t_ref).append(timed(f))
-print(json.dumps({"generated": t_ours, "reference": t_ref,
+functions = [f_ours, f_ref, f_control]
+times = {id(f): [] for f in functions}
+for i in range(repeats):  # each round all three, the order rotating
+    for f in functions[i % 3:] + functions[:i % 3]:
+        times[id(f)].append(timed(f))
+t_ours, t_ref, t_control = (times[id(f)] for f in functions)
+print(json.dumps({"generated": t_ours, "reference": t_ref, "control": t_control,
                   "trainable": [trainable(ours), trainable(reference)],
                   "layers": [kinds(ours), kinds(reference)]}))
 """
@@ -144,8 +148,9 @@ def run_keras(quick: bool) -> dict[str, Any]:
             out[f"{spec} batch {batch}"] = _compare(raw)
     return {
         "method": f"Keras, at least {repeats} rounds (up to 101 within about {budget:.0f} s), "
-        "each round one call of each model's tf.function (graph mode, "
-        "jit_compile off, training=False), 2 intra-op threads, alternating order; each model "
+        "each round one call of each model's tf.function, and of a second keras.applications "
+        "instance with the reference's weights (the control), the order rotating (graph mode, "
+        "jit_compile off, training=False), 2 intra-op threads; the generated model "
         "with its own random initialisation (the two do not share a weight layout)",
         "models": out,
     }

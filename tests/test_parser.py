@@ -170,3 +170,28 @@ def test_file_size_limit() -> None:
         SourceFile.from_bytes("big.arch", b"#" * (MAX_SOURCE_BYTES + 1))
     assert info.value.diagnostics[0].code == "E0003"
     SourceFile.from_bytes("ok.arch", b"#" * MAX_SOURCE_BYTES)
+
+
+def test_a_file_parsed_again_unchanged_gives_the_same_tree() -> None:
+    text = "arch A {\n  input [3, 8, 8]\n  body = relu()\n}\n"
+    first = parser.parse(SourceFile.from_text("cached.arch", text))
+    assert parser.parse(SourceFile.from_text("cached.arch", text)) is first
+    # another text or another name is parsed anew (spans carry the name)
+    changed = parser.parse(SourceFile.from_text("cached.arch", text.replace("relu", "relu6")))
+    assert changed is not first and changed != first
+    renamed = parser.parse(SourceFile.from_text("other.arch", text))
+    assert renamed is not first and renamed.span.file == "other.arch"
+    for n in range(parser.TREES_KEPT + 1):  # bounded: the least recently used go first
+        parser.parse(SourceFile.from_text(f"filler{n}.arch", text))
+    assert parser.parse(SourceFile.from_text("cached.arch", text)) is not first
+    kept = parser.parse(SourceFile.from_text("cached.arch", text))
+    parser.forget_trees()
+    assert parser.parse(SourceFile.from_text("cached.arch", text)) is not kept
+
+
+def test_a_file_that_fails_to_parse_fails_every_time() -> None:
+    from archdsl.errors import ArchError
+
+    for _ in range(2):
+        with pytest.raises(ArchError):
+            parser.parse(SourceFile.from_text("broken.arch", "arch A {\n  input [3, 8\n}\n"))

@@ -6,6 +6,7 @@ import functools
 import re
 import threading
 import unicodedata
+from collections import OrderedDict
 from typing import Any
 
 from archdsl.errors import ArchError, Span, error
@@ -187,8 +188,38 @@ def _check_depth(tree: Tree, file: str) -> None:
         depth[id(node)] = d
 
 
+# Syntax trees of the files parsed last, by name and text: a process that analyses again (a
+# notebook, a test suite, a server) re-reads its files but parses only what changed, as the
+# files a spec imports (common.arch) are most of its text. Trees are immutable; a file that fails
+# to parse is not kept.
+_TREES: OrderedDict[tuple[str, str], ast.Module] = OrderedDict()
+_TREES_LOCK = threading.Lock()
+TREES_KEPT = 32
+
+
 def parse(src: SourceFile) -> ast.Module:
     """Parse one file into its syntax tree. Raises ``ArchError`` on any syntax error."""
+    key = (src.name, src.text)
+    with _TREES_LOCK:
+        module = _TREES.get(key)
+        if module is not None:
+            _TREES.move_to_end(key)
+            return module
+    module = _parse(src)
+    with _TREES_LOCK:
+        _TREES[key] = module
+        if len(_TREES) > TREES_KEPT:
+            _TREES.popitem(last=False)
+    return module
+
+
+def forget_trees() -> None:
+    """Drop the kept syntax trees: every file is parsed again."""
+    with _TREES_LOCK:
+        _TREES.clear()
+
+
+def _parse(src: SourceFile) -> ast.Module:
     if not src.text.strip():
         raise error(
             "E0105",
