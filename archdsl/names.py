@@ -62,7 +62,7 @@ MODULE_NAMES = frozenset(
         "annotations", "math", "Any", "Callable", "Sequence", "torch", "nn", "Tensor", "keras",
         "make_divisible", "StochasticDepth", "ceil_extra", "adaptive_avg_pool2d", "NamedTuple",
         "Optional", "CeilPadding", "AdaptiveAveragePooling2D", "channel_order", "torch_weight",
-        "torch_bias", "TruncNormal", "_pair", "FEATURE_INFO", "feature_model",
+        "torch_bias", "TruncNormal", "_pair", "FEATURE_INFO", "feature_model", "same_padding",
     }
 )  # fmt: skip
 

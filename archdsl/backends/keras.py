@@ -137,6 +137,7 @@ def print_keras(model: L.LoweredModel) -> str:
         "window_attention": False,
         "relative_attention": False,
         "reshape_axes": False,
+        "same_padding": False,
     }
     arch = model.definition(model.arch)
     init = _Init(arch, helpers, model.definitions, taken | set(fn_names.values()))
@@ -666,6 +667,12 @@ class _DefinitionPrinter:
                 )
         if layer.name == "stochastic_depth":  # one draw per sample, whatever the rank
             args["noise_shape"] = repr((None, *(1,) * len(want)))
+        if layer.name == "conv2d":
+            args["pad_mode"] = _pad_mode(args["padding"], known, given)
+            if args["pad_mode"] == "runtime":
+                self.helpers["same_padding"] = True
+                sizes = ", ".join(args[n] for n in ("kernel", "stride", "padding"))
+                args["same"] = f"same_padding({sizes})"
         if "ceil_mode" in given:
             self.helpers["ceil_extra"] = True
         if layer.name == "adaptive_avgpool2d" and args["output"] != "1":
@@ -965,6 +972,21 @@ _INIT_KWARGS = {
     ("relative_attention", "merge.weight"): "merge_initializer",
     ("relative_attention", "merge.bias"): "merge_bias_initializer",
 }
+
+
+def _pad_mode(padding: str, known: dict[str, Any], given: Any) -> str:
+    """How a convolution pads as torch does: not at all ("none"); with Keras's "same", which
+    at stride 1 pads both sides alike ("same"); with a ZeroPadding2D and "valid" ("explicit");
+    or, where instances differ, by ``same_padding`` when the model is built ("runtime").
+    Dilated convolutions pad explicitly (they may convolve at stride 1 and subsample)."""
+    if padding == "0" or known.get("padding", -1) == 0:
+        return "none"
+    if "dilation" in given:
+        return "explicit"
+    same = known.get("same_padding")
+    return "runtime" if same is None else "same" if same else "explicit"
+
+
 # the initializers Keras's layers start from where torch's do the same
 _KERAS_DEFAULTS = {"ones": '"ones"', "zeros": '"zeros"', "xavier_uniform": '"glorot_uniform"'}
 _ZEROS = _KERAS_DEFAULTS["zeros"]

@@ -26,7 +26,7 @@ from archdsl.ir.init_rules import lower_rules
 from archdsl.ir.instantiate import Instance, Model
 from archdsl.ir.program import Program
 from archdsl.layers.registry import LayerType, Shape, carried, channel_axis, get_layer
-from archdsl.layers.spatial import flatten_range
+from archdsl.layers.spatial import flatten_range, pair
 from archdsl.names import MODULE_NAMES, RESERVED, Namer
 from archdsl.records import REQUIRED
 from archdsl.syntax import ast
@@ -969,6 +969,10 @@ class _Definition:
             }
             if len(dw) == 1:
                 out.append(("depthwise", next(iter(dw))))
+        if _PADDED <= set(layer.schema._fields):
+            same = {_same_padding(i.args) for i in insts}
+            if len(same) == 1:
+                out.append(("same_padding", next(iter(same))))
         return tuple(out)
 
     def sequential(
@@ -1288,6 +1292,17 @@ def _same_const(value: Any, default: Any) -> bool:
     if isinstance(default, int | float) and isinstance(value, int | float):
         return value == default
     return False
+
+
+_PADDED = {"kernel", "stride", "padding", "dilation"}
+
+
+def _same_padding(args: Any) -> bool:
+    """Whether a convolution's padding on each side is what keeps the size at stride 1 (Keras's
+    "same", which pads the two sides alike only then)."""
+    names = ("kernel", "stride", "padding", "dilation")
+    sizes = zip(*(pair(getattr(args, n)) for n in names), strict=True)
+    return all(s == 1 and 2 * p == d * (k - 1) for k, s, p, d in sizes)
 
 
 def _call_arguments(layer: LayerType, call: ast.Call) -> dict[str, ast.Expr]:

@@ -27,6 +27,17 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def same_padding(
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int],
+    padding: int | tuple[int, int],
+) -> bool:
+    """Whether torch's `padding` on each side is Keras's "same": at stride 1, the
+    padding that keeps the size (Keras pads the two sides alike only then)."""
+    sizes = [(v, v) if isinstance(v, int) else v for v in (kernel, stride, padding)]
+    return all(s == 1 and 2 * p == k - 1 for k, s, p in zip(*sizes, strict=True))
+
+
 class AdaptiveAveragePooling2D(keras.layers.Layer):
     """torch's adaptive average pooling to `size` x `size`: windows
     [i * n // size, ceil((i + 1) * n / size)), which overlap when `size` does not
@@ -117,13 +128,15 @@ def AlexNet(
         [256, 3, 1, 1, False],
         [256, 3, 1, 1, True],
     ]:
-        x = keras.layers.ZeroPadding2D(
-            padding=padding, name=f"features>{position}>pad"
-        )(x)
+        if not same_padding(kernel, stride, padding):
+            x = keras.layers.ZeroPadding2D(
+                padding=padding, name=f"features>{position}>pad"
+            )(x)
         x = keras.layers.Conv2D(
             filters=maps,
             kernel_size=kernel,
             strides=stride,
+            padding="same" if same_padding(kernel, stride, padding) else "valid",
             kernel_initializer=torch_weight(),
             bias_initializer=torch_bias(x.shape[-1] * kernel**2),
             name=f"features>{position}",

@@ -124,9 +124,9 @@ def cn_block(
     """
     in_channels = x.shape[-1]
     out = x
-    out = keras.layers.ZeroPadding2D(padding=3, name=f"{name}>block>0>pad")(out)
     out = keras.layers.DepthwiseConv2D(
         kernel_size=7,
+        padding="same",
         depthwise_initializer=TruncNormal(0.0, 0.02, -2.0, 2.0),
         bias_initializer="zeros",
         name=f"{name}>block>0",

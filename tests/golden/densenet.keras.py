@@ -70,10 +70,10 @@ def dense_layer(
         momentum=0.9, epsilon=1e-05, name=f"{name}>norm2"
     )(branch_1)
     branch_1 = keras.layers.ReLU(name=f"{name}>relu2")(branch_1)
-    branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(branch_1)
     branch_1 = keras.layers.Conv2D(
         filters=growth_rate,
         kernel_size=3,
+        padding="same",
         use_bias=False,
         kernel_initializer=keras.initializers.VarianceScaling(
             2.0, "fan_in", "untruncated_normal"

@@ -49,6 +49,17 @@ class TruncNormal(keras.initializers.Initializer):
         return {"mean": self.mean, "std": self.std, "a": self.a, "b": self.b}
 
 
+def same_padding(
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int],
+    padding: int | tuple[int, int],
+) -> bool:
+    """Whether torch's `padding` on each side is Keras's "same": at stride 1, the
+    padding that keeps the size (Keras pads the two sides alike only then)."""
+    sizes = [(v, v) if isinstance(v, int) else v for v in (kernel, stride, padding)]
+    return all(s == 1 and 2 * p == k - 1 for k, s, p in zip(*sizes, strict=True))
+
+
 def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (v[0], v[1])
 
@@ -188,11 +199,13 @@ def basic_conv2d(
     name: str = "basic_conv2d",
 ) -> keras.KerasTensor:
     """Convolution without bias, batch norm, ReLU."""
-    x = keras.layers.ZeroPadding2D(padding=padding, name=f"{name}>conv>pad")(x)
+    if not same_padding(kernel, stride, padding):
+        x = keras.layers.ZeroPadding2D(padding=padding, name=f"{name}>conv>pad")(x)
     x = keras.layers.Conv2D(
         filters=out,
         kernel_size=kernel,
         strides=stride,
+        padding="same" if same_padding(kernel, stride, padding) else "valid",
         use_bias=False,
         kernel_initializer=TruncNormal(0.0, 0.01, -2.0, 2.0),
         name=f"{name}>conv",

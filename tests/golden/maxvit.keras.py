@@ -50,6 +50,17 @@ class TruncNormal(keras.initializers.Initializer):
         return {"mean": self.mean, "std": self.std, "a": self.a, "b": self.b}
 
 
+def same_padding(
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int],
+    padding: int | tuple[int, int],
+) -> bool:
+    """Whether torch's `padding` on each side is Keras's "same": at stride 1, the
+    padding that keeps the size (Keras pads the two sides alike only then)."""
+    sizes = [(v, v) if isinstance(v, int) else v for v in (kernel, stride, padding)]
+    return all(s == 1 and 2 * p == k - 1 for k, s, p in zip(*sizes, strict=True))
+
+
 class Unflatten(keras.layers.Layer):
     """torch's unflatten of `axis`: its size split into `sizes` (one of them -1 at
     most), sizes known only at run time included."""
@@ -210,11 +221,17 @@ def conv_bn_activation(
         raise ValueError(
             'activation is "relu", "relu6", "hardswish", "silu", "gelu" or "none"'
         )
-    x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}>0>pad")(x)
+    if not same_padding(kernel, stride, (kernel - 1) // 2):
+        x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}>0>pad")(
+            x
+        )
     if groups == x.shape[-1] == out:
         x = keras.layers.DepthwiseConv2D(
             kernel_size=kernel,
             strides=stride,
+            padding="same"
+            if same_padding(kernel, stride, (kernel - 1) // 2)
+            else "valid",
             use_bias=False,
             depthwise_initializer=keras.initializers.RandomNormal(stddev=0.02),
             name=f"{name}>0",
@@ -224,6 +241,9 @@ def conv_bn_activation(
             filters=out,
             kernel_size=kernel,
             strides=stride,
+            padding="same"
+            if same_padding(kernel, stride, (kernel - 1) // 2)
+            else "valid",
             use_bias=False,
             groups=groups,
             kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
@@ -659,10 +679,10 @@ def MaxVit(
         momentum=0.01,
         name="stem>0",
     )
-    x = keras.layers.ZeroPadding2D(padding=1, name="stem>1>0>pad")(x)
     x = keras.layers.Conv2D(
         filters=stem_channels,
         kernel_size=3,
+        padding="same",
         kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
         bias_initializer="zeros",
         name="stem>1>0",

@@ -27,6 +27,17 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def same_padding(
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int],
+    padding: int | tuple[int, int],
+) -> bool:
+    """Whether torch's `padding` on each side is Keras's "same": at stride 1, the
+    padding that keeps the size (Keras pads the two sides alike only then)."""
+    sizes = [(v, v) if isinstance(v, int) else v for v in (kernel, stride, padding)]
+    return all(s == 1 and 2 * p == k - 1 for k, s, p in zip(*sizes, strict=True))
+
+
 def feature_model(
     inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
 ) -> keras.Model:
@@ -79,12 +90,14 @@ def inverted_residual(
         momentum=1 - (momentum), epsilon=1e-05, name=f"{name}>layers>1"
     )(out_1)
     out_1 = keras.layers.ReLU(name=f"{name}>layers>2")(out_1)
-    out_1 = keras.layers.ZeroPadding2D(
-        padding=kernel // 2, name=f"{name}>layers>3>pad"
-    )(out_1)
+    if not same_padding(kernel, stride, kernel // 2):
+        out_1 = keras.layers.ZeroPadding2D(
+            padding=kernel // 2, name=f"{name}>layers>3>pad"
+        )(out_1)
     out_1 = keras.layers.DepthwiseConv2D(
         kernel_size=kernel,
         strides=stride,
+        padding="same" if same_padding(kernel, stride, kernel // 2) else "valid",
         use_bias=False,
         depthwise_initializer=keras.initializers.VarianceScaling(
             2.0, "fan_in", "untruncated_normal"
@@ -152,9 +165,9 @@ def MNASNet(
         momentum=1 - (bn_momentum), epsilon=1e-05, name="layers>1"
     )(x)
     x = keras.layers.ReLU(name="layers>2")(x)
-    x = keras.layers.ZeroPadding2D(padding=1, name="layers>3>pad")(x)
     x = keras.layers.DepthwiseConv2D(
         kernel_size=3,
+        padding="same",
         use_bias=False,
         depthwise_initializer=keras.initializers.VarianceScaling(
             2.0, "fan_in", "untruncated_normal"

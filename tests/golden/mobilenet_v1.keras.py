@@ -37,6 +37,17 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def same_padding(
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int],
+    padding: int | tuple[int, int],
+) -> bool:
+    """Whether torch's `padding` on each side is Keras's "same": at stride 1, the
+    padding that keeps the size (Keras pads the two sides alike only then)."""
+    sizes = [(v, v) if isinstance(v, int) else v for v in (kernel, stride, padding)]
+    return all(s == 1 and 2 * p == k - 1 for k, s, p in zip(*sizes, strict=True))
+
+
 def feature_model(
     inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
 ) -> keras.Model:
@@ -62,10 +73,12 @@ def depthwise_separable_conv(
     name: str = "depthwise_separable_conv",
 ) -> keras.KerasTensor:
     """Depthwise 3x3 (it carries the stride), then pointwise 1x1; no skip connection."""
-    x = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv_dw>pad")(x)
+    if not same_padding(3, stride, 1):
+        x = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv_dw>pad")(x)
     x = keras.layers.DepthwiseConv2D(
         kernel_size=3,
         strides=stride,
+        padding="same" if same_padding(3, stride, 1) else "valid",
         use_bias=False,
         depthwise_initializer=keras.initializers.VarianceScaling(
             2.0, "fan_in", "untruncated_normal"

@@ -37,6 +37,17 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def same_padding(
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int],
+    padding: int | tuple[int, int],
+) -> bool:
+    """Whether torch's `padding` on each side is Keras's "same": at stride 1, the
+    padding that keeps the size (Keras pads the two sides alike only then)."""
+    sizes = [(v, v) if isinstance(v, int) else v for v in (kernel, stride, padding)]
+    return all(s == 1 and 2 * p == k - 1 for k, s, p in zip(*sizes, strict=True))
+
+
 def feature_model(
     inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
 ) -> keras.Model:
@@ -81,11 +92,17 @@ def conv_bn_activation(
         raise ValueError(
             'activation is "relu", "relu6", "hardswish", "silu", "gelu" or "none"'
         )
-    x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}>0>pad")(x)
+    if not same_padding(kernel, stride, (kernel - 1) // 2):
+        x = keras.layers.ZeroPadding2D(padding=(kernel - 1) // 2, name=f"{name}>0>pad")(
+            x
+        )
     if groups == x.shape[-1] == out:
         x = keras.layers.DepthwiseConv2D(
             kernel_size=kernel,
             strides=stride,
+            padding="same"
+            if same_padding(kernel, stride, (kernel - 1) // 2)
+            else "valid",
             use_bias=False,
             depthwise_initializer=keras.initializers.VarianceScaling(
                 2.0, "fan_in", "untruncated_normal"
@@ -97,6 +114,9 @@ def conv_bn_activation(
             filters=out,
             kernel_size=kernel,
             strides=stride,
+            padding="same"
+            if same_padding(kernel, stride, (kernel - 1) // 2)
+            else "valid",
             use_bias=False,
             groups=groups,
             kernel_initializer=keras.initializers.VarianceScaling(

@@ -38,6 +38,17 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def same_padding(
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int],
+    padding: int | tuple[int, int],
+) -> bool:
+    """Whether torch's `padding` on each side is Keras's "same": at stride 1, the
+    padding that keeps the size (Keras pads the two sides alike only then)."""
+    sizes = [(v, v) if isinstance(v, int) else v for v in (kernel, stride, padding)]
+    return all(s == 1 and 2 * p == k - 1 for k, s, p in zip(*sizes, strict=True))
+
+
 def feature_model(
     inputs: keras.KerasTensor, features: keras.KerasTensor, paths: list[str], name: str
 ) -> keras.Model:
@@ -134,11 +145,13 @@ def pre_act_bottleneck(
         momentum=0.9, epsilon=1e-05, name=f"{name}>norm2"
     )(out_2)
     out_2 = keras.layers.ReLU(name=f"{name}>relu_1")(out_2)
-    out_2 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(out_2)
+    if not same_padding(3, stride, 1):
+        out_2 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>conv2>pad")(out_2)
     out_2 = keras.layers.Conv2D(
         filters=mid,
         kernel_size=3,
         strides=stride,
+        padding="same" if same_padding(3, stride, 1) else "valid",
         use_bias=False,
         kernel_initializer=keras.initializers.VarianceScaling(
             2.0, "fan_out", "untruncated_normal"

@@ -28,6 +28,17 @@ def torch_bias(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def same_padding(
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int],
+    padding: int | tuple[int, int],
+) -> bool:
+    """Whether torch's `padding` on each side is Keras's "same": at stride 1, the
+    padding that keeps the size (Keras pads the two sides alike only then)."""
+    sizes = [(v, v) if isinstance(v, int) else v for v in (kernel, stride, padding)]
+    return all(s == 1 and 2 * p == k - 1 for k, s, p in zip(*sizes, strict=True))
+
+
 def channel_order(channels: int, groups: int) -> list[int]:
     """torch's channel shuffle as a permutation: output channel j * groups + g is input
     channel g * (channels // groups) + j."""
@@ -108,12 +119,14 @@ def inverted_residual(
             momentum=0.9, epsilon=1e-05, name=f"{name}>branch2>1"
         )(branch_1)
         branch_1 = keras.layers.ReLU(name=f"{name}>branch2>2")(branch_1)
-        branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>branch2>3>pad")(
-            branch_1
-        )
+        if not same_padding(3, stride, 1):
+            branch_1 = keras.layers.ZeroPadding2D(
+                padding=1, name=f"{name}>branch2>3>pad"
+            )(branch_1)
         branch_1 = keras.layers.DepthwiseConv2D(
             kernel_size=3,
             strides=stride,
+            padding="same" if same_padding(3, stride, 1) else "valid",
             use_bias=False,
             depthwise_initializer=torch_weight(depthwise=True),
             name=f"{name}>branch2>3",
@@ -148,12 +161,14 @@ def inverted_residual(
             momentum=0.9, epsilon=1e-05, name=f"{name}>branch2>1"
         )(branch_3)
         branch_3 = keras.layers.ReLU(name=f"{name}>branch2>2")(branch_3)
-        branch_3 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>branch2>3>pad")(
-            branch_3
-        )
+        if not same_padding(3, stride, 1):
+            branch_3 = keras.layers.ZeroPadding2D(
+                padding=1, name=f"{name}>branch2>3>pad"
+            )(branch_3)
         branch_3 = keras.layers.DepthwiseConv2D(
             kernel_size=3,
             strides=stride,
+            padding="same" if same_padding(3, stride, 1) else "valid",
             use_bias=False,
             depthwise_initializer=torch_weight(depthwise=True),
             name=f"{name}>branch2>3",

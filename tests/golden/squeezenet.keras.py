@@ -141,14 +141,14 @@ def fire(
         name=f"{name}>expand1x1",
     )(out)
     branch = keras.layers.ReLU(name=f"{name}>expand1x1_activation")(branch)
-    branch_1 = keras.layers.ZeroPadding2D(padding=1, name=f"{name}>expand3x3>pad")(out)
     branch_1 = keras.layers.Conv2D(
         filters=e3x3,
         kernel_size=3,
+        padding="same",
         kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_in", "uniform"),
         bias_initializer="zeros",
         name=f"{name}>expand3x3",
-    )(branch_1)
+    )(out)
     branch_1 = keras.layers.ReLU(name=f"{name}>expand3x3_activation")(branch_1)
     out = keras.layers.Concatenate(axis=-1, name=f"{name}>concat")([branch, branch_1])
     if use_bypass:

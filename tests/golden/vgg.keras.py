@@ -167,12 +167,10 @@ def VGG(
             )(x)
             position += 1
         if v != "M":
-            x = keras.layers.ZeroPadding2D(padding=1, name=f"features>{position}>pad")(
-                x
-            )
             x = keras.layers.Conv2D(
                 filters=v,
                 kernel_size=3,
+                padding="same",
                 kernel_initializer=keras.initializers.VarianceScaling(
                     2.0, "fan_out", "untruncated_normal"
                 ),
