@@ -3,8 +3,9 @@
 Layers are created where the forward graph applies them and named after the torch module path
 of the same spec (``layer1>0>conv1``), so the torch weights load by name on every Keras backend.
 The Keras facts live here and in ``templates/keras``: channels-last, symmetric padding as
-``ZeroPadding2D`` + "valid" (Keras "same" pads strided convolutions differently), batch-norm
-momentum as ``1 - m``, flatten in channels-first order (``Permute`` first).
+"same" where it keeps the size at stride 1, else ``ZeroPadding2D`` + "valid" (Keras "same" pads
+strided convolutions differently), batch-norm momentum as ``1 - m``, flatten in channels-first
+order (``Permute`` first).
 """
 
 from __future__ import annotations
