@@ -266,10 +266,11 @@ def test_torch_model_scripts_and_traces(spec: str, tmp_path: Path) -> None:
         scripted = torch.jit.script(model)
     x = torch.randn(1, *result.model.input_shape)
     with torch.no_grad():
-        torch.testing.assert_close(scripted(x), model(x))
-        torch.testing.assert_close(torch.fx.symbolic_trace(model)(x), model(x))
+        expected = model(x)
+        torch.testing.assert_close(scripted(x), expected)
+        torch.testing.assert_close(torch.fx.symbolic_trace(model)(x), expected)
         exported = torch.export.export(model, (x,))
-        torch.testing.assert_close(exported.module()(x), model(x))
+        torch.testing.assert_close(exported.module()(x), expected)
         if hasattr(model, "forward_stages"):  # the feature stages (exported to TorchScript)
             # smaller: Inception v3 takes 96 x 96; MaxViT's maps must be whole partitions
             c, *sides = result.model.input_shape
