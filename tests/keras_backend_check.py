@@ -3,6 +3,12 @@ meant for this backend, build the torch model with random weights and statistics
 weights into the Keras model and compare the outputs; or, for a case with "compare": false,
 only build the Keras model and count its weights. Prints one JSON line per model.
 
+On TensorFlow the Keras model is built with its own initializers and first compared with the
+fresh torch model's starting values (tests/initialisation.py), and after the comparison it
+takes one training step (tests/training_step.py): one build serves the three checks. The
+other backends build their models at zero (the weights are replaced) and compare one input
+size; TensorFlow and torch compare a second one where the model takes other sizes.
+
     python tests/keras_backend_check.py BACKEND MANIFEST.json
 
 A separate process per backend, because Keras reads ``KERAS_BACKEND`` once, at import.
@@ -35,6 +41,10 @@ from tests.helpers import (  # noqa: E402
     trainable_count,
     zero_initialised,
 )
+from tests.initialisation import assert_keras_starts_as  # noqa: E402
+from tests.training_step import assert_keras_training_step  # noqa: E402
+
+FULL = keras.backend.backend() == "tensorflow"  # initial values and a training step too
 
 
 def build(case: dict) -> dict:
@@ -51,23 +61,40 @@ def build(case: dict) -> dict:
     }
 
 
+def _failure(check: object, *args: object) -> str | None:
+    """None when ``check(*args)`` passes, else what failed."""
+    try:
+        check(*args)  # type: ignore[operator]
+    except AssertionError as err:
+        return f"AssertionError: {err}"[:2000]
+    return None
+
+
 def check(case: dict) -> dict:
     """A model whose shapes allow other input sizes is built with `input_shape=(None, None,
-    C)` and compared at two sizes (the second one check accepts); any other at its size."""
+    C)` and compared at two sizes (the second one check accepts; one on JAX); any other at
+    its size."""
     started = time.time()
     torch.manual_seed(0)
     tm = getattr(load(Path(case["torch"]).read_text(), "t"), case["entry"])().eval()
-    randomise(tm)
     c, *spatial = case["input_shape"]
     module = load(Path(case["keras"]).read_text(), "k")
     kwargs: dict = {"input_shape": (None, None, c) if case["free"] else (*spatial, c)}
     kwargs |= logits(getattr(module, case["arch"]))
-    with zero_initialised():  # the torch weights replace them
-        km = getattr(module, case["entry"])(**kwargs)
     out: dict = {"spec": case["spec"], "backend": keras.backend.backend()}
+    if FULL:
+        keras.utils.set_random_seed(0)
+        km = getattr(module, case["entry"])(**kwargs)
+        out["init_failure"] = _failure(assert_keras_starts_as, tm, km, case["spec"])
+    else:
+        with zero_initialised():  # the torch weights replace them
+            km = getattr(module, case["entry"])(**kwargs)
     out["trainable"] = trainable_count(km)
+    randomise(tm)
     torch_to_keras(tm.state_dict(), km)
-    sizes = [tuple(spatial)] + ([tuple(case["second"])] if case["free"] else [])
+    sizes = [tuple(spatial)]
+    if case["free"] and keras.backend.backend() != "jax":
+        sizes.append(tuple(case["second"]))
     out["sizes"], out["agree"] = [], True
     for size in sizes:
         x = np.random.default_rng(0).standard_normal((1, c, *size)).astype("float32")
@@ -89,6 +116,11 @@ def check(case: dict) -> dict:
         out["sizes"].append(list(size))
         out["max_abs_error"] = float(np.abs(got - expected).max()) if same else None
         out["agree"] = out["agree"] and bool(close)
+    if FULL:
+        batch = np.random.default_rng(1).standard_normal((2, c, *spatial)).astype("float32")
+        out["training_failure"] = _failure(
+            assert_keras_training_step, km, to_channels_last(batch), case["stochastic"]
+        )
     out["seconds"] = round(time.time() - started, 2)
     return out
 

@@ -6,8 +6,9 @@ else timm's), within sampling error: six standard deviations of the difference o
 means (sigma sqrt(2 / n)) and standard deviations (sigma / sqrt(n)), so that thousands of
 comparisons per run do not fail by chance; constant tensors are equal; draws are seeded.
 Specs without a reference (the lecture's own variants) are compared with torch's defaults
-through their torch model, and every arch declaration's Keras model, built fresh, is compared
-with its torch model the same way.
+through their torch model. Every arch declaration's Keras model, built fresh on TensorFlow, is
+compared with its torch model the same way in tests/test_keras_backends.py, which goes on to
+compare and train that same model (one build for the three checks).
 """
 
 from __future__ import annotations
@@ -15,22 +16,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 
 from archdsl.compiler import compile_spec
-from archdsl.names import torch_path
-from archdsl.transfer import tensor_names
 from tests.helpers import (
     ROOT,
-    arch_specs,
     ci_specs,
     compiled,
-    keras_model,
     load,
     torch_model,
 )
+from tests.initialisation import assert_keras_starts_as, assert_same_distribution
 
 pytestmark = pytest.mark.framework
 
@@ -45,25 +42,6 @@ def _reference(name: str) -> Any | None:
     if name in timm.list_models():
         return timm.create_model(name, pretrained=False)
     return None
-
-
-def assert_same_distribution(ours: Any, ref: Any, what: str) -> None:
-    ours, ref = torch.as_tensor(ours).flatten(), torch.as_tensor(ref).flatten()
-    n = ref.numel()
-    ref_std, ref_mean = (float(v) for v in torch.std_mean(ref, correction=0))
-    if ref_std == 0 or n == 1:
-        assert bool(torch.all(ours == ref[0])), f"{what}: expected every element {float(ref[0])}"
-        return
-    std, mean = (float(v) for v in torch.std_mean(ours, correction=0))
-    # six standard deviations of the difference of two independent samples' statistics
-    mean_tol = 6 * ref_std * math.sqrt(2 / n)
-    std_tol = 6 * ref_std / math.sqrt(n)
-    assert abs(mean - ref_mean) <= mean_tol, (
-        f"{what}: mean {mean:.4g}, reference {ref_mean:.4g} (tolerance {mean_tol:.2g})"
-    )
-    assert abs(std - ref_std) <= std_tol, (
-        f"{what}: std {std:.4g}, reference {ref_std:.4g} (tolerance {std_tol:.2g})"
-    )
 
 
 # timm's MobileNet V1 draws its depthwise convolutions with fan_out / groups (its
@@ -109,17 +87,6 @@ def test_zero_init_residual() -> None:
     assert float(plain.layer1[0].bn3.weight.min()) == 1.0
 
 
-@pytest.mark.parametrize("spec", arch_specs())
-def test_keras_starts_as_torch(spec: str) -> None:
-    torch.manual_seed(0)
-    ours, _ = torch_model(spec)
-    import keras
-
-    keras.utils.set_random_seed(0)
-    kmodel, _ = keras_model(spec)
-    _assert_keras_starts_as(ours, kmodel, spec)
-
-
 def test_nested_selectors_start_alike() -> None:
     """`init` rules through block members (tests/snippets/init_nested.arch): torch sets the
     selected tensors only, Keras's override keywords reach the same layers, a later rule
@@ -142,7 +109,7 @@ def test_nested_selectors_start_alike() -> None:
         assert bool(torch.all(ours.stem.bn.bias == 0.125))  # the later rule wins
         assert bool(torch.all(head.conv0.bn.weight == (0.5 if small else 1.0)))
         assert bool(torch.all(head.conv1.bn.weight == 1.0))
-        _assert_keras_starts_as(ours, keras_mod.Net(small=small), f"init_nested small={small}")
+        assert_keras_starts_as(ours, keras_mod.Net(small=small), f"init_nested small={small}")
 
 
 @pytest.mark.parametrize(("patch_size", "hidden", "small"), [(4, 32, False), (8, 16, True)])
@@ -169,40 +136,4 @@ def test_arguments_that_read_parameters(patch_size: int, hidden: int, small: boo
     import keras
 
     keras.utils.set_random_seed(0)
-    _assert_keras_starts_as(ours, keras_mod.Net(**config), f"init_expressions {config}")
-
-
-def _assert_keras_starts_as(ours: Any, kmodel: Any, spec: str) -> None:
-    tensors = {k: v.detach() for k, v in ours.named_parameters()}
-    seen = set()
-    for layer in kmodel.layers:
-        kind = type(layer).__name__
-        if not layer.weights or kind not in {
-            "Conv2D",
-            "DepthwiseConv2D",
-            "Dense",
-            "BatchNormalization",
-            "LayerNormalization",
-            "Learned",
-            "MultiheadAttention",
-            "WindowAttention",
-            "RelativeAttention",
-        }:
-            continue
-        path = torch_path(layer.name)
-        names = ["weight", "bias"]
-        if kind.endswith("Attention"):  # torch's parameters, in the weights' order
-            names = tensor_names(layer)
-        if kind == "Learned":  # a tensor member: its key is its path, in torch's shape
-            assert_same_distribution(
-                np.asarray(layer.weights[0].numpy()), tensors[path], f"{spec} Keras: {path}"
-            )
-            seen.add(path)
-            continue
-        for name, weight in zip(names, layer.weights, strict=False):
-            key = f"{path}.{name}"
-            assert_same_distribution(
-                np.asarray(weight.numpy()), tensors[key], f"{spec} Keras: {key}"
-            )
-            seen.add(key)
-    assert seen == set(tensors)
+    assert_keras_starts_as(ours, keras_mod.Net(**config), f"init_expressions {config}")
