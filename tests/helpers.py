@@ -98,16 +98,22 @@ def logits(keras_arch: Any) -> dict[str, Any]:
 def zero_initialised() -> Iterator[None]:
     """Keras layers created inside start at zero: for models whose weights are then replaced
     (a transfer from torch) or only counted. Drawing initial values is most of a Keras build
-    (on JAX each initializer compiles for each weight shape); tests/test_init.py checks them."""
+    (on JAX each initializer compiles for each weight shape); tests/test_init.py and
+    tests/test_keras_backends.py check them. The zeros are numpy's, which every backend takes
+    as they are (Keras's own zeros initializer compiles on JAX too, once per shape)."""
+    import keras
     from keras.src.layers.layer import Layer
 
     original = Layer.add_weight
 
+    def zeros(shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
+        return np.zeros(shape, dtype=keras.backend.standardize_dtype(dtype or "float32"))
+
     def add_weight(self: Any, *args: Any, **kwargs: Any) -> Any:
         if len(args) >= 2:
-            args = (args[0], "zeros", *args[2:])
+            args = (args[0], zeros, *args[2:])
         else:
-            kwargs["initializer"] = "zeros"
+            kwargs["initializer"] = zeros
         return original(self, *args, **kwargs)
 
     Layer.add_weight = add_weight  # type: ignore[method-assign]
@@ -250,8 +256,9 @@ def assert_instances_match_torch(model: Any, result: Result) -> None:
 
     import torch
 
-    # training mode, so that auxiliary heads (training-only outputs) run and are checked too
-    model.train()
+    # auxiliary heads (training-only outputs) run and are checked in training mode; other
+    # models run in eval mode, where batch norm on the meta device skips the batch statistics
+    model.train(bool(result.model.aux_shapes))
     inferred = result.model.instances()
     seen: dict[str, list[tuple[int, ...]]] = defaultdict(list)
     modules = dict(model.named_modules())

@@ -35,13 +35,14 @@ def main_output(output: Any) -> Any:
 
 
 def assert_keras_training_step(model: Any, x: np.ndarray, is_stochastic: bool) -> None:
-    """``x``: a channels-last batch of two examples."""
+    """``x``: a channels-last batch of two examples; ``model``: one whose eval outputs were
+    compared with its torch model's."""
     import keras
     import tensorflow as tf
 
+    # that eval is deterministic needs no pass here: the model has just computed the torch
+    # model's eval outputs, which an active dropout would not
     if is_stochastic:
-        eval_a, eval_b = main_output(model(x)), main_output(model(x))
-        np.testing.assert_array_equal(np.asarray(eval_a), np.asarray(eval_b))
         first = main_output(model(x, training=True))
     before = [w.numpy().copy() for w in model.trainable_weights]
     with tf.GradientTape() as tape:
