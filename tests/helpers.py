@@ -250,6 +250,24 @@ def ci_specs() -> list[str]:
     ]
 
 
+def outputs_compared(spec: str) -> bool:
+    """Whether CI runs the spec's torch model against its reference for real: the specs
+    ci_specs keeps. The others (variants over 30M parameters, the same generated code with other
+    arguments) are compared on the meta device in CI, keys in order, shapes, a strict load and
+    counts (assert_same_structure), and for real with ``ARCHDSL_LONG=1``."""
+    return spec in ci_specs()
+
+
+def assert_same_structure(ours: Any, ref: Any) -> None:
+    """The same state_dict keys in order with the same shapes, and a strict load of the
+    reference's tensors (on the meta device: ``assign``)."""
+    ref_sd, our_sd = ref.state_dict(), ours.state_dict()
+    assert list(our_sd) == list(ref_sd)
+    assert [v.shape for v in our_sd.values()] == [v.shape for v in ref_sd.values()]
+    ours.load_state_dict(ref_sd, strict=True, assign=True)
+    assert count(ours) == count(ref)
+
+
 def assert_instances_match_torch(model: Any, result: Result) -> None:
     """Every inferred instance's output shapes (per use) and counts equal what torch reports."""
     from collections import defaultdict
